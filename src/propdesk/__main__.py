@@ -1,0 +1,5 @@
+"""Allow ``python -m propdesk``."""
+
+from propdesk.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Mail adapters: IMAP (imapclient), parsing (mail-parser), SMTP, templates."""

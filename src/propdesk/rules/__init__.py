@@ -1,0 +1,1 @@
+"""Default rules shipped as data; loaded and validated by ``propdesk.core.rules``."""
