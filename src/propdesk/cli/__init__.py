@@ -1,7 +1,10 @@
 """The ``propdesk`` command line: a thin shell over the composition root (``propdesk.app``).
 
-Each sub-command lives in its own module with ``register(subparsers)``; the module sets
-``func`` on its parser. Exit codes: 0 done, 1 the operation failed, 2 configuration or usage error
+Each sub-command lives in its own module of this package with ``register(subparsers)`` and an
+``ORDER`` number (its place in ``--help``); the module sets ``func`` on its parser. Modules are
+found by discovery, so adding a command touches no shared list.
+
+Exit codes: 0 done, 1 the operation failed, 2 configuration or usage error
 (systemd's ``RestartPreventExitStatus=2`` keeps a bad config from restart-looping).
 """
 
@@ -9,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from propdesk import __version__
 from propdesk.errors import ConfigError, RulesError
@@ -19,11 +24,15 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
-# Sub-command modules, in the order --help lists them.
-COMMANDS: tuple[str, ...] = (
-    "propdesk.cli.migrate",
-    "propdesk.cli.check_config",
-)
+
+def _command_modules() -> list[ModuleType]:
+    mods = [
+        importlib.import_module(f"{__name__}.{info.name}")
+        for info in pkgutil.iter_modules(__path__)
+        if not info.name.startswith("_")
+    ]
+    mods = [m for m in mods if hasattr(m, "register")]
+    return sorted(mods, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="override the configured log format",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(name).register(sub)
+    for module in _command_modules():
+        module.register(sub)
     return parser
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from propdesk import app
 
+ORDER = 20
+
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
