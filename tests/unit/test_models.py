@@ -71,7 +71,7 @@ def test_enum_values_are_the_spec_strings() -> None:
         "Resolved",
         "Closed",
     ]
-    assert Category.MOVE_IN_OUT == "Move-in/out"
+    assert Category("Move-in/out") is Category.MOVE_IN_OUT
 
 
 def test_to_dict_has_the_spec_shape() -> None:
