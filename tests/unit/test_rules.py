@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from propdesk.core.models import Category, RequestType, Subcategory, TicketStatus, Urgency
-from propdesk.core.policy import Assignment, SlaTarget
+from propdesk.core.policy import POLICY_TABLES, Assignment, SlaTarget
 from propdesk.core.rules import load_rules, rules_from_text
+from propdesk.core.vocabulary import VOCABULARY_TABLES
 from propdesk.errors import RulesError
 
 
@@ -159,3 +160,8 @@ def test_priority_override_parses() -> None:
     (override,) = rules.policy.priority_overrides
     assert override.subcategory is Subcategory.SECURITY
     assert override.priority == "1"
+
+
+def test_policy_and_vocabulary_tables_do_not_overlap() -> None:
+    # A table in both sets would be validated twice and owned by nobody.
+    assert POLICY_TABLES.isdisjoint(VOCABULARY_TABLES)
