@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers_core import RECEIVED, make_ticket
 
 from propdesk.core.lifecycle import (
     TRANSITIONS,
@@ -16,6 +15,7 @@ from propdesk.core.lifecycle import (
 )
 from propdesk.core.models import TicketStatus as S
 from propdesk.errors import PropdeskError
+from tests.unit.helpers_core import RECEIVED, make_ticket
 
 NOW = RECEIVED + timedelta(minutes=10)
 

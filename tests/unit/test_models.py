@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from helpers_core import RECEIVED, make_ticket
 
 from propdesk.core.ids import new_ticket_id
 from propdesk.core.models import (
@@ -18,6 +17,7 @@ from propdesk.core.models import (
     Urgency,
     iso_utc,
 )
+from tests.unit.helpers_core import RECEIVED, make_ticket
 
 
 def test_enum_values_are_the_spec_strings() -> None:
