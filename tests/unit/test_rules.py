@@ -144,7 +144,13 @@ def test_override_is_validated_as_it_is_read(tmp_path: Path) -> None:
             '[[priority.overrides]]\ncategory = "Complaint"\n',
             r"ops.toml: \[priority\] overrides\[0\].priority: missing",
         ),
-        ('[specialists]\nplumbing = "a@b.com"\nplumbing = "c@d.com"\n', r"ops.toml: TOML syntax"),
+        (
+            '[specialists]\nplumbing = "a@b.com"\nplumbing = "c@d.com"\n',
+            r"ops.toml: duplicate key or table: Cannot overwrite a value \(at line 3",
+        ),
+        ("[sla.1]\n[sla.1]\n", r"ops.toml: duplicate key or table: Cannot declare"),
+        ("sla = 5\n", r"ops.toml: \[sla\]: expected a table, got 5"),
+        ("[sla\n", r"ops.toml: TOML syntax error"),
     ],
 )
 def test_broken_override_gives_one_clear_error(override: str, message: str) -> None:

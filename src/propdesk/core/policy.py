@@ -119,7 +119,8 @@ class _Where:
         self.table = table
 
     def error(self, entry: str, problem: str) -> RulesError:
-        return RulesError(f"{self.source}: [{self.table}] {entry}: {problem}")
+        where = f"[{self.table}] {entry}" if entry else f"[{self.table}]"
+        return RulesError(f"{self.source}: {where}: {problem}")
 
     def table_of(self, value: Any, entry: str) -> dict[str, Any]:
         if not isinstance(value, dict):
