@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from propdesk.core.models import Category, RequestType, Subcategory, TicketStatus, Urgency
-from propdesk.core.policy import POLICY_TABLES, Assignment, SlaTarget
+from propdesk.core.policy import POLICY_TABLES, Assignment, SlaTarget, TableCheck
 from propdesk.core.rules import load_rules, rules_from_text
 from propdesk.core.vocabulary import VOCABULARY_TABLES
 from propdesk.errors import RulesError
@@ -171,3 +171,18 @@ def test_priority_override_parses() -> None:
 def test_policy_and_vocabulary_tables_do_not_overlap() -> None:
     # A table in both sets would be validated twice and owned by nobody.
     assert POLICY_TABLES.isdisjoint(VOCABULARY_TABLES)
+
+
+def test_keyword_checks_for_the_vocabulary() -> None:
+    check = TableCheck("vocabulary.toml", "subcategories")
+    assert check.keywords(["Leak", "no  hot water"], "plumbing") == ("leak", "no hot water")
+    with pytest.raises(RulesError, match=r"\[subcategories\] plumbing\[1\]: duplicate keyword"):
+        check.keywords(["leak", "LEAK"], "plumbing")
+    with pytest.raises(RulesError, match=r"plumbing\[0\]: expected a non-empty string"):
+        check.keywords([""], "plumbing")
+    with pytest.raises(
+        RulesError,
+        match=r"vocabulary.toml: \[subcategories\] general_repair: "
+        r"duplicate keyword 'door' \(also in plumbing\)",
+    ):
+        check.unique_across({"plumbing": ["leak", "door"], "general_repair": ["door"]})
