@@ -56,7 +56,7 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
     topic = item.top_topic(vocab)
     assert topic is not None, "an action item always has a topic"
     rules: list[str] = list(item.reasons)
-    scores = item.scores()
+    scores = item.scores(vocab)
     for name, score in sorted(scores.items(), key=lambda kv: -kv[1])[:3]:
         phrases = [h for c in item.clauses for h in c.topic_hits.get(name, ())]
         rules.append(f"topic:{name}={score:g} [{', '.join(sorted(set(phrases))[:5])}]")
@@ -77,7 +77,10 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
         rules.extend(f"urgency:{r.name}={r.level}" for r in fired)
     else:
         rules.append(f"urgency:base={urgency}")
-        if urgency == "3" and any(c.problem for c in item.clauses):
+        own = {k for k, t in vocab.topics.items() if t.category == topic.category}
+        if urgency == "3" and any(
+            c.generic_problem or c.problem_topics & own for c in item.clauses
+        ):
             urgency = "2"
             rules.append("urgency:problem evidence=2")
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from propdesk.core.textmatch import Match, Token, longest_matches, tokenize
+from propdesk.core.textmatch import Match, Token, longest_matches, normalise, tokenize
 from propdesk.core.vocabulary import Role, Vocabulary
 
 _LIST_MARKER_RE = re.compile(r"^\s*(?:[-*\u2022\u25cf]|\(?\d{1,2}[.)]|[a-z][.)])\s+")
@@ -22,8 +22,17 @@ _CLAUSE_SPLIT_RE = re.compile(
     re.IGNORECASE,
 )
 _RESET_WORDS = frozenset({"but", "and", "so", "because", "though", "however", "although"})
-_NEGATION_WINDOW = 5
+_NEGATION_WINDOW = 6
+_PUNCT_RE = re.compile(r"[,;:.!?()\[\]]|\s-\s")
+# Co-occurrence rules (urgency, context) see every phrase; other roles compete longest-first
+# only with each other, so "sewage is coming" (urgency) does not hide "sewage" (topic).
+_COOCCURRENCE_KINDS = frozenset({"urgency", "context"})
 CLOSING_CUES = frozenset({"resolved", "gratitude", "confirmation", "info"})
+
+
+_DETERMINERS = frozenset({"the", "my", "our", "a", "an", "his", "her", "their", "this", "that"})
+_LOCATIVE = frozenset({"behind", "under", "underneath", "beneath", "near", "beside", "below"})
+_LOCATIVE_WEIGHT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +42,7 @@ class Hit:
     phrase: str
     role: Role
     negated: bool
+    locative: bool = False  # "behind the fridge": a place, not the thing the matter is about
 
     def describe(self) -> str:
         neg = " (negated)" if self.negated else ""
@@ -46,7 +56,7 @@ class Clause:
     text: str
     sentence: int
     from_subject: bool
-    list_item: bool
+    list_item: bool  # starts a list entry
     question: bool
     hits: tuple[Hit, ...]
     topic_scores: Mapping[str, float]
@@ -56,6 +66,10 @@ class Clause:
     urgency_rules: frozenset[str]  # urgency rules whose every group matched here
     context_rules: tuple[str, ...] = ()
     contractor: tuple[str, ...] = field(default_factory=tuple)
+    block: int = 0  # paragraph or list entry
+    problem_topics: frozenset[str] = frozenset()  # topics whose own problem phrases fired
+    generic_problem: bool = False  # a generic problem cue ("not working", "broken")
+    in_list: bool = False
 
     def top_topic(self) -> str | None:
         if not self.topic_scores:
@@ -68,19 +82,31 @@ class Clause:
         return bool(self.cues & CLOSING_CUES) and not self.problem and "still" not in self.cues
 
 
-def split_sentences(text: str) -> list[tuple[str, bool]]:
-    """Sentences of ``text`` as (sentence, starts a list entry); hard line-wraps are joined."""
-    out: list[tuple[str, bool]] = []
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence and the block (paragraph or list entry) it belongs to."""
+
+    text: str
+    block: int
+    in_list: bool  # the block is a list entry ("- ...", "1. ...")
+    list_start: bool  # first sentence of a list entry
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of ``text``; hard line-wraps are joined, paragraphs and list entries are blocks."""
+    out: list[Sentence] = []
     para: list[str] = []
     para_list = False
+    block = 0
 
     def flush() -> None:
-        nonlocal para, para_list
+        nonlocal para, para_list, block
         if para:
             joined = " ".join(para)
-            for i, piece in enumerate(_SENTENCE_END_RE.split(joined)):
-                if piece.strip():
-                    out.append((piece.strip(), para_list and i == 0))
+            pieces = [p.strip() for p in _SENTENCE_END_RE.split(joined) if p.strip()]
+            for i, piece in enumerate(pieces):
+                out.append(Sentence(piece, block, para_list, para_list and i == 0))
+            block += 1
         para = []
         para_list = False
 
@@ -99,8 +125,11 @@ def split_sentences(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _negated(tokens: list[Token], first: int, negation: frozenset[str]) -> bool:
+def _negated(text: str, tokens: list[Token], first: int, negation: frozenset[str]) -> bool:
+    """A negation word shortly before the phrase, in the same stretch of the sentence."""
     for j in range(first - 1, max(-1, first - 1 - _NEGATION_WINDOW), -1):
+        if _PUNCT_RE.search(text, tokens[j].end, tokens[j + 1].start):
+            return False  # "does not light, it only clicks": the comma ends the negation
         word = tokens[j].text
         if word in _RESET_WORDS:
             return False
@@ -109,19 +138,46 @@ def _negated(tokens: list[Token], first: int, negation: frozenset[str]) -> bool:
     return False
 
 
+def _locative(tokens: list[Token], first: int) -> bool:
+    """The phrase names where something is ("behind the fridge", "next to the sink")."""
+    j = first - 1
+    while j >= 0 and tokens[j].text in _DETERMINERS:
+        j -= 1
+    if j < 0:
+        return False
+    if tokens[j].text in _LOCATIVE:
+        return True
+    return j >= 1 and tokens[j].text == "to" and tokens[j - 1].text == "next"
+
+
 def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
     tokens = tokenize(text, vocab.spelling)
-    matches: list[Match] = longest_matches(vocab.index.find_all(tokens))
+    norm = normalise(text)
+    found = vocab.index.find_all(tokens)
+    evidence_layer: list[Match] = longest_matches(
+        m for m in found if any(r.kind not in _COOCCURRENCE_KINDS for r in vocab.roles[m.phrase])
+    )
+    situation_layer: list[Match] = longest_matches(found)
     hits: list[Hit] = []
-    for m in matches:
-        negated = _negated(tokens, m.first, vocab.negation)
-        for role in vocab.roles.get(m.phrase, ()):
-            hits.append(Hit(m.phrase, role, negated))
+    for layer, wanted in ((evidence_layer, False), (situation_layer, True)):
+        for m in layer:
+            negated = _negated(norm, tokens, m.first, vocab.negation)
+            locative = _locative(tokens, m.first)
+            for role in vocab.roles.get(m.phrase, ()):
+                if (role.kind in _COOCCURRENCE_KINDS) == wanted:
+                    hits.append(Hit(m.phrase, role, negated, locative))
     return hits
 
 
 def evidence(
-    text: str, vocab: Vocabulary, *, sentence: int, from_subject: bool, list_item: bool
+    text: str,
+    vocab: Vocabulary,
+    *,
+    sentence: int = 0,
+    from_subject: bool = False,
+    list_item: bool = False,
+    block: int = 0,
+    in_list: bool = False,
 ) -> Clause:
     """All the evidence ``text`` carries, resolved longest-match-first."""
     hits = _hits(text, vocab)
@@ -129,19 +185,25 @@ def evidence(
     topic_hits: dict[str, list[str]] = {}
     cues: set[str] = set()
     problem = False
+    problem_topics: set[str] = set()
+    generic_problem = False
     groups_hit: set[str] = set()
     contractor: list[str] = []
     for hit in hits:
         kind = hit.role.kind
         if kind == "topic" or (kind == "problem" and not hit.negated):
-            scores[hit.role.name] = scores.get(hit.role.name, 0.0) + hit.role.weight
+            weight = hit.role.weight
+            if kind == "topic" and hit.locative:
+                weight *= _LOCATIVE_WEIGHT
+            scores[hit.role.name] = scores.get(hit.role.name, 0.0) + weight
             topic_hits.setdefault(hit.role.name, []).append(hit.phrase)
             if kind == "problem":
                 problem = True
+                problem_topics.add(hit.role.name)
         elif kind == "cue" and not hit.negated:
             cues.add(hit.role.name)
             if hit.role.name in {"problem", "still"}:
-                problem = True
+                problem = generic_problem = True
         elif kind in {"urgency", "context"} and not hit.negated:
             groups_hit.add(hit.role.name)
         elif kind == "contractor" and not hit.negated:
@@ -168,21 +230,45 @@ def evidence(
         topic_hits={k: tuple(v) for k, v in topic_hits.items()},
         cues=frozenset(cues),
         problem=problem,
+        problem_topics=frozenset(problem_topics),
+        generic_problem=generic_problem,
         urgency_rules=fired,
         context_rules=tuple(context),
         contractor=tuple(contractor),
+        block=block,
+        in_list=in_list,
+    )
+
+
+def _clause(
+    text: str, vocab: Vocabulary, *, index: int, sent: Sentence, from_subject: bool, list_item: bool
+) -> Clause:
+    return evidence(
+        text,
+        vocab,
+        sentence=index,
+        from_subject=from_subject,
+        list_item=list_item,
+        block=sent.block,
+        in_list=sent.in_list,
     )
 
 
 def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list[Clause]:
     """Clauses of ``text``: sentences, split further where halves are about different things."""
     out: list[Clause] = []
-    for s_index, (sentence, list_item) in enumerate(split_sentences(text)):
-        pieces = [p for p in _CLAUSE_SPLIT_RE.split(sentence) if p and p.strip()]
+    for s_index, sent in enumerate(split_sentences(text)):
+        pieces = [p for p in _CLAUSE_SPLIT_RE.split(sent.text) if p and p.strip()]
         current: Clause | None = None
         for piece in pieces:
-            ev = evidence(
-                piece, vocab, sentence=s_index, from_subject=from_subject, list_item=list_item
+            first = current is None
+            ev = _clause(
+                piece,
+                vocab,
+                index=s_index,
+                sent=sent,
+                from_subject=from_subject,
+                list_item=sent.list_start and first,
             )
             if current is None:
                 current = ev
@@ -196,8 +282,13 @@ def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list
                 current = ev
             else:
                 joined = f"{current.text}, {piece.strip()}"
-                current = evidence(
-                    joined, vocab, sentence=s_index, from_subject=from_subject, list_item=list_item
+                current = _clause(
+                    joined,
+                    vocab,
+                    index=s_index,
+                    sent=sent,
+                    from_subject=from_subject,
+                    list_item=current.list_item,
                 )
         if current is not None:
             out.append(current)

@@ -17,6 +17,9 @@ from propdesk.core.vocabulary import Topic, Vocabulary
 _REPLY_PREFIX_RE = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|sv|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
 _QUESTION_TYPES = frozenset({"Lease", "Move-in/out", "Payment", "Amenity", "Utilities"})
 _STRONG_TOPIC = 4.0
+_MIN_OPEN = 2.0  # a single weak word ("neighbors", "came off") never opens a matter
+_CONTINUITY = 0.8  # a clause about the current matter nearly as much as another continues it
+_BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|it's|its|they|they're|which|plus it)\b", re.I)
 
 
 @dataclass
@@ -27,12 +30,19 @@ class ActionItem:
     reasons: list[str] = field(default_factory=list)
     resolved: bool = False
     subject: Clause | None = None  # the subject, when it talks about this matter
+    context: list[Clause] = field(default_factory=list)  # lead-in clauses of the same paragraph
 
-    def scores(self) -> dict[str, float]:
+    def scores(self, vocab: Vocabulary | None = None) -> dict[str, float]:
+        """Topic scores. The opening clause says what the matter is (x1.5); later symptom
+        topics (mold, water damage) count half, so "leak ... and now mold" stays a leak."""
         total: dict[str, float] = {}
-        for clause in self.clauses:
+        for n, clause in enumerate([*self.context, *self.clauses]):
+            opening = n == len(self.context)
             for topic, score in clause.topic_scores.items():
-                total[topic] = total.get(topic, 0.0) + score
+                weight = 1.5 if opening else 1.0
+                if not opening and vocab is not None and vocab.topics[topic].attach:
+                    weight = 0.5
+                total[topic] = total.get(topic, 0.0) + score * weight
         if self.subject is not None:
             for topic, score in self.subject.topic_scores.items():
                 if topic in total:
@@ -41,14 +51,14 @@ class ActionItem:
 
     def group_scores(self, vocab: Vocabulary) -> dict[tuple[str, str | None], float]:
         groups: dict[tuple[str, str | None], float] = {}
-        for topic, score in self.scores().items():
+        for topic, score in self.scores(vocab).items():
             t = vocab.topics[topic]
             key = (t.category, t.subcategory)
             groups[key] = groups.get(key, 0.0) + score
         return groups
 
     def top_topic(self, vocab: Vocabulary) -> Topic | None:
-        scores = self.scores()
+        scores = self.scores(vocab)
         if not scores:
             return None
         groups = self.group_scores(vocab)
@@ -75,44 +85,68 @@ def strip_reply_prefix(subject: str) -> tuple[str, bool]:
 
 def _opens(clause: Clause, topic: Topic, current: ActionItem | None) -> bool:
     """Can this clause open a matter of its own?"""
+    if clause.topic_scores.get(topic.key, 0.0) < _MIN_OPEN:
+        return False
     asks = clause.question or "request" in clause.cues
     if topic.problem_free or topic.category in _QUESTION_TYPES:
         return asks or clause.problem
-    if clause.problem or asks or "still" in clause.cues:
+    if clause.problem or asks or bool(clause.cues & {"still", "absence"}):
         return True
-    return current is None and clause.topic_scores.get(topic.key, 0.0) >= _STRONG_TOPIC
+    strong = clause.topic_scores.get(topic.key, 0.0) >= _STRONG_TOPIC
+    return strong and (current is None or clause.in_list)  # a tenant's list names matters
 
 
-def _starts_new(  # noqa: PLR0911 - a decision table reads best as ordered early returns
-    clause: Clause, topic: Topic, current: ActionItem, vocab: Vocabulary, after_closing: bool
+def _about_current(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
+    """The clause is (nearly) as much about the current matter as about anything else."""
+    best = max(clause.topic_scores.values())
+    if clause.topic_scores.get(cur.key, 0.0) >= _CONTINUITY * best:
+        return True
+    group = sum(
+        v
+        for k, v in clause.topic_scores.items()
+        if (vocab.topics[k].category, vocab.topics[k].subcategory)
+        == (cur.category, cur.subcategory)
+    )
+    return group >= _CONTINUITY * best
+
+
+def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as early returns
+    clause: Clause,
+    topic: Topic,
+    current: ActionItem,
+    vocab: Vocabulary,
+    *,
+    after_closing: bool,
+    separated: bool,
 ) -> str | None:
     """Why ``clause`` starts a new item (a reason for matched_rules), or None to continue."""
     cur = current.top_topic(vocab)
     if cur is None:
         return None
+    separator = separated or "separator" in clause.cues or clause.list_item
     if "merge" in clause.cues:
         return None
     same_group = (cur.category, cur.subcategory) == (topic.category, topic.subcategory)
     if topic.key == cur.key or (same_group and topic.category in _QUESTION_TYPES):
         return "split:after resolved matter" if after_closing and current.resolved else None
-    if topic.attach and cur.category == "Maintenance" and "separator" not in clause.cues:
-        return None
-    if (
-        cur.attach
-        and topic.category == "Maintenance"
-        and not clause.list_item
-        and "separator" not in clause.cues
-        and not after_closing
-    ):
-        return None
+    if cur.category in _QUESTION_TYPES and topic.category in _QUESTION_TYPES and not separator:
+        return None  # follow-up questions ("Is there a fee?") belong to the question asked
+    if not separator and not after_closing:
+        first = current.clauses[0]
+        if first.in_list and clause.block == first.block:
+            return None  # the tenant's own list entry delimits the matter
+        if _BACK_REFERENCE_RE.match(clause.text) or _about_current(clause, cur, vocab):
+            return None
+        if topic.attach and cur.category == "Maintenance":
+            return None
+        if cur.attach and topic.category == "Maintenance" and not clause.in_list:
+            return None
     if not _opens(clause, topic, current):
         return None
     if after_closing:
         return "split:new matter after a closing remark"
-    if "separator" in clause.cues:
-        return "split:separator cue"
-    if clause.list_item:
-        return "split:list entry"
+    if separator:
+        return "split:list entry" if clause.in_list else "split:separator cue"
     if not same_group:
         return f"split:different matter ({topic.category}/{topic.subcategory})"
     return None
@@ -127,6 +161,8 @@ class _Splitter:
         self.current: ActionItem | None = None
         self.after_closing = False
         self.closing_seen = False
+        self.separated = False  # a topic-less "Also:" / list marker announced a new matter
+        self.lead_in: list[Clause] = []  # topic clauses seen before the first matter opened
 
     def feed(self, clause: Clause) -> None:
         current = self.current
@@ -139,25 +175,42 @@ class _Splitter:
             return
         name = clause.top_topic()
         if name is None:
-            if current is not None:
+            if "separator" in clause.cues or clause.list_item:
+                self.separated = True
+            elif current is not None:
                 current.clauses.append(clause)
             return
         topic = self.vocab.topics[name]
         if current is None:
             if _opens(clause, topic, None):
                 self._open(clause, f"open:{topic.key}")
+            else:
+                self.lead_in.append(clause)
             return
-        reason = _starts_new(clause, topic, current, self.vocab, self.after_closing)
+        reason = _starts_new(
+            clause,
+            topic,
+            current,
+            self.vocab,
+            after_closing=self.after_closing,
+            separated=self.separated,
+        )
         if reason:
             self._open(clause, reason)
         else:
             current.clauses.append(clause)
         self.after_closing = False
+        self.separated = False
 
     def _open(self, clause: Clause, reason: str) -> None:
-        self.current = ActionItem([clause], [reason])
-        self.items.append(self.current)
+        item = ActionItem([clause], [reason])
+        if not self.items:
+            # "I saw the notice about the water shutoff. Will the hot water be off too?"
+            item.context = [c for c in self.lead_in if c.block == clause.block and not c.in_list]
+        self.current = item
+        self.items.append(item)
         self.after_closing = False
+        self.separated = False
 
 
 def action_items(subject: str, new_text: str, vocab: Vocabulary) -> list[ActionItem]:
@@ -181,7 +234,7 @@ def _use_subject(
     """The subject reinforces the items it talks about; alone it is an item only if the body
     raised nothing and the email is neither a reply nor a closing remark."""
     for item in items:
-        if set(subject.topic_scores) & set(item.scores()):
+        if set(subject.topic_scores) & set(item.scores(vocab)):
             item.subject = subject
     if items or not allow_alone:
         return

@@ -200,8 +200,9 @@ def extract_unit(subject: str, new_text: str, signature: str, vocab: Vocabulary)
     words = vocab.location
     candidates = _unit_candidates(subject, words, -0.5)
     candidates += _unit_candidates(new_text, words, 0.0)
-    if signature and not _ADDRESS_RE.search(signature):
-        candidates += _unit_candidates(signature, words, 0.0)
+    if signature:  # the tenant's own sign-off counts; a work address ("Suite 300") does not
+        own = "\n".join(ln for ln in signature.splitlines() if not _ADDRESS_RE.search(ln))
+        candidates += _unit_candidates(own, words, 0.0)
     neighbours = {c.unit for c in candidates if c.score < 0}
     best: _Candidate | None = None
     for c in candidates:

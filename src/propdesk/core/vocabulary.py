@@ -46,6 +46,7 @@ CUE_KINDS: frozenset[str] = frozenset(
     {
         "negation",  # single words that negate the phrase right after them ("no fire")
         "problem",  # something is wrong: "not working", "broken"
+        "absence",  # something is missing: "there's no" (opens a repair, never raises urgency)
         "request",  # the sender asks for something: "can someone", "please fix"
         "separator",  # a new, separate matter starts: "also", "second", "unrelated"
         "merge",  # the same matter continues: "because of it", "same problem"
