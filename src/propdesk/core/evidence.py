@@ -27,6 +27,11 @@ _PUNCT_RE = re.compile(r"[,;:.!?()\[\]]|\s-\s")
 # Co-occurrence rules (urgency, context) see every phrase; other roles compete longest-first
 # only with each other, so "sewage is coming" (urgency) does not hide "sewage" (topic).
 _COOCCURRENCE_KINDS = frozenset({"urgency", "context"})
+# "I'd patch the holes when I move out": a hypothetical names no real problem.
+_HYPOTHETICAL_RE = re.compile(
+    r"^\W*(?:i'd|i would|i could|we'd|we would|if)\b(?!\s+(?:like|love|appreciate|be grateful))",
+    re.IGNORECASE,
+)
 CLOSING_CUES = frozenset({"resolved", "gratitude", "confirmation", "info"})
 
 
@@ -79,7 +84,11 @@ class Clause:
     @property
     def closing(self) -> bool:
         """Thanks, "never mind", a confirmation: nothing to act on (unless a problem is named)."""
-        return bool(self.cues & CLOSING_CUES) and not self.problem and "still" not in self.cues
+        if "still" in self.cues:
+            return False
+        if "resolved" in self.cues:  # "never mind, the toilet stopped running on its own"
+            return True
+        return bool(self.cues & CLOSING_CUES) and not self.problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +190,10 @@ def evidence(
 ) -> Clause:
     """All the evidence ``text`` carries, resolved longest-match-first."""
     hits = _hits(text, vocab)
+    if _HYPOTHETICAL_RE.match(normalise(text)):
+        hits = [
+            h if h.role.kind == "topic" else Hit(h.phrase, h.role, True, h.locative) for h in hits
+        ]
     scores: dict[str, float] = {}
     topic_hits: dict[str, list[str]] = {}
     cues: set[str] = set()

@@ -93,7 +93,8 @@ def _opens(clause: Clause, topic: Topic, current: ActionItem | None) -> bool:
     if clause.problem or asks or bool(clause.cues & {"still", "absence"}):
         return True
     strong = clause.topic_scores.get(topic.key, 0.0) >= _STRONG_TOPIC
-    return strong and (current is None or clause.in_list)  # a tenant's list names matters
+    # a tenant's list names matters; a complaint's own words are the problem
+    return strong and (current is None or clause.in_list or topic.category == "Complaint")
 
 
 def _about_current(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
@@ -163,8 +164,13 @@ class _Splitter:
         self.closing_seen = False
         self.separated = False  # a topic-less "Also:" / list marker announced a new matter
         self.lead_in: list[Clause] = []  # topic clauses seen before the first matter opened
+        self.last: Clause | None = None  # the clause fed before this one
 
     def feed(self, clause: Clause) -> None:
+        self._feed(clause)
+        self.last = clause
+
+    def _feed(self, clause: Clause) -> None:
         current = self.current
         if clause.closing:
             self.closing_seen = True
@@ -179,6 +185,17 @@ class _Splitter:
                 self.separated = True
             elif current is not None:
                 current.clauses.append(clause)
+            elif (
+                self.lead_in
+                and self.last is self.lead_in[-1]
+                and (clause.question or "request" in clause.cues)
+            ):
+                # "I moved out in May. When will I get it back?": the question is about the
+                # matter just described
+                lead = self.lead_in.pop()
+                self._open(lead, f"open:{lead.top_topic()} (asked about)")
+                assert self.current is not None
+                self.current.clauses.append(clause)
             return
         topic = self.vocab.topics[name]
         if current is None:

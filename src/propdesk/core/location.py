@@ -27,7 +27,7 @@ UNIT_NOT_SPECIFIED = "Unit not specified"
 _ID = r"[A-Za-z]?\d{1,4}[A-Za-z]?"
 _KEYWORD_RE = re.compile(
     r"(?<![A-Za-z])(apartment|apartamento|apt|unit|flat|suite|ste|residence)\.?"
-    r"(?:\s*(?:#|no\.?|number))?\s*(" + _ID + r")(?![\w:/-])",
+    r"(?:\s*(?:#|no\.?|number))?\s*(" + _ID + r")(?![\w/-]|:\d)",
     re.IGNORECASE,
 )
 _HASH_RE = re.compile(r"#\s?(\d{1,4}[A-Za-z]?)(?![\w:/])")
@@ -53,7 +53,7 @@ _TIME_AFTER_RE = re.compile(
 _BUILDING_ID_RE = re.compile(
     r"(?<![A-Za-z])(?:building|bldg)\.?\s*#?\s*([A-Z]|\d{1,3}|[A-Z]\d)(?![\w'])", re.IGNORECASE
 )
-_BUILDING_NAME_RE = re.compile(r"(?<![\w'])([A-Z][a-z]+|[A-Z]{2,})\s+(?:building|bldg)\b", re.I)
+_BUILDING_NAME_RE = re.compile(r"(?<![\w'])([A-Z][a-z]+|[A-Z]{2,})[ \t]+(?:building|bldg)\b", re.I)
 _ORDINAL_WORDS = {
     "first": "1",
     "second": "2",
@@ -141,6 +141,9 @@ def _add(
     ):
         score = -1.0
         why += " (neighbour)"
+    elif _ends_with_cue(before, words.correction_before, 3):
+        score += 4.0  # "7B - sorry, I mean 7D": the correction wins
+        why += " (corrected)"
     elif _ends_with_cue(before, words.self_before, 4):
         score += 2.0
         why += " (self)"

@@ -113,6 +113,7 @@ class LocationWords:
     neighbour_before: tuple[str, ...]
     self_before: tuple[str, ...]
     building_stopwords: frozenset[str]
+    correction_before: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -333,6 +334,7 @@ def _parse_location(tables: Mapping[str, Any], b: _Builder) -> LocationWords:
         neighbour_before=tuple(words("neighbour_before")),
         self_before=tuple(words("self_before")),
         building_stopwords=frozenset(words("building_stopwords")),
+        correction_before=tuple(words("correction_before")),
     )
 
 
