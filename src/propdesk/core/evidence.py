@@ -153,9 +153,12 @@ def _negated(text: str, tokens: list[Token], first: int, negation: frozenset[str
 
 
 def _masks_situation(role: Role) -> bool:
-    """Phrases that may hide a shorter situation phrase ("smoke detector" hides "smoke");
-    sentence-level cues ("we have no", "can you") never do."""
-    return role.kind != "cue" or role.name == "neutral"
+    """Phrases that may hide a shorter situation phrase: things ("smoke detector" hides
+    "smoke", "water bill" hides "water") and neutral idioms; problem phrases ("water is
+    coming") and sentence cues ("we have no") never do."""
+    return role.kind in {"topic", "urgency", "context"} or (
+        role.kind == "cue" and role.name == "neutral"
+    )
 
 
 def _locative(tokens: list[Token], first: int) -> bool:

@@ -140,6 +140,10 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
             return None  # the tenant's own list entry delimits the matter
         if _BACK_REFERENCE_RE.match(clause.text) or _about_current(clause, cur, vocab):
             return None
+        last = current.clauses[-1]
+        weak = max(clause.topic_scores.values()) < _STRONG_TOPIC
+        if weak and last.sentence == clause.sentence and not last.from_subject:
+            return None  # "..., the lights come on but nothing happens": same sentence, detail
         if topic.attach and cur.category == "Maintenance":
             return None
         if cur.attach and topic.category == "Maintenance" and not clause.in_list:
