@@ -1182,3 +1182,298 @@ CASES_3: list[Case] = [
         None,
     ),
 ]
+
+# Fourth batch, written blind in the dev corpus's style (sign-offs, units in many forms).
+CASES_4: list[Case] = [
+    (
+        "unit in subject",
+        "Leak under bathroom vanity - 6F",
+        "Hi, there's a slow leak from the "
+        "pipe under my bathroom vanity. I put a bowl under it. Could someone take a look this "
+        "week?\n\nThanks,\nGreta",
+        [(M, "plumbing", "2", False)],
+        "Unit 6F",
+        None,
+        None,
+    ),
+    (
+        "terse heat",
+        "heat",
+        "heat not coming on, its 55 in here. apt 2d",
+        [(M, "hvac", "1", False)],
+        "Unit 2D",
+        None,
+        None,
+    ),
+    (
+        "disposal reset",
+        "Garbage disposal jammed",
+        "The garbage disposal is jammed, I hit the "
+        "reset button on the bottom and it still just hums. Unit 10G",
+        [(M, "appliance", "2", False)],
+        "Unit 10G",
+        None,
+        None,
+    ),
+    (
+        "heels upstairs",
+        "Tenant in 8E - noise",
+        "Hello, I live in 7E and the tenant directly "
+        "above me in 8E walks around in heels and drops things until 2am every night. I've asked "
+        "politely twice.\n\nMaria",
+        [(C, "noise_complaint", "2", False)],
+        "Unit 7E",
+        None,
+        None,
+    ),
+    (
+        "second spot",
+        "Parking spot",
+        "Hi, I'd like to rent a second parking spot for my "
+        "partner's car. Are any available and how much per month?\n\nDev, 3B",
+        [(C, "parking", "3", False)],
+        "Unit 3B",
+        None,
+        None,
+    ),
+    (
+        "missing detector",
+        "Smoke detector missing",
+        "When I moved in there was no smoke detector "
+        "in the bedroom, just the mounting plate on the ceiling. Can you install one? Apt 9H",
+        [(M, "electrical", "2", False)],
+        "Unit 9H",
+        None,
+        None,
+    ),
+    (
+        "rent received?",
+        "Fwd: Rent receipt",
+        "Forwarding this - can you confirm you received my "
+        "October rent? The bank shows it cleared on the 2nd.",
+        [(P, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "fan and closet",
+        "Bathroom fan + closet door",
+        "Two small things: the bathroom exhaust fan "
+        "is really loud and barely works, and the closet door in the bedroom is off its track."
+        "\n\nThank you,\nLeo (Unit 12E)",
+        [(M, "hvac", "2", False), (M, "general_repair", "2", False)],
+        "Unit 12E",
+        None,
+        None,
+    ),
+    (
+        "gate won't latch",
+        "Broken front gate",
+        "The front gate to the courtyard doesn't close or "
+        "latch anymore, anyone can walk in from the street. - Ken, 1A",
+        [(M, "general_repair", "1", False)],
+        "Unit 1A",
+        None,
+        None,
+    ),
+    (
+        "both dryers",
+        "Laundry room",
+        "Both dryers in the laundry room on the 2nd floor have been "
+        "broken since Monday. The washers work fine.",
+        [(M, "appliance", "2", False)],
+        None,
+        None,
+        "2",
+    ),
+    (
+        "mouse and droppings",
+        "Mice",
+        "I saw a mouse run across the kitchen floor last night and "
+        "found droppings in the pantry. Please send pest control. - Ruth, 4D",
+        [(M, "general_repair", "2", True)],
+        "Unit 4D",
+        None,
+        None,
+    ),
+    (
+        "water from across the hall",
+        "Urgent - water in hallway",
+        "There's water coming out from "
+        "under the door of apartment 5C across the hall and spreading down the hallway. Nobody is "
+        "answering. I'm in 5D.",
+        [(M, "plumbing", "1", False)],
+        "Unit 5D",
+        None,
+        None,
+    ),
+    (
+        "two lease questions",
+        "Lease question",
+        "If I renew for two years, is the rent locked in "
+        "for both years? Also can I switch to a different unit in the building when I renew?",
+        [(L, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "compliment only",
+        "Thank you Carlos",
+        "Just a note to say Carlos did a great job fixing "
+        "our leaky shower yesterday. Very professional!\n\nBest,\nAmy, 11C",
+        [],
+        "Unit 11C",
+        None,
+        None,
+    ),
+    (
+        "pest visit confirmed",
+        "Re: Pest treatment on Friday",
+        "Yes, Friday at 9 works for us. We'll put the pets in the bedroom.\n\nJosh",
+        [],
+        None,
+        None,
+        None,
+    ),
+    (
+        "window stuck open",
+        "Window stuck open",
+        "My bedroom window is stuck open about 4 inches "
+        "and won't close, and it's supposed to go below freezing tonight. Apt 304",
+        [(M, "general_repair", "1", False)],
+        "Unit 304",
+        None,
+        None,
+    ),
+    (
+        "gym questions",
+        "Question about the gym",
+        "Is the gym open 24/7 or does it close at "
+        "night? Also is there a guest fee?\n\nThanks, Priscila",
+        [(A, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "toilet and faucet",
+        "Running toilet + leaking kitchen faucet",
+        "Hi, the toilet in my "
+        "bathroom won't stop running, and the kitchen faucet has a steady drip. Apartment 2H",
+        [(M, "plumbing", "2", False), (M, "plumbing", "2", False)],
+        "Unit 2H",
+        None,
+        None,
+    ),
+    (
+        "forwarding address",
+        "Deposit",
+        "I moved out of 6A on March 1st and still haven't "
+        "received my deposit or an itemized statement. It's been over 30 days. My forwarding "
+        "address is 45 Oak St, Apt 2, Springfield.",
+        [(MV, None, "3", False)],
+        "Unit 6A",
+        None,
+        None,
+    ),
+    (
+        "building hot water",
+        "No hot water in building C",
+        "None of us in Building C have had hot water since this morning. Is the boiler down?",
+        [(M, "plumbing", "1", False)],
+        None,
+        "C",
+        None,
+    ),
+    (
+        "dryer outlet sparks",
+        "Sparks from dryer outlet",
+        "When I plugged in my dryer, the outlet "
+        "sparked and now it smells burnt. I unplugged it. Unit 14A",
+        [(M, "electrical", "1", False)],
+        "Unit 14A",
+        None,
+        None,
+    ),
+    (
+        "towed from own spot",
+        "Car towed",
+        "My car was towed last night from my own assigned spot "
+        "(#47). I have the permit hanging from the mirror. I need it back today for work. - Luis, "
+        "apt 22B",
+        [(C, "parking", "2", False)],
+        "Unit 22B",
+        None,
+        None,
+    ),
+    (
+        "door release",
+        "Door buzzer",
+        "Our intercom shows a picture but the door release button doesn't unlock the lobby door.",
+        [(M, "electrical", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "utility setup before move",
+        "Utility setup",
+        "We move in next week. Which internet "
+        "providers serve the building and do I need to set up electricity myself?",
+        [(U, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "fire alarm no fire",
+        "Fire alarm going off in hallway",
+        "The fire alarm in the 3rd floor "
+        "hallway has been going off for 20 minutes, there's no smoke or fire that I can see.",
+        [(M, "electrical", "2", False)],
+        None,
+        None,
+        "3",
+    ),
+    (
+        "roaches again",
+        "Roaches",
+        "Roaches again. I see them every night in the kitchen and "
+        "bathroom. This is the third time I'm reporting it. Unit 8G",
+        [(M, "general_repair", "2", True)],
+        "Unit 8G",
+        None,
+        None,
+    ),
+    (
+        "balcony door hedged",
+        "Balcony door",
+        "The sliding balcony door won't lock, the latch is "
+        "bent. I'm on the 9th floor so it's not a security issue, but I'd like it fixed. Apt 903",
+        [(M, "general_repair", "1", False)],
+        "Unit 903",
+        None,
+        "9",
+    ),
+    (
+        "bike room fob",
+        "Bike room access",
+        "My fob doesn't open the bike room. Can you add access? Unit 15D",
+        [(A, None, "2", False)],
+        "Unit 15D",
+        None,
+        None,
+    ),
+    (
+        "gym weights noise",
+        "Noise from gym",
+        "The gym is right above my apartment and people "
+        "drop weights at 5am every morning. Can the hours be changed? Unit 2J",
+        [(C, "noise_complaint", "2", False)],
+        "Unit 2J",
+        None,
+        None,
+    ),
+]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from propdesk.core.textmatch import Match, Token, longest_matches, normalise, tokenize
 from propdesk.core.vocabulary import Role, Vocabulary
@@ -53,6 +53,7 @@ class Hit:
     role: Role
     negated: bool
     locative: bool = False  # "behind the fridge": a place, not the thing the matter is about
+    denied: bool = False  # "not a security issue": the tenant says what it is not
 
     def describe(self) -> str:
         neg = " (negated)" if self.negated else ""
@@ -77,6 +78,7 @@ class Clause:
     context_rules: tuple[str, ...] = ()
     contractor: tuple[str, ...] = field(default_factory=tuple)
     block: int = 0  # paragraph or list entry
+    conjoined: bool = False  # split off the previous clause of the same sentence
     problem_topics: frozenset[str] = frozenset()  # topics whose own problem phrases fired
     generic_problem: bool = False  # a generic problem cue ("not working", "broken")
     in_list: bool = False
@@ -188,9 +190,14 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
         for m in layer:
             negated = _negated(norm, tokens, m.first, vocab.negation)
             locative = _locative(tokens, m.first)
+            denied = (
+                m.first >= 2
+                and tokens[m.first - 2].text == "not"
+                and tokens[m.first - 1].text in {"a", "an"}
+            )
             for role in vocab.roles.get(m.phrase, ()):
                 if (role.kind in _COOCCURRENCE_KINDS) == wanted:
-                    hits.append(Hit(m.phrase, role, negated, locative))
+                    hits.append(Hit(m.phrase, role, negated, locative, denied))
     return hits
 
 
@@ -208,7 +215,8 @@ def evidence(
     hits = _hits(text, vocab)
     if _HYPOTHETICAL_RE.match(normalise(text)):
         hits = [
-            h if h.role.kind == "topic" else Hit(h.phrase, h.role, True, h.locative) for h in hits
+            h if h.role.kind == "topic" else Hit(h.phrase, h.role, True, h.locative, h.denied)
+            for h in hits
         ]
     scores: dict[str, float] = {}
     topic_hits: dict[str, list[str]] = {}
@@ -224,6 +232,8 @@ def evidence(
             weight = hit.role.weight
             if kind == "topic" and hit.locative:
                 weight *= _LOCATIVE_WEIGHT
+            if kind == "topic" and hit.denied:
+                continue  # "it's not a security issue"
             scores[hit.role.name] = scores.get(hit.role.name, 0.0) + weight
             topic_hits.setdefault(hit.role.name, []).append(hit.phrase)
             if kind == "problem":
@@ -232,9 +242,12 @@ def evidence(
         elif kind == "cue" and not hit.negated:
             cues.add(hit.role.name)
             if hit.role.name in {"problem", "still"}:
-                problem = generic_problem = True
-        elif kind in {"urgency", "context"} and not hit.negated:
-            groups_hit.add(hit.role.name)
+                problem = True
+                generic_problem = generic_problem or hit.role.name == "problem"
+        elif kind in {"urgency", "context"}:
+            rule_name = hit.role.name.rsplit(":", 1)[0]
+            if hit.negated == (rule_name in vocab.negated_rules):
+                groups_hit.add(hit.role.name)
         elif kind == "contractor" and not hit.negated:
             contractor.append(hit.phrase)
     if _ORDINAL_START_RE.match(text):
@@ -311,7 +324,7 @@ def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list
             )
             if starts_new:
                 out.append(current)
-                current = ev
+                current = replace(ev, conjoined=True)
             else:
                 joined = f"{current.text}, {piece.strip()}"
                 current = _clause(

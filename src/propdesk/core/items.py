@@ -18,7 +18,13 @@ _REPLY_PREFIX_RE = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|sv|wg)\s*(?:\[\d+\])?\s*:
 _QUESTION_TYPES = frozenset({"Lease", "Move-in/out", "Payment", "Amenity", "Utilities"})
 _STRONG_TOPIC = 4.0
 _MIN_OPEN = 2.0  # a single weak word ("neighbors", "came off") never opens a matter
-_CONTINUITY = 0.8  # a clause about the current matter nearly as much as another continues it
+_CONTINUITY = 0.75  # a clause about the current matter nearly as much as another continues it
+_SUBORDINATE_RE = re.compile(
+    r"^\W*(?:when|whenever|while|after|before|since|because|as soon as|every time|each time|"
+    r"once|until)\b",
+    re.IGNORECASE,
+)
+_QUESTION_SPLIT_MIN = 3.0  # a follow-up question needs clear evidence to be its own matter
 _BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|it's|its|they|they're|which|plus it)\b", re.I)
 
 
@@ -62,7 +68,11 @@ class ActionItem:
         if not scores:
             return None
         groups = self.group_scores(vocab)
-        best_group = max(groups.items(), key=lambda kv: kv[1])[0]
+        opening = self.clauses[0].top_topic()
+        first = vocab.topics[opening] if opening else None
+        first_group = (first.category, first.subcategory) if first else None
+        # ties go to what the opening clause was about
+        best_group = max(groups.items(), key=lambda kv: (kv[1], kv[0] == first_group))[0]
         in_group = {
             k: v
             for k, v in scores.items()
@@ -87,6 +97,8 @@ def _opens(clause: Clause, topic: Topic, current: ActionItem | None) -> bool:
     """Can this clause open a matter of its own?"""
     if clause.topic_scores.get(topic.key, 0.0) < _MIN_OPEN:
         return False
+    if _SUBORDINATE_RE.match(clause.text) and not clause.problem and not clause.question:
+        return False  # "When I plugged in my dryer, the outlet sparked": the dryer is context
     asks = clause.question or "request" in clause.cues
     if clause.urgency_rules:
         return True  # an emergency situation is always a matter
@@ -104,6 +116,9 @@ def _about_current(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
     best = max(clause.topic_scores.values())
     if clause.topic_scores.get(cur.key, 0.0) >= _CONTINUITY * best:
         return True
+    top = vocab.topics[max(clause.topic_scores.items(), key=lambda kv: kv[1])[0]]
+    if (top.category, top.subcategory) == (cur.category, cur.subcategory):
+        return False  # another thing of the same kind: the split rules decide
     group = sum(
         v
         for k, v in clause.topic_scores.items()
@@ -132,7 +147,11 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     same_group = (cur.category, cur.subcategory) == (topic.category, topic.subcategory)
     if topic.key == cur.key or (same_group and topic.category in _QUESTION_TYPES):
         return "split:after resolved matter" if after_closing and current.resolved else None
-    if cur.category in _QUESTION_TYPES and topic.category in _QUESTION_TYPES and not separator:
+    if (
+        cur.category in _QUESTION_TYPES
+        and topic.category in _QUESTION_TYPES
+        and (not separator or clause.topic_scores[topic.key] < _QUESTION_SPLIT_MIN)
+    ):
         return None  # follow-up questions ("Is there a fee?") belong to the question asked
     if not separator and not after_closing:
         first = current.clauses[0]
@@ -156,6 +175,14 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         return "split:list entry" if clause.in_list else "split:separator cue"
     if not same_group:
         return f"split:different matter ({topic.category}/{topic.subcategory})"
+    if (
+        clause.conjoined
+        and clause.problem
+        and not topic.attach
+        and clause.topic_scores[topic.key] >= _STRONG_TOPIC
+    ):
+        # "the toilet won't stop running, and the kitchen faucet drips": two problems
+        return "split:second problem in one sentence"
     return None
 
 

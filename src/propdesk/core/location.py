@@ -135,6 +135,8 @@ def _add(
 ) -> None:
     raw, pos = m.group(m.lastindex or 0), m.start()
     why = m.group(0).strip()
+    if _has_cue(_words_before(text, pos, 20), words.ignore_context):
+        return  # "my forwarding address is 45 Oak St, Apt 2"
     before = _words_before(text, pos)
     if _ends_with_cue(before, words.neighbour_before, 4) and not _ends_with_cue(
         before, words.self_before, 3
