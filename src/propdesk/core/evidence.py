@@ -201,6 +201,50 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
     return hits
 
 
+@dataclass
+class _Tally:
+    """Adds up what the hits of one clause say."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    topic_hits: dict[str, list[str]] = field(default_factory=dict)
+    cues: set[str] = field(default_factory=set)
+    problem: bool = False
+    problem_topics: set[str] = field(default_factory=set)
+    generic_problem: bool = False
+    groups_hit: set[str] = field(default_factory=set)
+    contractor: list[str] = field(default_factory=list)
+
+    def add(self, hit: Hit, vocab: Vocabulary) -> None:
+        kind, name = hit.role.kind, hit.role.name
+        if kind in {"topic", "problem"}:
+            self._topic(hit)
+        elif kind == "cue" and not hit.negated:
+            self.cues.add(name)
+            if name in {"problem", "still"}:
+                self.problem = True
+                self.generic_problem = self.generic_problem or name == "problem"
+        elif kind in {"urgency", "context"}:
+            if hit.negated == (name.rsplit(":", 1)[0] in vocab.negated_rules):
+                self.groups_hit.add(name)
+        elif kind == "contractor" and not hit.negated:
+            self.contractor.append(hit.phrase)
+
+    def _topic(self, hit: Hit) -> None:
+        kind, name = hit.role.kind, hit.role.name
+        if kind == "problem" and hit.negated:
+            return
+        if kind == "topic" and hit.denied:
+            return  # "it's not a security issue"
+        weight = hit.role.weight
+        if kind == "topic" and hit.locative:
+            weight *= _LOCATIVE_WEIGHT
+        self.scores[name] = self.scores.get(name, 0.0) + weight
+        self.topic_hits.setdefault(name, []).append(hit.phrase)
+        if kind == "problem":
+            self.problem = True
+            self.problem_topics.add(name)
+
+
 def evidence(
     text: str,
     vocab: Vocabulary,
@@ -218,38 +262,12 @@ def evidence(
             h if h.role.kind == "topic" else Hit(h.phrase, h.role, True, h.locative, h.denied)
             for h in hits
         ]
-    scores: dict[str, float] = {}
-    topic_hits: dict[str, list[str]] = {}
-    cues: set[str] = set()
-    problem = False
-    problem_topics: set[str] = set()
-    generic_problem = False
-    groups_hit: set[str] = set()
-    contractor: list[str] = []
+    t = _Tally()
     for hit in hits:
-        kind = hit.role.kind
-        if kind == "topic" or (kind == "problem" and not hit.negated):
-            weight = hit.role.weight
-            if kind == "topic" and hit.locative:
-                weight *= _LOCATIVE_WEIGHT
-            if kind == "topic" and hit.denied:
-                continue  # "it's not a security issue"
-            scores[hit.role.name] = scores.get(hit.role.name, 0.0) + weight
-            topic_hits.setdefault(hit.role.name, []).append(hit.phrase)
-            if kind == "problem":
-                problem = True
-                problem_topics.add(hit.role.name)
-        elif kind == "cue" and not hit.negated:
-            cues.add(hit.role.name)
-            if hit.role.name in {"problem", "still"}:
-                problem = True
-                generic_problem = generic_problem or hit.role.name == "problem"
-        elif kind in {"urgency", "context"}:
-            rule_name = hit.role.name.rsplit(":", 1)[0]
-            if hit.negated == (rule_name in vocab.negated_rules):
-                groups_hit.add(hit.role.name)
-        elif kind == "contractor" and not hit.negated:
-            contractor.append(hit.phrase)
+        t.add(hit, vocab)
+    scores, topic_hits, cues, groups_hit = t.scores, t.topic_hits, t.cues, t.groups_hit
+    problem, problem_topics, generic_problem = t.problem, t.problem_topics, t.generic_problem
+    contractor = t.contractor
     if _ORDINAL_START_RE.match(text):
         cues.add("separator")
     fired = frozenset(
