@@ -59,6 +59,7 @@ def mutated(draw: st.DrawFn) -> bytes:
 
 def _check(msg: InboundMessage, raw: bytes) -> None:
     assert isinstance(msg, InboundMessage)
+    assert not any(d.startswith("parse failed") for d in msg.defects), msg.defects
     assert msg.size == len(raw) and len(msg.sha256) == 64
     assert msg.message_id.startswith("<") and msg.message_id.endswith(">")
     texts = [msg.subject, msg.body_text, msg.new_text, msg.quoted_text, msg.signature]

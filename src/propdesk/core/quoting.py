@@ -39,9 +39,14 @@ _ATTRIBUTION = re.compile(
             (?:wrote|schrieb(?:\s[^:]{1,200})?|a\s+écrit|a\s+ecrit|escribió|escribio
             |ha\s+scritto|schreef|escreveu|skrev)\s*:
         |.{0,200}(?:<[^>]*@[^>]*>|\d{1,2}:\d{2}|\d{4}).{0,200}\s
-            (?:wrote|writes|schrieb|a\s+écrit|escribió)\s*:
+            (?:wrote|writes|schrieb|a\s+écrit|escribió|написал|написала|napisał)\s*:
     )\s*$""",
     re.IGNORECASE | re.VERBOSE | re.DOTALL,
+)
+
+# How a wrapped attribution starts: a leading word, or a date/time/address in the first line.
+_ATTRIBUTION_HEAD = re.compile(
+    r"^\s*(?:(?:on|am|le|el|il|op|em|den|på)\s|.*(?:\d{1,2}:\d{2}|\d{4}|@))", re.IGNORECASE
 )
 
 # Outlook-style header block: "From:" then, within the next lines, "Sent:"/"Date:" and "To:" or
@@ -95,9 +100,12 @@ def _attribution_at(lines: list[str], i: int) -> int:
     for span in range(1, 4):
         if _ATTRIBUTION.match(joined):
             return span
-        if i + span >= len(lines) or not lines[i + span].strip():
+        if not _ATTRIBUTION_HEAD.match(first) or i + span >= len(lines):
+            return 0  # only a line that looks like the start of one may wrap
+        nxt = lines[i + span].strip()
+        if not nxt or nxt.startswith(">"):
             return 0
-        joined = f"{joined} {lines[i + span].strip()}"
+        joined = f"{joined} {nxt}"
     return 0
 
 
@@ -164,7 +172,7 @@ def _split_sign_off(lines: list[str]) -> tuple[list[str], list[str]]:
     return lines, []
 
 
-def split_body(text: str, *, _unwrap_forward: bool = True) -> SplitBody:
+def split_body(text: str, *, _unwrap_forward: int = 4) -> SplitBody:
     """Split ``text`` (LF line endings) into new text, quoted history and signature."""
     lines = text.split("\n")
     start, is_forward = _history_start(lines)
@@ -188,9 +196,9 @@ def split_body(text: str, *, _unwrap_forward: bool = True) -> SplitBody:
     quoted_lines.extend(history)
     new_lines, sig_lines = _split_signature(new_lines)
     new = _trim(new_lines)
-    if not new.strip() and is_forward and _unwrap_forward:
+    if not new.strip() and is_forward and _unwrap_forward > 0:
         # A bare forward with no comment: what was forwarded is what the sender is telling us
-        # (its own history and signature still split off; one level only).
+        # (its own history and signature still split off; a few nested forwards at most).
         fwd = [ln for ln in history[1:] if not _HDR_OTHER.match(ln) and not _HDR_FROM.match(ln)]
-        new = split_body("\n".join(fwd), _unwrap_forward=False).new
+        new = split_body("\n".join(fwd), _unwrap_forward=_unwrap_forward - 1).new
     return SplitBody(new=new, quoted=_trim(quoted_lines), signature=_trim(sig_lines))

@@ -28,8 +28,8 @@ from typing import Any
 import mailparser
 
 from propdesk.core.message import Address, Attachment, InboundMessage, NotTicketReason
-from propdesk.core.quoting import split_body
-from propdesk.mail.charsets import clean_text, decode_bytes, decode_header_value
+from propdesk.core.quoting import SplitBody, split_body
+from propdesk.mail.charsets import clean_text, decode_bytes, decode_header_value, raw_header_text
 from propdesk.mail.filters import MailFacts, classify_not_ticket
 from propdesk.mail.html_text import html_to_text
 
@@ -48,7 +48,13 @@ _BINARY_MAGIC = {
 }
 _HEADER_LINE = re.compile(rb"^[!-9;-~]{1,100}:")
 _MSGID = re.compile(r"<[^<>\s]{1,900}>")
-_BODY_MSGID = re.compile(r"^\s*Message-ID\s*:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
+_ESCAPED_BYTES = re.compile(r"\\(?:u[dD][89a-fA-F]|x[89a-fA-F])[0-9a-fA-F]")
+_BODY_BOUNDARY = re.compile(rb"(?m)^--([^\r\n]{1,200}?)(?:--)?[ \t]*\r?$")
+_LOOKS_HTML = re.compile(r"<(?:html|body|div|p|br|table|span|font)\b", re.IGNORECASE)
+_BODY_MSGID = re.compile(
+    rb"^[ \t>]*Message-ID[ \t]*:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE
+)
+_BOUNCE_SCAN_BYTES = 256 * 1024
 
 _MP_ATTR = {"from": "from_", "to": "to", "cc": "cc", "reply-to": "reply_to"}
 
@@ -160,11 +166,12 @@ def _addresses(msg: Message, parser: Any, name: str, defects: list[str]) -> tupl
             value = getattr(parser, _MP_ATTR[name])
             if isinstance(value, list):
                 pairs = [(str(n), str(a)) for n, a in value]
-                got = True
+                # mail-parser backslash-escapes undecodable 8-bit names; ours decodes them.
+                got = not any(_ESCAPED_BYTES.search(n + a) for n, a in pairs)
         except Exception as exc:  # a library bug must not cost us the sender
             defects.append(f"{name}: mail-parser address parse failed ({type(exc).__name__})")
     if not got:
-        raw = [str(v) for k, v in msg.raw_items() if k.lower() == name][:1]
+        raw = [raw_header_text(str(v))[0] for k, v in msg.raw_items() if k.lower() == name][:1]
         try:
             pairs = [
                 (decode_header_value(n)[0], decode_header_value(a)[0]) for n, a in getaddresses(raw)
@@ -256,13 +263,21 @@ def _filename(part: Message, index: int, ctype: str) -> str:
     return f"part-{index}{ext}"
 
 
+def _flatten(part: Message, walk: _Walk) -> bytes:
+    """A part back as bytes; the generator refuses some broken headers, so rebuild by hand."""
+    try:
+        return part.as_bytes(policy=compat32)
+    except Exception:  # HeaderParseError, unencodable charsets, ...
+        walk.defects.append(f"{part.get_content_type()}: rebuilt from raw headers")
+    head = "".join(f"{k}: {v}\n" for k, v in part.raw_items()).encode("utf-8", "surrogateescape")
+    kids = b"\n".join(_flatten(kid, walk) for kid in _children(part))
+    return head + b"\n" + (kids or _payload_bytes(part))
+
+
 def _attachment(part: Message, index: int, max_bytes: int, walk: _Walk) -> None:
     ctype = part.get_content_type()
     if part.is_multipart():  # message/rfc822 and friends: keep the enclosed message whole
-        try:
-            data = part.as_bytes(policy=compat32)
-        except Exception:  # unencodable enclosed headers
-            data = str(part).encode("utf-8", "surrogateescape")
+        data = _flatten(part, walk)
         body = data.split(b"\n\n", 1)
         data = body[1] if len(body) == 2 and ctype.startswith("message/") else data
     else:
@@ -296,8 +311,9 @@ def _attachment(part: Message, index: int, max_bytes: int, walk: _Walk) -> None:
 
 
 def _children(part: Message) -> list[Message]:
-    payload = part.get_payload()
-    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
+    if not part.is_multipart():  # get_payload() would decode a leaf, which can raise
+        return []
+    return [p for p in part.get_payload() if isinstance(p, Message)]
 
 
 def _enclosed_message_id(part: Message) -> str | None:
@@ -315,11 +331,21 @@ def _enclosed_message_id(part: Message) -> str | None:
     return match.group(0) if match else None
 
 
-def _walk(  # noqa: PLR0912 - one branch per MIME shape reads better than indirection
+def _walk(
     part: Message, walk: _Walk, max_bytes: int, depth: int = 0, counter: Iterator[int] | None = None
 ) -> None:
-    """Collect body texts and attachments; enclosed messages are attachments, not body."""
+    """Collect body texts and attachments; one unreadable part costs only that part."""
     counter = counter if counter is not None else iter(range(1, 1_000_000))
+    try:
+        _walk_part(part, walk, max_bytes, depth, counter)
+    except Exception as exc:  # a stdlib/codec corner we did not foresee: skip the part
+        walk.defects.append(f"{part.get_content_type()}: unreadable part ({type(exc).__name__})")
+
+
+def _walk_part(  # noqa: PLR0912 - one branch per MIME shape reads better than indirection
+    part: Message, walk: _Walk, max_bytes: int, depth: int, counter: Iterator[int]
+) -> None:
+    """Collect body texts and attachments; enclosed messages are attachments, not body."""
     index = next(counter)
     ctype = part.get_content_type()
     walk.part_types.add(ctype)
@@ -334,6 +360,9 @@ def _walk(  # noqa: PLR0912 - one branch per MIME shape reads better than indire
         for kid in _children(part):  # only to learn the types inside (delivery-status etc.)
             walk.part_types.add(kid.get_content_type())
         _attachment(part, index, max_bytes, walk)
+        return
+    if ctype.startswith("multipart/") and not part.is_multipart():
+        _walk_broken_multipart(part, walk, max_bytes, depth, counter)
         return
     if part.is_multipart():
         kids = _children(part)
@@ -354,18 +383,44 @@ def _walk(  # noqa: PLR0912 - one branch per MIME shape reads better than indire
     except Exception:  # malformed parameters: treat as unnamed
         is_named = False
     if ctype in ("text/plain", "text/html") and disposition != "attachment" and not is_named:
-        text = _part_text(part, walk)
-        if ctype == "text/html":
-            text = html_to_text(text)
-            walk.sources.add("html")
-        else:
-            walk.sources.add("plain")
-        if text.strip():
-            walk.texts.append(text)
+        _add_text(_part_text(part, walk), walk, html=ctype == "text/html")
         return
     if ctype == "text/plain" and not _payload_bytes(part) and not is_named:
         return  # an empty body part, not an attachment
     _attachment(part, index, max_bytes, walk)
+
+
+def _walk_broken_multipart(
+    part: Message, walk: _Walk, max_bytes: int, depth: int, counter: Iterator[int]
+) -> None:
+    """A multipart whose declared boundary never appears: retry with the one the body uses,
+    else read the payload as text (HTML converted) rather than losing the message."""
+    data = _payload_bytes(part)
+    match = _BODY_BOUNDARY.search(data)
+    if match and b'"' not in match.group(1):
+        head = b'Content-Type: multipart/mixed; boundary="' + match.group(1) + b'"\n\n'
+        try:
+            inner = message_from_bytes(head + data, policy=compat32)
+        except Exception:  # the stdlib choked too: fall through to plain text
+            inner = None
+        kids = _children(inner) if inner is not None and inner.is_multipart() else []
+        if kids:
+            walk.defects.append("multipart boundary not found; recovered from the body")
+            for kid in kids:
+                _walk(kid, walk, max_bytes, depth + 1, counter)
+            return
+    walk.defects.append("multipart without parts; payload read as text")
+    text = _part_text(part, walk)
+    _add_text(text, walk, html=bool(_LOOKS_HTML.search(text)))
+
+
+def _add_text(text: str, walk: _Walk, *, html: bool) -> None:
+    """One body text (HTML converted to readable text), remembering where it came from."""
+    if html:
+        text = html_to_text(text)
+    walk.sources.add("html" if html else "plain")
+    if text.strip():
+        walk.texts.append(text)
 
 
 def _walk_as_attachment(
@@ -406,14 +461,18 @@ def _walk_alternative(
 
 
 def _bounced_id(
-    walk: _Walk, body: str, in_reply_to: str | None, references: tuple[str, ...]
+    walk: _Walk, data: bytes, own_id: str, in_reply_to: str | None, references: tuple[str, ...]
 ) -> str | None:
     """The Message-ID a bounce reports on: enclosed original, inline copy, then threading."""
     if walk.enclosed_ids:
         return walk.enclosed_ids[0]
-    match = _BODY_MSGID.search(body)
-    if match:
-        return match.group(1)
+    # A non-MIME bounce (qmail, Exim, broken MIME) quotes the original's headers in its body.
+    parts = re.split(rb"\r?\n\r?\n", data[:_BOUNCE_SCAN_BYTES], maxsplit=1)
+    body = parts[1] if len(parts) == 2 else b""
+    for match in _BODY_MSGID.finditer(body):
+        found = match.group(1).decode("ascii", "replace")
+        if found != own_id:
+            return found
     if in_reply_to:
         return in_reply_to
     return references[-1] if references else None
@@ -467,7 +526,12 @@ def parse_message(
 
 
 def _asdict_minimal(raw: bytes, sha: str) -> dict[str, Any]:
+    """Fields for a message we failed to parse: the raw text, split as well as we can."""
     text = clean_text(raw[:100_000].decode("utf-8", "replace"))
+    try:
+        split = split_body(text)
+    except Exception:  # the splitter failed too: keep nothing as "new" rather than history
+        split = SplitBody(new="", quoted=text, signature="")
     return {
         "message_id": f"<{sha[:32]}@propdesk.invalid>",
         "sha256": sha,
@@ -481,9 +545,9 @@ def _asdict_minimal(raw: bytes, sha: str) -> dict[str, Any]:
         "in_reply_to": None,
         "references": (),
         "body_text": text,
-        "new_text": text,
-        "quoted_text": "",
-        "signature": "",
+        "new_text": split.new,
+        "quoted_text": split.quoted,
+        "signature": split.signature,
     }
 
 
@@ -541,7 +605,7 @@ def _parse(
     verdict = classify_not_ticket(facts)
     not_ticket, detail = verdict if verdict else (None, None)
     bounced = (
-        _bounced_id(walk, body, in_reply_to, references)
+        _bounced_id(walk, data, first.get("message-id", "").strip(), in_reply_to, references)
         if not_ticket is NotTicketReason.BOUNCE
         else None
     )
