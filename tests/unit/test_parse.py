@@ -275,3 +275,14 @@ def test_mbox_from_line_is_stripped_with_a_defect() -> None:
     msg = parse_message(raw)
     assert msg.subject == "Building news"
     assert any("From " in d for d in msg.defects)
+
+
+def test_absurd_nesting_falls_back_to_the_stdlib_and_headers_only() -> None:
+    levels = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i) for i in range(2000)
+    )
+    raw = b"From: a@tenant.example\nSubject: deep\nMessage-ID: <deep@t>\n" + levels + b"\nhi\n"
+    msg = parse_message(raw)
+    assert msg.subject == "deep" and msg.message_id == "<deep@t>"
+    assert msg.extra["parser"] == "stdlib"
+    assert any("mail-parser failed" in d for d in msg.defects)
