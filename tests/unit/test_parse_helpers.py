@@ -7,6 +7,7 @@ import pytest
 from propdesk.core.message import NotTicketReason
 from propdesk.mail.charsets import clean_text, decode_bytes, decode_header_value
 from propdesk.mail.filters import MailFacts, classify_not_ticket, sender_blocked
+from propdesk.mail.flowed import unflow
 from propdesk.mail.html_text import html_to_text
 
 
@@ -113,3 +114,11 @@ def test_sender_blocked_matches_subdomains_not_suffixes() -> None:
     assert sender_blocked("a@notspam.example", ["@spam.example"]) is None
     assert sender_blocked("a@spam.example", ["spam.example"]) == "spam.example"
     assert sender_blocked("", ["@spam.example"]) is None
+
+
+def test_unflow_joins_soft_breaks_per_quote_depth() -> None:
+    text = "A long line that \nwraps here.\n> quoted soft \n> continues\n-- \nsig"
+    assert unflow(text) == "A long line that wraps here.\n> quoted soft continues\n-- \nsig"
+    assert unflow(" >stuffed") == ">stuffed"
+    assert unflow("there is \na word", delsp=True) == "there is a word"
+    assert unflow("Donau-  \nschiff", delsp=True) == "Donau- schiff"

@@ -44,6 +44,11 @@ _ATTRIBUTION = re.compile(
     re.IGNORECASE | re.VERBOSE | re.DOTALL,
 )
 
+_BARE_ATTRIBUTION = re.compile(
+    r"^.{1,200}\s(?:wrote|writes|schrieb|a\s+écrit|escribió|ha\s+scritto|написал|napisał)\s*:\s*$",
+    re.IGNORECASE,
+)
+
 # How a wrapped attribution starts: a leading word, or a date/time/address in the first line.
 _ATTRIBUTION_HEAD = re.compile(
     r"^\s*(?:(?:on|am|le|el|il|op|em|den|på)\s|.*(?:\d{1,2}:\d{2}|\d{4}|@))", re.IGNORECASE
@@ -96,6 +101,9 @@ def _attribution_at(lines: list[str], i: int) -> int:
     first = lines[i].strip()
     if not first or len(first) > 400 or _QUOTED_LINE.match(first):
         return 0
+    nxt = next((ln for ln in lines[i + 1 : i + 3] if ln.strip()), "")
+    if _QUOTED_LINE.match(nxt) and _BARE_ATTRIBUTION.match(first):
+        return 1  # "Bob wrote:" directly above a ">" block needs no date to be trusted
     joined = first
     for span in range(1, 4):
         if _ATTRIBUTION.match(joined):
@@ -132,6 +140,15 @@ def _history_start(lines: list[str]) -> tuple[int, bool]:
             if not _QUOTED_LINE.match(nxt):
                 return i, False
     return len(lines), False
+
+
+def _forwarded_body(lines: list[str]) -> str:
+    """The text of a forwarded message: its header block (up to a blank line) dropped."""
+    start = next((i for i, ln in enumerate(lines) if ln.strip()), len(lines))
+    if start < len(lines) and (_HDR_FROM.match(lines[start]) or _HDR_OTHER.match(lines[start])):
+        end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+        return "\n".join(lines[end:])
+    return "\n".join(lines[start:])
 
 
 def _trim(lines: list[str]) -> str:
@@ -199,6 +216,5 @@ def split_body(text: str, *, _unwrap_forward: int = 4) -> SplitBody:
     if not new.strip() and is_forward and _unwrap_forward > 0:
         # A bare forward with no comment: what was forwarded is what the sender is telling us
         # (its own history and signature still split off; a few nested forwards at most).
-        fwd = [ln for ln in history[1:] if not _HDR_OTHER.match(ln) and not _HDR_FROM.match(ln)]
-        new = split_body("\n".join(fwd), _unwrap_forward=_unwrap_forward - 1).new
+        new = split_body(_forwarded_body(history[1:]), _unwrap_forward=_unwrap_forward - 1).new
     return SplitBody(new=new, quoted=_trim(quoted_lines), signature=_trim(sig_lines))

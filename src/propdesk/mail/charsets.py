@@ -59,8 +59,8 @@ _LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\u2028\u2029]")
 
 
 def clean_text(text: str) -> str:
-    """Drop what PostgreSQL ``text`` refuses (NUL, lone surrogates) and stray controls; LF only."""
-    text = _LINE_BREAKS.sub("\n", text)
+    """Drop what PostgreSQL ``text`` refuses (NUL, lone surrogates), stray controls; LF, no NBSP."""
+    text = _LINE_BREAKS.sub("\n", text).replace("\u00a0", " ")
     text = _SURROGATES.sub("", text)
     return _BAD_CONTROLS.sub("", text)
 

@@ -31,6 +31,7 @@ from propdesk.core.message import Address, Attachment, InboundMessage, NotTicket
 from propdesk.core.quoting import SplitBody, split_body
 from propdesk.mail.charsets import clean_text, decode_bytes, decode_header_value, raw_header_text
 from propdesk.mail.filters import MailFacts, classify_not_ticket
+from propdesk.mail.flowed import unflow
 from propdesk.mail.html_text import html_to_text
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -244,7 +245,18 @@ def _part_text(part: Message, walk: _Walk) -> str:
         charset = None
     text, text_defects = decode_bytes(data, charset)
     walk.defects.extend(f"{part.get_content_type()}: {d}" for d in text_defects)
+    if part.get_content_type() == "text/plain" and _param(part, "format") == "flowed":
+        text = unflow(text, delsp=_param(part, "delsp") == "yes")
     return text
+
+
+def _param(part: Message, name: str) -> str:
+    """A Content-Type parameter, lower-cased; "" when absent or unparsable."""
+    try:
+        value = part.get_param(name)
+    except Exception:  # a malformed parameter list
+        return ""
+    return value.strip().lower() if isinstance(value, str) else ""
 
 
 def _filename(part: Message, index: int, ctype: str) -> str:
@@ -587,10 +599,7 @@ def _parse(
     references = tuple(_MSGID.findall(first.get("references", "")))
     subject = first.get("subject", "")
     ctype = msg.get_content_type()
-    try:
-        report_type = str(msg.get_param("report-type") or "").lower()
-    except Exception:  # malformed parameters
-        report_type = ""
+    report_type = _param(msg, "report-type")
     facts = MailFacts(
         headers=first,
         sender=sender.address if sender else "",
