@@ -44,6 +44,11 @@ _ATTRIBUTION = re.compile(
     re.IGNORECASE | re.VERBOSE | re.DOTALL,
 )
 
+_ATTRIBUTION_END = re.compile(
+    r"(?:wrote|writes|schrieb[^:]*|écrit|ecrit|escribió|escribio|scritto|schreef|escreveu|skrev"
+    r"|написал|написала|napisał)\s*:\s*$",
+    re.IGNORECASE,
+)
 _BARE_ATTRIBUTION = re.compile(
     r"^.{1,200}\s(?:wrote|writes|schrieb|a\s+écrit|escribió|ha\s+scritto|написал|napisał)\s*:\s*$",
     re.IGNORECASE,
@@ -106,7 +111,8 @@ def _attribution_at(lines: list[str], i: int) -> int:
         return 1  # "Bob wrote:" directly above a ">" block needs no date to be trusted
     joined = first
     for span in range(1, 4):
-        if _ATTRIBUTION.match(joined):
+        # The verb check is cheap; the full pattern backtracks, so only run it when it can match.
+        if joined.endswith(":") and _ATTRIBUTION_END.search(joined) and _ATTRIBUTION.match(joined):
             return span
         if not _ATTRIBUTION_HEAD.match(first) or i + span >= len(lines):
             return 0  # only a line that looks like the start of one may wrap

@@ -32,6 +32,7 @@ _QUOTE_CONTAINERS = (
     "appendonsend",
 )
 
+_MAX_QUOTE_PREFIX = 8  # deeper nesting adds nothing readable, only bytes
 _SPACES = re.compile(r"[ \t\u00a0\u200b\ufeff]+")
 _MANY_BLANK = re.compile(r"\n{3,}")
 
@@ -117,7 +118,7 @@ def _finish(raw: str) -> str:
         match = _QUOTE_MARK.search(raw_line)
         depth = int(match.group(1)) if match else 0
         line = _SPACES.sub(" ", _QUOTE_MARK.sub("", raw_line)).strip()
-        lines.append("> " * depth + line if depth and line else line)
+        lines.append("> " * min(depth, _MAX_QUOTE_PREFIX) + line if depth and line else line)
     text = "\n".join(lines)
     return _MANY_BLANK.sub("\n\n", text).strip()
 
