@@ -31,6 +31,7 @@ NASTY = [
     b"\n--X\nContent-Type: message/rfc822\n\n",
     b"\n--X--\n",
     b"Date: Tue, 99 Foo 2024 25:61:00 +9999\n",
+    b"Date: Fri, 31 Dec 9999 23:59:59 -1200\n",
     b'From: <@>, ,,"" <a@b\n',
     b"Message-ID: \n",
     b"<html><blockquote><div id=divRplyFwdMsg>",

@@ -189,7 +189,10 @@ def _addresses(msg: Message, parser: Any, name: str, defects: list[str]) -> tupl
 
 
 def _date(msg: Message, parser: Any, defects: list[str]) -> datetime | None:
-    """The Date header as tz-aware UTC, or None (with a defect) when absent or unparsable."""
+    """The Date header as tz-aware UTC, or None (with a defect) when absent or unparsable.
+
+    mail-parser first, then the stdlib's RFC 5322 parser, then ISO 8601 (some scripts send it).
+    """
     value: datetime | None = None
     if parser is not None:
         try:
@@ -197,19 +200,24 @@ def _date(msg: Message, parser: Any, defects: list[str]) -> datetime | None:
             value = got if isinstance(got, datetime) else None
         except Exception:  # fall through to the stdlib
             value = None
-    raw = msg.get("date")
+    raw = str(msg.get("date") or "").strip()
     if value is None and raw:
         try:
-            value = parsedate_to_datetime(str(raw))
+            value = parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError, OverflowError):
-            value = None
+            try:
+                value = datetime.fromisoformat(raw)
+            except ValueError:
+                value = None
     if value is None:
         if raw:
             defects.append("Date header unparsable")
         return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 9999 in a far-west zone
+        defects.append("Date header out of range")
+        return None
 
 
 def _message_id(headers: dict[str, str], sha: str, defects: list[str]) -> str:
