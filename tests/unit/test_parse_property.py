@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from propdesk.core.message import InboundMessage
 from propdesk.core.quoting import split_body
+from propdesk.mail.html_text import html_to_text
 from propdesk.mail.parse import parse_message
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -96,3 +97,10 @@ def test_split_body_only_moves_lines(text: str) -> None:
     for part in (split.new, split.quoted, split.signature):
         for line in part.split("\n"):
             assert line == "" or line in original
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>/=\"' &;#xbrpdivlockquotesyle\n")), max_size=400))
+def test_html_to_text_never_raises_and_has_no_markup_sentinels(html: str) -> None:
+    text = html_to_text(html)
+    assert "\x00" not in text
