@@ -122,3 +122,21 @@ def test_unflow_joins_soft_breaks_per_quote_depth() -> None:
     assert unflow(" >stuffed") == ">stuffed"
     assert unflow("there is \na word", delsp=True) == "there is a word"
     assert unflow("Donau-  \nschiff", delsp=True) == "Donau- schiff"
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<div>line1</div><div>line2</div>", "line1\nline2"),  # Gmail: a div per line
+        ("<div>one</div><div><br></div><div>two</div>", "one\n\ntwo"),  # Gmail blank line
+        ("<div>x</div>\n   <div>y</div>", "x\ny"),  # source whitespace is not a line
+        (
+            "<p class=MsoNormal>a<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>"
+            "<p class=MsoNormal>b</p><p class=MsoNormal>c</p>",
+            "a\n\nb\nc",  # Outlook: a <p> per line, an empty one per blank line
+        ),
+        ("a<br>b<br><br>c", "a\nb\n\nc"),
+    ],
+)
+def test_html_line_structure_of_common_clients(html: str, text: str) -> None:
+    assert html_to_text(html) == text
