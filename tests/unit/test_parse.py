@@ -303,3 +303,11 @@ def test_dates_become_utc_or_none(value: bytes, expected: datetime | None) -> No
     assert msg.date == expected
     assert msg.date is None or msg.date.tzinfo is UTC
     assert not any(d.startswith("parse failed") for d in msg.defects)
+
+
+def test_junk_lines_above_the_headers_are_dropped_with_a_defect() -> None:
+    raw = b"220 mx.example ESMTP\n-->\nFrom: Ana <ana@tenant.example>\nSubject: Leak\n\nDrip.\n"
+    msg = parse_message(raw)
+    assert msg.subject == "Leak" and msg.new_text == "Drip."
+    assert msg.sender is not None and msg.sender.address == "ana@tenant.example"
+    assert any("non-header line" in d for d in msg.defects)

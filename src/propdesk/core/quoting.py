@@ -79,7 +79,8 @@ _SIGN_OFF = re.compile(
     r"^\s*(?:thanks?(?:\s+(?:again|so\s+much|a\s+lot|in\s+advance))?|thank\s+you(?:\s+\w+)?"
     r"|many\s+thanks|thx|tia|cheers|best|best\s+wishes|all\s+the\s+best|(?:best|kind|warm"
     r"|warmest|many)?\s*regards|sincerely(?:\s+yours)?|yours(?:\s+(?:truly|sincerely))?"
-    r"|respectfully|take\s+care|br|mvg|gruß|grüße|saludos|cordialement)\s*[,.!-]*\s*$",
+    r"|respectfully|take\s+care|br|mvg|gruß|grüße|saludos|cordialement|merci|danke|gracias"
+    r"|grazie|obrigad[oa]|cordiali\s+saluti|mit\s+freundlichen\s+grüßen)\s*[,.!-]*\s*$",
     re.IGNORECASE,
 )
 # A line in a sign-off block that tells us where the tenant lives: it stays in the new text.

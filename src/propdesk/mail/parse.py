@@ -48,6 +48,7 @@ _BINARY_MAGIC = {
     b"\xff\xd8\xff": "a JPEG image",
 }
 _HEADER_LINE = re.compile(rb"^[!-9;-~]{1,100}:")
+_JUNK_LINES = 5  # at most this many junk lines above the headers are dropped
 _MSGID = re.compile(r"<[^<>\s]{1,900}>")
 _ESCAPED_BYTES = re.compile(r"\\(?:u[dD][89a-fA-F]|x[89a-fA-F])[0-9a-fA-F]")
 _BODY_BOUNDARY = re.compile(rb"(?m)^--([^\r\n]{1,200}?)(?:--)?[ \t]*\r?$")
@@ -103,9 +104,16 @@ def _normalise(raw: bytes, defects: list[str]) -> bytes:
     if stripped is not data and len(stripped) != len(data):
         data = stripped
         defects.append("blank lines before the headers removed")
-    if data.startswith(b"From "):
+    if data.startswith((b"From ", b">From ")):
         data = data.split(b"\n", 1)[1] if b"\n" in data else b""
         defects.append("mbox 'From ' separator line removed")
+    lines = data.split(b"\n", _JUNK_LINES + 2)
+    if not _HEADER_LINE.match(lines[0]):
+        # A few junk lines (a transport banner, a stray "-->") above a real header block.
+        for k in range(1, min(_JUNK_LINES + 1, len(lines) - 1)):
+            if _HEADER_LINE.match(lines[k]) and _HEADER_LINE.match(lines[k + 1]):
+                defects.append(f"{k} non-header line(s) before the headers removed")
+                return b"\n".join(lines[k:])
     return data
 
 
