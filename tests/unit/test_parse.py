@@ -311,3 +311,10 @@ def test_junk_lines_above_the_headers_are_dropped_with_a_defect() -> None:
     assert msg.subject == "Leak" and msg.new_text == "Drip."
     assert msg.sender is not None and msg.sender.address == "ana@tenant.example"
     assert any("non-header line" in d for d in msg.defects)
+
+
+def test_bytes_likes_are_accepted() -> None:
+    raw = (DATA / "list_id.eml").read_bytes()
+    expected = parse_message(raw)
+    assert parse_message(bytearray(raw)) == expected
+    assert parse_message(memoryview(raw)) == expected  # type: ignore[arg-type]

@@ -529,6 +529,17 @@ def _not_rfc822(raw: bytes, sha: str, reason: str) -> InboundMessage:
     )
 
 
+def _as_bytes(raw: object) -> bytes:
+    """bytes from bytes-likes (IMAP libraries hand out bytearray/memoryview) or, leniently, str."""
+    if isinstance(raw, bytes):
+        return raw
+    if isinstance(raw, str):
+        return raw.encode("utf-8", "surrogateescape")
+    if isinstance(raw, bytearray | memoryview):
+        return bytes(raw)
+    return b""  # not bytes at all: reported as not RFC 822 ("empty input")
+
+
 def parse_message(
     raw: bytes,
     *,
@@ -538,6 +549,7 @@ def parse_message(
     loop_header: str = "X-Propdesk-Loop",
 ) -> InboundMessage:
     """Parse raw message bytes; never raises (problems become ``defects``)."""
+    raw = _as_bytes(raw)
     sha = hashlib.sha256(raw).hexdigest()
     try:
         return _parse(
