@@ -12,6 +12,7 @@ raises: whatever it could not do is listed in ``defects``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import mimetypes
 import re
@@ -190,7 +191,7 @@ def _addresses(msg: Message, parser: Any, name: str, defects: list[str]) -> tupl
     out = []
     for display, addr in pairs:
         address = _norm_address(addr)
-        if "@" not in address and not address:
+        if not address:  # a group name, "undisclosed-recipients:;"
             continue
         out.append(Address(address=address, name=clean_text(display).strip().strip('"')))
     return tuple(out)
@@ -363,7 +364,7 @@ def _walk(
     part: Message, walk: _Walk, max_bytes: int, depth: int = 0, counter: Iterator[int] | None = None
 ) -> None:
     """Collect body texts and attachments; one unreadable part costs only that part."""
-    counter = counter if counter is not None else iter(range(1, 1_000_000))
+    counter = counter if counter is not None else itertools.count(1)
     try:
         _walk_part(part, walk, max_bytes, depth, counter)
     except Exception as exc:  # a stdlib/codec corner we did not foresee: skip the part
