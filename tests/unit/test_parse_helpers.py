@@ -140,3 +140,22 @@ def test_unflow_joins_soft_breaks_per_quote_depth() -> None:
 )
 def test_html_line_structure_of_common_clients(html: str, text: str) -> None:
     assert html_to_text(html) == text
+
+
+@pytest.mark.parametrize(
+    ("subject", "reason"),
+    [
+        ("Automatic reply: Leak", NotTicketReason.AUTO_REPLY),
+        ("Out of Office: away until 5 May", NotTicketReason.AUTO_REPLY),
+        ("Out of office", NotTicketReason.AUTO_REPLY),
+        ("Out of office next week, can you come Monday?", None),
+        ("On vacation - please fix the heater while I'm away", None),
+        ("Undelivered package in the lobby", None),
+        ("Delivery failure of my new fridge", None),
+    ],
+)
+def test_subjects_alone_are_judged_conservatively(
+    subject: str, reason: NotTicketReason | None
+) -> None:
+    verdict = classify_not_ticket(facts(subject=subject))
+    assert (verdict[0] if verdict else None) is reason
