@@ -155,10 +155,13 @@ def raw_header_text(value: str) -> tuple[str, list[str]]:
 
 
 _WS = re.compile(r"\s+")
+_HEADER_NEEDS_WORK = re.compile(r"[\x00-\x1f\x7f]|\s\s")  # folding, controls, runs of space
 
 
 def decode_header_value(value: str) -> tuple[str, list[str]]:
     """Unfold and RFC 2047-decode one header value, never raising; returns (text, defects)."""
+    if value.isascii() and "=?" not in value and not _HEADER_NEEDS_WORK.search(value):
+        return value.strip(), []  # the common case: plain, unfolded ASCII
     text, defects = raw_header_text(value)
     if "=?" not in text:
         return clean_text(_WS.sub(" ", text)).strip(), defects
