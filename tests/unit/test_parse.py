@@ -318,3 +318,16 @@ def test_bytes_likes_are_accepted() -> None:
     expected = parse_message(raw)
     assert parse_message(bytearray(raw)) == expected
     assert parse_message(memoryview(raw)) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [(b"..", "part-3.bin"), (b"../../etc/passwd", ".._.._etc_passwd"), (b"a\\\\b.txt", "a_b.txt")],
+)
+def test_attachment_names_are_never_paths(header: bytes, name: str) -> None:
+    raw = (
+        b"From: a@tenant.example\nSubject: x\nContent-Type: multipart/mixed; boundary=B\n\n"
+        b"--B\nContent-Type: text/plain\n\nhi\n--B\nContent-Type: application/octet-stream\n"
+        b'Content-Disposition: attachment; filename="' + header + b'"\n\nxx\n--B--\n'
+    )
+    assert [a.filename for a in parse_message(raw).attachments] == [name]

@@ -283,8 +283,9 @@ def _filename(part: Message, index: int, ctype: str) -> str:
         name = ""
     if isinstance(name, tuple):  # RFC 2231 value the stdlib did not collapse
         name = name[2] if len(name) == 3 else ""
+    # Never a path: no separators, no "." / ".." (the name is sender-controlled).
     name = decode_header_value(str(name))[0].replace("/", "_").replace("\\", "_").strip()
-    if name:
+    if name.strip("."):
         return name[:255]
     ext = mimetypes.guess_extension(ctype) or ".bin"
     if ctype.startswith("message/"):
