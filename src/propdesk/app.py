@@ -10,8 +10,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from propdesk.config import Config, config_path, load_config
+from propdesk.errors import StoreError
 from propdesk.logging import configure_logging, get_logger
 from propdesk.store import migrate as migrations
 from propdesk.store.engine import make_engine
@@ -41,6 +43,11 @@ def migrate(config: Config) -> None:
         migrations.upgrade(eng)
         after = migrations.current_revision(eng)
         log.info("migrate.done", from_revision=before, to_revision=after)
+    except OperationalError as exc:  # unreachable/refused: one line for the operator
+        db = config.database
+        raise StoreError(
+            f"database {db.user}@{db.host}:{db.port}/{db.name}: {_safe_error(exc)}"
+        ) from None
     finally:
         eng.dispose()
 

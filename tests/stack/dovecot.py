@@ -160,7 +160,14 @@ class Dovecot:
                 timeout=30,
             )
         wait_for_port(self.host, self.port, what="dovecot")
-        self.pid = int((self.root / "run" / "master.pid").read_text().split()[0])
+        # The listeners are bound before the master daemonizes; the PID file comes after.
+        pidfile = self.root / "run" / "master.pid"
+        deadline = time.monotonic() + 10
+        while not (pidfile.exists() and pidfile.read_text().strip()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dovecot wrote no {pidfile}; see {self.log_file}")
+            time.sleep(0.02)
+        self.pid = int(pidfile.read_text().split()[0])
         return self
 
     def stop(self) -> None:
