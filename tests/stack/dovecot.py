@@ -159,6 +159,14 @@ class Dovecot:
                 check=True,
                 timeout=30,
             )
+        try:
+            self._await_started()
+        except BaseException:
+            self._stop_by_config()  # never leave a half-started master behind
+            raise
+        return self
+
+    def _await_started(self) -> None:
         wait_for_port(self.host, self.port, what="dovecot")
         # The listeners are bound before the master daemonizes; the PID file comes after.
         pidfile = self.root / "run" / "master.pid"
@@ -168,7 +176,18 @@ class Dovecot:
                 raise TimeoutError(f"dovecot wrote no {pidfile}; see {self.log_file}")
             time.sleep(0.02)
         self.pid = int(pidfile.read_text().split()[0])
-        return self
+
+    def _stop_by_config(self) -> None:
+        """Stop via doveadm (it reads the PID from this instance's base_dir)."""
+        doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
+        subprocess.run(
+            [doveadm, "-c", str(self.config_file), "stop"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+            timeout=30,
+        )
 
     def stop(self) -> None:
         """Stop the master by its PID (never by name) and wait until it is gone."""
@@ -190,7 +209,11 @@ class Dovecot:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> Dovecot:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.destroy()
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.destroy()

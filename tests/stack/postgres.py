@@ -218,7 +218,7 @@ class ThrowawayCluster:
 
     def stop(self, mode: str = "fast") -> None:
         """Stop it (``fast``, ``smart`` or ``immediate``, the last like a crash)."""
-        if self.running():
+        if (self.data / "postmaster.pid").exists():
             self._pg_ctl("-m", mode, "-w", "-t", "60", "stop")
 
     def restart(self, mode: str = "fast") -> None:
@@ -244,11 +244,17 @@ class ThrowawayCluster:
         """Stop (immediately) and remove every file of the cluster."""
         try:
             self.stop("immediate")
+        except RuntimeError:
+            pass  # already gone; nothing left to stop
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> ThrowawayCluster:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.destroy()
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.destroy()
