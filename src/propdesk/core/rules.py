@@ -1,0 +1,118 @@
+"""Rules as data: the package's default rules plus the ops override, loaded and validated once.
+
+Two default files ship in ``propdesk/rules/``: ``policy.toml`` (assignment, SLA, escalation...,
+validated by ``propdesk.core.policy``) and ``vocabulary.toml`` (classification words, validated by
+``propdesk.core.vocabulary``). The ops override named in the config **replaces each top-level
+table it defines, as a whole, and keeps the defaults for the tables it omits**. A whole-table
+replace (not a deep merge) is deliberate: ops can see exactly what is in force by reading one
+table, and cannot half-delete a list.
+
+The only I/O here is reading those files; everything after that is pure validation. Any problem
+is one ``RulesError`` naming the file, table and entry, raised at start so a broken override never
+reaches the loop.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from propdesk.core.policy import POLICY_TABLES, Policy, parse_policy
+from propdesk.core.vocabulary import VOCABULARY_TABLES, Vocabulary, parse_vocabulary
+from propdesk.errors import RulesError
+
+DEFAULT_FILES: tuple[str, ...] = ("policy.toml", "vocabulary.toml")
+KNOWN_TABLES: frozenset[str] = POLICY_TABLES | VOCABULARY_TABLES
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything the rules files decide. ``sources`` maps each table to the file it came from."""
+
+    policy: Policy
+    vocabulary: Vocabulary
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def _parse_toml(text: str, name: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib also refuses a key defined twice ("Cannot overwrite a value"): same message.
+        raise RulesError(f"{name}: TOML syntax error: {exc}") from None
+
+
+def _default_texts() -> list[tuple[str, str]]:
+    package = resources.files("propdesk.rules")
+    return [
+        (f"propdesk/rules/{name}", package.joinpath(name).read_text(encoding="utf-8"))
+        for name in DEFAULT_FILES
+    ]
+
+
+def _read_override(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise RulesError(f"{path}: cannot read rules override: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise RulesError(f"{path}: rules override is not UTF-8 text") from None
+
+
+def rules_from_texts(defaults: list[tuple[str, str]], override: tuple[str, str] | None) -> Rules:
+    """Build ``Rules`` from (name, TOML text) pairs: the default files, then an optional override.
+
+    Each table must be known and defined by only one default file; the override then replaces
+    whole tables. This is the pure core of ``load_rules``, and what tests call.
+    """
+    tables: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, text in defaults:
+        for table, value in _parse_toml(text, name).items():
+            if table not in KNOWN_TABLES:
+                raise RulesError(f"{name}: [{table}]: unknown table ({_known()})")
+            if table in tables:
+                raise RulesError(f"{name}: [{table}]: also defined in {sources[table]}")
+            tables[table], sources[table] = value, name
+    if override is not None:
+        name, text = override
+        for table, value in _parse_toml(text, name).items():
+            if table not in KNOWN_TABLES:
+                raise RulesError(f"{name}: [{table}]: unknown table ({_known()})")
+            tables[table], sources[table] = value, name
+
+    def source_of(table: str) -> str:
+        return sources.get(table, "propdesk/rules/policy.toml")
+
+    policy = parse_policy({t: tables[t] for t in tables if t in POLICY_TABLES}, source_of)
+    vocabulary = parse_vocabulary(
+        {t: tables[t] for t in tables if t in VOCABULARY_TABLES}, source_of
+    )
+    return Rules(policy=policy, vocabulary=vocabulary, sources=MappingProxyType(sources))
+
+
+def rules_from_text(override: str | None = None, name: str = "<override>") -> Rules:
+    """The package defaults plus an override given as TOML text (for tests and ``classify``)."""
+    return rules_from_texts(_default_texts(), None if override is None else (name, override))
+
+
+def _known() -> str:
+    return "known: " + ", ".join(sorted(KNOWN_TABLES))
+
+
+def load_rules(override: Path | None = None) -> Rules:
+    """Read the default rules shipped in the package, then the ops override file if given.
+
+    The override REPLACES each top-level table it defines and keeps the defaults for the tables
+    it omits. Raises ``RulesError`` ("<file>: [table] entry: problem") on an unreadable file,
+    bad TOML, an unknown table, a bad value, a duplicate entry or a malformed address.
+    """
+    texts = _default_texts()
+    if override is None:
+        return rules_from_texts(texts, None)
+    return rules_from_texts(texts, (str(override), _read_override(override)))
