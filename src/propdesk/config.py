@@ -242,6 +242,12 @@ class IntakeConfig(_Model):
     loop_header: str = "X-Propdesk-Loop"
 
 
+class MetricsConfig(_Model):
+    """Prometheus endpoint; empty ``listen`` turns it off."""
+
+    listen: str = Field(default="", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$")
+
+
 class Config(_Model):
     """The whole configuration file."""
 
@@ -254,6 +260,7 @@ class Config(_Model):
     timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
