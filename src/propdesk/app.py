@@ -24,6 +24,7 @@ from propdesk.core.models import Ticket
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
+from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, MailboxError
@@ -271,6 +272,7 @@ def daemon(
     stop: StopFlag | None = None,
     mailboxes: list[MailboxConfig] | None = None,
     analyse: Analyse | None = None,
+    metrics: Metrics | None = None,
 ) -> Daemon:
     """Pollers for every configured mailbox plus the registered periodic tasks."""
     the_rules = rules(config)
@@ -285,6 +287,7 @@ def daemon(
             sessions=made,
             lock_engine=unpooled,
             timeout_seconds=config.timeouts.imap_seconds,
+            metrics=metrics,
         )
         for mb in (config.mailboxes if mailboxes is None else mailboxes)
     ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from propdesk import app
 from propdesk.daemon import signals
+from propdesk.daemon.metrics import Metrics
 
 ORDER = 30
 
@@ -34,7 +35,10 @@ def run(args: argparse.Namespace) -> int:
     config = app.load(args.config, log_format=args.log_format)
     stop = signals.StopFlag()
     restore = signals.install(stop)
-    daemon = app.daemon(config, stop=stop)
+    metrics = Metrics()
+    if config.metrics.listen and not args.once:
+        metrics.serve(config.metrics.listen)
+    daemon = app.daemon(config, stop=stop, metrics=metrics)
     try:
         if not args.once:
             daemon.loop.run_forever()

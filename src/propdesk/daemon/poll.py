@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from propdesk.config import MailboxConfig
+from propdesk.daemon.metrics import Metrics
 from propdesk.errors import MailboxError, StoreError
 from propdesk.ingest import IngestService, Result
 from propdesk.logging import get_logger
@@ -76,8 +77,10 @@ class MailboxPoller:
         timeout_seconds: float,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
+        self._metrics = metrics
         self._ingest = ingest
         self._sessions = sessions
         self._lock_engine = lock_engine
@@ -120,6 +123,7 @@ class MailboxPoller:
             self._back_off(report, f"{type(exc).__name__}: {str(exc)[:300]}")
         finally:
             report.seconds = round(self._monotonic() - started, 3)
+        self._observe(report)
         log.info(
             "mailbox.pass",
             mailbox=self.name,
@@ -128,6 +132,18 @@ class MailboxPoller:
             **dict(sorted(report.counts.items())),
         )
         return report
+
+    def _observe(self, report: PassReport) -> None:
+        m = self._metrics
+        if m is None or report.status in ("waiting", "locked"):
+            return
+        name = self.name
+        for outcome, n in report.counts.items():
+            m.messages.labels(mailbox=name, outcome=outcome).inc(n)
+        m.poll_seconds.labels(mailbox=name).observe(report.seconds)
+        m.mailbox_up.labels(mailbox=name).set(0 if report.status == "error" else 1)
+        if report.status != "error":
+            m.last_poll.labels(mailbox=name).set(time.time())
 
     def _back_off(self, report: PassReport, error: str) -> None:
         self.failures += 1
