@@ -36,8 +36,8 @@ _HARD_MARKERS = re.compile(
 _ATTRIBUTION = re.compile(
     r"""^\s*(?:
         (?:on|am|le|el|il|op|em|den|på)\s.{0,300}?
-            (?:wrote|schrieb|a\s+écrit|a\s+ecrit|escribió|escribio|ha\s+scritto|schreef
-            |escreveu|skrev)\s*:
+            (?:wrote|schrieb(?:\s[^:]{1,200})?|a\s+écrit|a\s+ecrit|escribió|escribio
+            |ha\s+scritto|schreef|escreveu|skrev)\s*:
         |.{0,200}(?:<[^>]*@[^>]*>|\d{1,2}:\d{2}|\d{4}).{0,200}\s
             (?:wrote|writes|schrieb|a\s+écrit|escribió)\s*:
     )\s*$""",
@@ -134,13 +134,18 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     """Separate a trailing signature from the new lines: (new, signature)."""
     for i, line in enumerate(lines):
         if _SIG_DASHES.match(line) or _MOBILE_SIG.match(line):
-            # Only when something was written before it: a bare "Sent from my iPhone" body
-            # then yields an empty new text, which is right.
-            return lines[:i], lines[i:]
+            # A bare "Sent from my iPhone" body then yields an empty new text, which is right.
+            # A sign-off just above the "-- " line belongs to the signature too.
+            new, sign_off = _split_sign_off(lines[:i])
+            return new, [*sign_off, *lines[i:]]
+    return _split_sign_off(lines)
+
+
+def _split_sign_off(lines: list[str]) -> tuple[list[str], list[str]]:
+    """A sign-off line near the end ("Thanks,") and the short name block under it."""
     nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
     if len(nonblank) < 2:
         return lines, []
-    # A sign-off line near the end, followed only by a short name block.
     for i in nonblank[-(_MAX_SIGNOFF_TAIL + 1) :]:
         if not _SIGN_OFF.match(lines[i]):
             continue
@@ -159,7 +164,7 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     return lines, []
 
 
-def split_body(text: str) -> SplitBody:
+def split_body(text: str, *, _unwrap_forward: bool = True) -> SplitBody:
     """Split ``text`` (LF line endings) into new text, quoted history and signature."""
     lines = text.split("\n")
     start, is_forward = _history_start(lines)
@@ -183,8 +188,9 @@ def split_body(text: str) -> SplitBody:
     quoted_lines.extend(history)
     new_lines, sig_lines = _split_signature(new_lines)
     new = _trim(new_lines)
-    if not new.strip() and is_forward:
-        # A bare forward with no comment: what was forwarded is what the sender is telling us.
+    if not new.strip() and is_forward and _unwrap_forward:
+        # A bare forward with no comment: what was forwarded is what the sender is telling us
+        # (its own history and signature still split off; one level only).
         fwd = [ln for ln in history[1:] if not _HDR_OTHER.match(ln) and not _HDR_FROM.match(ln)]
-        new = _trim(fwd)
+        new = split_body("\n".join(fwd), _unwrap_forward=False).new
     return SplitBody(new=new, quoted=_trim(quoted_lines), signature=_trim(sig_lines))

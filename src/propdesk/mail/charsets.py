@@ -51,13 +51,14 @@ _TEXT_CODEC_BLOCKLIST = {"base64", "hex", "zlib", "bz2", "quopri", "uu", "rot-13
 
 _FEW_BAD_BYTES = 8
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
-_BAD_CONTROLS = re.compile(r"[\x00\x01-\x08\x0b\x0e-\x1f\x7f]")
+_BAD_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# Other line boundaries (str.splitlines honours them, our line logic splits on LF only).
+_LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\u2028\u2029]")
 
 
 def clean_text(text: str) -> str:
     """Drop what PostgreSQL ``text`` refuses (NUL, lone surrogates) and stray controls; LF only."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _LINE_BREAKS.sub("\n", text)
     text = _SURROGATES.sub("", text)
     return _BAD_CONTROLS.sub("", text)
 

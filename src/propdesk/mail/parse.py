@@ -52,8 +52,9 @@ _BODY_MSGID = re.compile(r"^\s*Message-ID\s*:\s*(<[^<>\s]+>)", re.IGNORECASE | r
 
 _MP_ATTR = {"from": "from_", "to": "to", "cc": "cc", "reply-to": "reply_to"}
 
-# mail-parser logs a warning for every part type it does not handle; that is noise for us.
-logging.getLogger("mailparser").setLevel(logging.ERROR)
+# mail-parser logs every part type it does not handle and every header it cannot decode, with
+# header contents: noise for us (we record defects instead) and not for our logs.
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
 
 @dataclass
