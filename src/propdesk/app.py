@@ -5,13 +5,11 @@ The CLI and the daemon get their collaborators here and nowhere else, so wiring 
 
 from __future__ import annotations
 
-import importlib
 import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +19,7 @@ from propdesk.core.hours import BusinessHours
 from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
+from propdesk.core.pipeline import analyse_message
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
@@ -201,15 +200,9 @@ def parser(config: Config) -> Parse:
 
 def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
     """The core pipeline (``propdesk.core.pipeline.analyse_message``) as ingest calls it."""
-    try:
-        pipeline: Any = importlib.import_module("propdesk.core.pipeline")
-    except ModuleNotFoundError:
-        raise ConfigError(
-            "the classification pipeline (propdesk.core.pipeline) is not installed"
-        ) from None
 
     def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
-        result = pipeline.analyse_message(
+        result = analyse_message(
             msg,
             rules=the_rules,
             business_hours=hours,
@@ -217,9 +210,7 @@ def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
             now=now,
             new_id=secrets.token_bytes,
         )
-        tickets: tuple[Ticket, ...] = tuple(getattr(result, "tickets", ()) or ())
-        reason = getattr(result, "ignored_reason", None) or getattr(result, "ignored", None)
-        return Analysis(tickets, None if reason is None else str(reason))
+        return Analysis(result.tickets, result.ignored_reason)
 
     return analyse
 
