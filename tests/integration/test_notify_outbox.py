@@ -4,12 +4,9 @@ outages, loop and flood safety, bounces, and no double claims."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
 
 import pytest
-from notify_support import NOW, SmtpPeer, notify_config, notify_db, smtp_peer, ticket, wipe
 from sqlalchemy import Engine, select
 
 from propdesk import app
@@ -19,26 +16,15 @@ from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.events import Source, plan_created
 from propdesk.store import outbox as repo
 from propdesk.store.tables_outbox import outbox
+from tests.integration.notify_support import NOW, Clock, notify_config, ticket
+from tests.stack import SmtpPeer
 
-__all__ = ["notify_db", "smtp_peer"]
 SLA = load_rules().policy.sla
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
-
-
 @pytest.fixture
-def engine(notify_db: tuple[str, Engine]) -> Iterator[Engine]:
-    wipe(notify_db[1])
-    yield notify_db[1]
+def engine(clean_db: Engine) -> Engine:
+    return clean_db
 
 
 def enqueue(engine: Engine, *tickets: Ticket, sender: str = "john.tenant@example.com") -> None:
@@ -47,6 +33,10 @@ def enqueue(engine: Engine, *tickets: Ticket, sender: str = "john.tenant@example
     with engine.begin() as conn:
         planned = plan_created(made, Source("<m1@example.com>"), SLA)
         repo.add(conn, planned, NOW, "mail.property.com")
+
+
+def to(peer: SmtpPeer, address: str) -> list[object]:
+    return [r for r in peer.received if address in r.rcpt_tos]
 
 
 def delivery(peer: SmtpPeer, engine: Engine, clock: Clock, **settings: object) -> OutboxDelivery:
@@ -62,9 +52,9 @@ def statuses(engine: Engine) -> list[tuple[str, str, str | None]]:
 
 
 def test_451_then_250_is_delivered_once_later(smtp_peer: SmtpPeer, engine: Engine) -> None:
-    clock = Clock(NOW)
+    clock = Clock()
     enqueue(engine)
-    smtp_peer.answer("451 4.7.1 greylisted")
+    smtp_peer.fail_next(1, "451 4.7.1 greylisted")
     d = delivery(smtp_peer, engine, clock)
     first = d.run_once()
     assert (first.sent, first.retry) == (1, 1)
@@ -80,8 +70,8 @@ def test_451_then_250_is_delivered_once_later(smtp_peer: SmtpPeer, engine: Engin
 
 def test_550_is_dead_with_the_answer(smtp_peer: SmtpPeer, engine: Engine) -> None:
     enqueue(engine)
-    smtp_peer.answer("550 5.1.1 <plumber@property.com>: no such user")
-    d = delivery(smtp_peer, engine, Clock(NOW))
+    smtp_peer.fail_next(1, "550 5.1.1 <plumber@property.com>: no such user")
+    d = delivery(smtp_peer, engine, Clock())
     d.run_once()
     d.close()
     assert statuses(engine)[0] == (
@@ -93,7 +83,7 @@ def test_550_is_dead_with_the_answer(smtp_peer: SmtpPeer, engine: Engine) -> Non
 
 
 def test_peer_down_for_a_while_loses_nothing(smtp_peer: SmtpPeer, engine: Engine) -> None:
-    clock = Clock(NOW)
+    clock = Clock()
     smtp_peer.stop()
     enqueue(engine, ticket(1), ticket(2))
     d = delivery(smtp_peer, engine, clock)
@@ -112,9 +102,9 @@ def test_peer_down_for_a_while_loses_nothing(smtp_peer: SmtpPeer, engine: Engine
 
 
 def test_max_attempts_makes_a_row_dead(smtp_peer: SmtpPeer, engine: Engine) -> None:
-    clock = Clock(NOW)
+    clock = Clock()
     enqueue(engine)
-    smtp_peer.answer(*["451 busy"] * 4)
+    smtp_peer.fail_next(4, "451 busy")
     d = delivery(smtp_peer, engine, clock, max_attempts=2)
     assert d.run_once().retry == 2
     clock.advance(hours=1)
@@ -127,36 +117,36 @@ def test_max_attempts_makes_a_row_dead(smtp_peer: SmtpPeer, engine: Engine) -> N
 def test_never_mails_robots_or_ourselves(smtp_peer: SmtpPeer, engine: Engine) -> None:
     enqueue(engine, ticket(1), sender="mailer-daemon@mx.example.com")
     enqueue(engine, ticket(2, assigned_to="noreply@property.com"), sender="tickets@property.com")
-    d = delivery(smtp_peer, engine, Clock(NOW))
+    d = delivery(smtp_peer, engine, Clock())
     d.run_once()
     d.close()
     got = statuses(engine)
     assert [s for _, s, _ in got] == ["sent", "suppressed", "suppressed", "suppressed"]
-    assert all(r.rcpt_tos == ["plumber@property.com"] for r in smtp_peer.received)
+    assert all(r.rcpt_tos == ("plumber@property.com",) for r in smtp_peer.received)
 
 
 def test_tenant_flood_cap_spares_staff_mail(smtp_peer: SmtpPeer, engine: Engine) -> None:
-    clock = Clock(NOW)
+    clock = Clock()
     for n in range(8):
         enqueue(engine, ticket(n + 1))
     d = delivery(smtp_peer, engine, clock, tenant_cap_per_hour=3)
     d.run_once()
-    assert len(smtp_peer.to("john.tenant@example.com")) == 3
-    assert len(smtp_peer.to("plumber@property.com")) == 8
+    assert len(to(smtp_peer, "john.tenant@example.com")) == 3
+    assert len(to(smtp_peer, "plumber@property.com")) == 8
     with engine.connect() as conn:
         assert repo.counts(conn) == {"sent": 11, "suppressed": 5}
     clock.advance(hours=1, seconds=1)
     enqueue(engine, ticket(9))
     d.run_once()
     d.close()
-    assert len(smtp_peer.to("john.tenant@example.com")) == 4  # the cap window moved on
+    assert len(to(smtp_peer, "john.tenant@example.com")) == 4  # the cap window moved on
 
 
 def test_bounce_marks_the_notification_and_retry_requeues(
     smtp_peer: SmtpPeer, engine: Engine
 ) -> None:
     enqueue(engine)
-    d = delivery(smtp_peer, engine, Clock(NOW))
+    d = delivery(smtp_peer, engine, Clock())
     d.run_once()
     mid = smtp_peer.received[0].message["Message-ID"]
     with engine.begin() as conn:
@@ -172,7 +162,7 @@ def test_bounce_marks_the_notification_and_retry_requeues(
 def test_two_workers_never_send_a_row_twice(smtp_peer: SmtpPeer, engine: Engine) -> None:
     for n in range(30):
         enqueue(engine, ticket(n + 1), sender=f"t{n}@example.com")
-    workers = [delivery(smtp_peer, engine, Clock(NOW)) for _ in range(2)]
+    workers = [delivery(smtp_peer, engine, Clock()) for _ in range(2)]
     threads = [threading.Thread(target=w.run_once, kwargs={"limit": 1000}) for w in workers]
     for t in threads:
         t.start()

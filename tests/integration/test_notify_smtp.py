@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from notify_support import SmtpPeer, notify_config, smtp_peer
-
 from propdesk.mail.smtp import Outcome, SmtpSender
-
-__all__ = ["smtp_peer"]
+from tests.integration.notify_support import notify_config
+from tests.stack import SmtpPeer
 
 
 def message(n: int) -> EmailMessage:
@@ -32,7 +30,9 @@ def test_sent_retry_dead_and_drop_are_classified(smtp_peer: SmtpPeer) -> None:
         assert s.send(message(1), "maintenance@property.com", "t@example.com").outcome is (
             Outcome.SENT
         )
-        smtp_peer.answer("451 4.3.0 try later", "550 5.1.1 no such user", "drop")
+        smtp_peer.fail_next(1, "451 4.3.0 try later")
+        smtp_peer.fail_next(1, "550 5.1.1 no such user")
+        smtp_peer.drop_next(1)
         r451 = s.send(message(2), "maintenance@property.com", "t@example.com")
         assert (r451.outcome, r451.code) == (Outcome.RETRY, 451)
         r550 = s.send(message(3), "maintenance@property.com", "t@example.com")
@@ -45,7 +45,7 @@ def test_sent_retry_dead_and_drop_are_classified(smtp_peer: SmtpPeer) -> None:
     finally:
         s.close()
     assert [r.message["Subject"] for r in smtp_peer.received] == ["test 1", "test 5"]
-    assert smtp_peer.received[0].rcpt_tos == ["t@example.com"]
+    assert smtp_peer.received[0].rcpt_tos == ("t@example.com",)
 
 
 def test_peer_down_is_a_connection_failure_then_recovers(smtp_peer: SmtpPeer) -> None:

@@ -9,7 +9,6 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
-from notify_factory import NOW, ticket
 
 from propdesk.config import parse_config
 from propdesk.core.models import TicketStatus
@@ -27,6 +26,7 @@ from propdesk.mail.compose import (
 )
 from propdesk.notify.events import Source, describe_span, plan_created, plan_status_change
 from propdesk.notify.safety import RecipientPolicy
+from tests.unit.notify_factory import NOW, ticket
 
 SLA = load_rules().policy.sla
 CONFIG = parse_config(
