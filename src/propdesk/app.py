@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 
 from propdesk.config import Config, config_path, load_config
+from propdesk.core.rules import load_rules
 from propdesk.logging import configure_logging, get_logger
-from propdesk.mail.compose import Composer, Templates
+from propdesk.mail.compose import Composer, Templates, message_id_domain
 from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
 from propdesk.notify.delivery import Clock, OutboxDelivery, utc_now
+from propdesk.notify.status import StaffActions
 from propdesk.store import migrate as migrations
 from propdesk.store.engine import make_engine
 
@@ -129,6 +131,17 @@ def outbox_delivery(
         config.notifications,
         own_addresses(config),
         clock=clock if clock is not None else utc_now,
+    )
+
+
+def staff_actions(config: Config, eng: Engine) -> StaffActions:
+    """Status changes and re-assignment, with their notifications queued in the same txn."""
+    return StaffActions(
+        eng,
+        load_rules(config.rules.file).policy.sla,
+        message_id_domain(config),
+        tenant_status_updates=config.notifications.tenant_status_updates,
+        notifications_enabled=config.notifications.enabled,
     )
 
 
