@@ -17,6 +17,7 @@ from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, Templates, message_id_domain
 from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
 from propdesk.notify.delivery import Clock, OutboxDelivery, utc_now
+from propdesk.notify.hooks import NotificationHooks
 from propdesk.notify.status import StaffActions
 from propdesk.store import migrate as migrations
 from propdesk.store.engine import make_engine
@@ -142,6 +143,16 @@ def staff_actions(config: Config, eng: Engine) -> StaffActions:
         message_id_domain(config),
         tenant_status_updates=config.notifications.tenant_status_updates,
         notifications_enabled=config.notifications.enabled,
+    )
+
+
+def notification_hooks(config: Config, *, clock: Clock | None = None) -> NotificationHooks:
+    """The in-transaction hooks ingest calls to queue notifications (and record bounces)."""
+    return NotificationHooks(
+        load_rules(config.rules.file).policy.sla,
+        message_id_domain(config),
+        enabled=config.notifications.enabled,
+        clock=clock if clock is not None else utc_now,
     )
 
 

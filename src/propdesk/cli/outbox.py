@@ -26,6 +26,9 @@ def register(sub: Any) -> None:
     retry = actions.add_parser("retry", help="send a dead/suppressed/bounced row again now")
     retry.add_argument("id", type=int, help="the outbox row id")
     retry.set_defaults(func=run_retry)
+    send = actions.add_parser("send", help="deliver due rows now (one pass, as the daemon does)")
+    send.add_argument("--limit", type=int, default=None, help="at most N rows")
+    send.set_defaults(func=run_send)
     parser.set_defaults(func=run_list)
 
 
@@ -84,3 +87,22 @@ def run_retry(args: argparse.Namespace) -> int:
         return 1
     print(f"outbox row {args.id}: {before} -> pending (due now)")
     return 0
+
+
+def run_send(args: argparse.Namespace) -> int:
+    config = app.load(args.config, log_format=args.log_format)
+    eng = app.engine(config)
+    try:
+        delivery = app.outbox_delivery(config, eng)
+        try:
+            stats = delivery.run_once(limit=args.limit)
+        finally:
+            delivery.close()
+    finally:
+        eng.dispose()
+    print(
+        f"sent {stats.sent}, retry later {stats.retry}, dead {stats.dead}, "
+        f"suppressed {stats.suppressed}"
+        + (" (SMTP unreachable: stopped)" if stats.stopped_early else "")
+    )
+    return 1 if stats.stopped_early else 0

@@ -1,0 +1,78 @@
+"""In-transaction hooks the ingest service calls: they write outbox rows in ITS transaction.
+
+Why in the same transaction: a ticket committed without its notifications (or notifications for a
+ticket that was rolled back) is exactly the inconsistency the outbox exists to prevent. The hooks
+only insert rows; sending happens later in the delivery task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from propdesk.core.message import InboundMessage, NotTicketReason
+from propdesk.core.models import Ticket, Urgency
+from propdesk.core.policy import SlaTarget
+from propdesk.logging import get_logger
+from propdesk.mail.compose import parse_message_id
+from propdesk.notify.delivery import Clock, utc_now
+from propdesk.notify.events import Source, plan_created
+from propdesk.store import outbox as repo
+
+log = get_logger(__name__)
+
+
+def source_of(message: InboundMessage) -> Source:
+    """Threading and greeting data from the tenant's email."""
+    name = message.sender.name if message.sender is not None else ""
+    return Source(
+        message_id=message.message_id,
+        references=tuple(message.references),
+        sender_name=name,
+        attachments=tuple(a.filename for a in message.attachments if not a.inline),
+    )
+
+
+class NotificationHooks:
+    """The notification side of ingest: created tickets -> outbox rows; bounces -> bounced."""
+
+    def __init__(
+        self,
+        sla: Mapping[Urgency, SlaTarget],
+        message_id_domain: str,
+        *,
+        enabled: bool = True,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._sla = sla
+        self._domain = message_id_domain
+        self._enabled = enabled
+        self._clock = clock
+
+    def tickets_created(
+        self, session: Any, message: InboundMessage, tickets: Sequence[Ticket]
+    ) -> None:
+        """Assignee mail per ticket and ONE acknowledgement per tenant for the whole email."""
+        if not self._enabled or not tickets:
+            return
+        planned = plan_created(list(tickets), source_of(message), self._sla)
+        written = repo.add(session, planned, self._clock(), self._domain)
+        log.debug("outbox.queued", count=len(written), tickets=[t.ticket_id for t in tickets])
+
+    def comment_added(self, session: Any, message: InboundMessage, ticket: Ticket) -> None:
+        """A tenant's reply added to a ticket: no mail (the assignee sees it on the ticket).
+
+        Deliberate: acknowledging every reply is what turns two auto-responders into a loop.
+        """
+
+    def message_recorded(self, session: Any, message: InboundMessage, *_: Any) -> None:
+        """A bounce that names one of our Message-IDs marks that notification bounced."""
+        bounced = message.bounced_message_id
+        if message.not_ticket is not NotTicketReason.BOUNCE or not bounced:
+            return
+        if parse_message_id(bounced) is None:
+            return
+        detail = f"bounce {message.message_id}: {message.subject}"[:1000]
+        row_id = repo.mark_bounced(session, bounced, self._clock(), detail)
+        if row_id is not None:
+            log.warning("outbox.bounced", outbox_id=row_id, message_id=bounced)
