@@ -55,7 +55,8 @@ class ChangeResult:
 
 
 def ticket_from_row(row: Any) -> Ticket:
-    """The core ticket for one ``tickets`` row."""
+    """The core ticket for one ``tickets`` row (an ORM ``TicketRow`` or a Core result row)."""
+    meta = row.metadata_ if isinstance(row, TicketRow) else row._mapping["metadata"]
     return Ticket(
         ticket_id=row.ticket_id,
         short_description=row.short_description,
@@ -75,7 +76,7 @@ def ticket_from_row(row: Any) -> Ticket:
         created_at=row.created_at,
         updated_at=row.updated_at,
         message_id=row.message_id,
-        metadata=TicketMetadata.from_dict(row._mapping["metadata"]),
+        metadata=TicketMetadata.from_dict(meta),
         started_at=row.started_at,
         resolved_at=row.resolved_at,
         closed_at=row.closed_at,
