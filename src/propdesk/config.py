@@ -255,6 +255,12 @@ class NotificationsConfig(_Model):
     batch_size: int = Field(default=100, ge=1, le=10000)
 
 
+class MetricsConfig(_Model):
+    """Prometheus endpoint; empty ``listen`` turns it off."""
+
+    listen: str = Field(default="", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$")
+
+
 class Config(_Model):
     """The whole configuration file."""
 
@@ -268,6 +274,7 @@ class Config(_Model):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from helpers_core import RECEIVED, make_ticket
 
 from propdesk.core.escalation import (
     AfterHours,
@@ -17,6 +16,7 @@ from propdesk.core.escalation import (
 )
 from propdesk.core.models import Ticket, TicketStatus, Urgency
 from propdesk.core.rules import load_rules, rules_from_text
+from tests.unit.helpers_core import RECEIVED, make_ticket
 
 RULES = load_rules()
 MIN = timedelta(minutes=1)

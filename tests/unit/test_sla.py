@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from helpers_core import RECEIVED, make_ticket
-
 from propdesk.core.models import TicketStatus, Urgency
 from propdesk.core.rules import load_rules
 from propdesk.core.sla import (
@@ -15,6 +13,7 @@ from propdesk.core.sla import (
     sla_status,
     tickets_at_risk,
 )
+from tests.unit.helpers_core import RECEIVED, make_ticket
 
 POLICY = load_rules().policy
 MIN = timedelta(minutes=1)

@@ -13,6 +13,7 @@ from typing import Any
 from propdesk.core.message import InboundMessage, NotTicketReason
 from propdesk.core.models import Ticket, Urgency
 from propdesk.core.policy import SlaTarget
+from propdesk.ingest import IngestHook
 from propdesk.logging import get_logger
 from propdesk.mail.compose import parse_message_id
 from propdesk.notify.delivery import Clock, utc_now
@@ -36,7 +37,7 @@ def source_of(message: InboundMessage) -> Source:
     )
 
 
-class NotificationHooks:
+class NotificationHooks(IngestHook):
     """The notification side of ingest: created tickets -> outbox rows; bounces -> bounced."""
 
     def __init__(
