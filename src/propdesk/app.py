@@ -183,6 +183,10 @@ def notification_hooks(
 def _probe_smtp(config: Config) -> Iterator[ProbeResult]:
     smtp = config.smtp
     target = f"smtp {smtp.host}:{smtp.port}"
+    if "smtp" not in config.model_fields_set:
+        # No [smtp] section: a mailbox-only set-up being checked; say what would be used.
+        yield ProbeResult(target, True, "no [smtp] section in the file: not checked")
+        return
     try:
         templates(config)
         detail = smtp_sender(config).probe()
