@@ -30,8 +30,13 @@ from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, MailboxError, StoreError
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
 from propdesk.logging import configure_logging, get_logger
+from propdesk.mail.compose import Composer, Templates, message_id_domain
 from propdesk.mail.imap import ImapMailbox
 from propdesk.mail.parse import parse_message
+from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
+from propdesk.notify.delivery import Clock, OutboxDelivery, utc_now
+from propdesk.notify.hooks import NotificationHooks
+from propdesk.notify.status import StaffActions
 from propdesk.store import migrate as migrations
 from propdesk.store.engine import make_engine
 
@@ -112,6 +117,90 @@ def _safe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}"
 
 
+def smtp_sender(config: Config) -> SmtpSender:
+    """The SMTP adapter with its secrets resolved (password or an OAuth2 token source)."""
+    smtp = config.smtp
+    password = smtp.password.resolve() if smtp.password is not None else None
+    token: TokenSource | None = None
+    if smtp.oauth_token is not None:
+        ref = smtp.oauth_token
+        token = ref.resolve
+    elif smtp.oauth_token_command:
+        token = token_from_command(smtp.oauth_token_command, config.timeouts.smtp_seconds)
+    return SmtpSender(smtp, timeout=config.timeouts.smtp_seconds, password=password, token=token)
+
+
+def own_addresses(config: Config) -> list[str]:
+    """Addresses that are us: never mailed (a loop), and recognised by the intake."""
+    found = [config.smtp.from_address, *config.intake.own_addresses]
+    if config.smtp.reply_to:
+        found.append(config.smtp.reply_to)
+    found.extend(m.username for m in config.mailboxes if "@" in m.username)
+    return found
+
+
+def templates(config: Config) -> Templates:
+    """Notification templates, every one loaded and test-rendered now (a ConfigError if broken)."""
+    return Templates(config.notifications.templates_dir)
+
+
+def outbox_delivery(
+    config: Config,
+    db: Engine | sessionmaker[Session],
+    *,
+    sender: SmtpSender | None = None,
+    clock: Clock | None = None,
+) -> OutboxDelivery:
+    """The outbox delivery service; its ``run_once`` is the daemon loop's periodic task."""
+    return OutboxDelivery(
+        db,
+        sender if sender is not None else smtp_sender(config),
+        Composer(config, templates(config)),
+        config.notifications,
+        own_addresses(config),
+        clock=clock if clock is not None else utc_now,
+    )
+
+
+def staff_actions(config: Config, eng: Engine) -> StaffActions:
+    """Status changes and re-assignment, with their notifications queued in the same txn."""
+    return StaffActions(
+        eng,
+        load_rules(config.rules.file).policy.sla,
+        message_id_domain(config),
+        tenant_status_updates=config.notifications.tenant_status_updates,
+        notifications_enabled=config.notifications.enabled,
+    )
+
+
+def notification_hooks(
+    config: Config, the_rules: Rules | None = None, *, clock: Clock | None = None
+) -> NotificationHooks:
+    """The in-transaction hooks ingest calls to queue notifications (and record bounces)."""
+    return NotificationHooks(
+        (the_rules or load_rules(config.rules.file)).policy.sla,
+        message_id_domain(config),
+        enabled=config.notifications.enabled,
+        clock=clock if clock is not None else utc_now,
+    )
+
+
+def _probe_smtp(config: Config) -> Iterator[ProbeResult]:
+    smtp = config.smtp
+    target = f"smtp {smtp.host}:{smtp.port}"
+    if "smtp" not in config.model_fields_set:
+        # No [smtp] section: a mailbox-only set-up being checked; say what would be used.
+        yield ProbeResult(target, True, "no [smtp] section in the file: not checked")
+        return
+    try:
+        templates(config)
+        detail = smtp_sender(config).probe()
+    except Exception as exc:  # a probe reports every failure as a line
+        yield ProbeResult(target, False, _safe_error(exc))
+        return
+    yield ProbeResult(target, True, detail)
+
+
 def _probe_mailboxes(config: Config) -> Iterator[ProbeResult]:
     """Each mailbox: login, its folders, and the capabilities exactly-once relies on."""
     for mb in config.mailboxes:
@@ -144,7 +233,7 @@ def _probe_mailboxes(config: Config) -> Iterator[ProbeResult]:
 
 
 # Probes run by `check-config --connect`, in order. Adapters add theirs here.
-PROBES: list[Probe] = [_probe_database, _probe_mailboxes]
+PROBES: list[Probe] = [_probe_database, _probe_mailboxes, _probe_smtp]
 
 
 def probe(config: Config) -> Iterator[ProbeResult]:
@@ -160,9 +249,15 @@ HookFactory = Callable[[Config, Rules], IngestHook]
 #: Builds one periodic task for the daemon loop (outbox delivery, escalation pass).
 TaskFactory = Callable[[Config, Rules, sessionmaker[Session]], PeriodicTask]
 
+
+def _outbox_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
+    delivery = outbox_delivery(config, made)
+    return PeriodicTask(delivery.name, config.intervals.outbox_seconds, delivery.run_once)
+
+
 #: Colleagues register their factories here (one line each), like PROBES.
-INGEST_HOOKS: list[HookFactory] = []
-PERIODIC_TASKS: list[TaskFactory] = []
+INGEST_HOOKS: list[HookFactory] = [notification_hooks]
+PERIODIC_TASKS: list[TaskFactory] = [_outbox_task]
 
 
 def rules(config: Config) -> Rules:
