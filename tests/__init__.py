@@ -1,0 +1,1 @@
+"""propdesk's tests; a package so that ``tests.stack`` is importable (``python -m tests.stack``)."""

@@ -1,0 +1,32 @@
+"""The real test stack: PostgreSQL, Dovecot and an aiosmtpd peer, as plain classes.
+
+The pytest fixtures in ``tests/conftest.py`` and the demo (``python -m tests.stack``, used by
+``deploy/dev/demo.sh``) both start the stack through these classes: one implementation.
+"""
+
+from .dovecot import Dovecot, ImapUser, StoredMessage
+from .postgres import (
+    ThrowawayCluster,
+    create_database,
+    database_exists,
+    drop_database,
+    server_answers,
+    start_shared_server,
+    truncate_all,
+)
+from .smtp_peer import ReceivedMail, SmtpPeer
+
+__all__ = [
+    "Dovecot",
+    "ImapUser",
+    "ReceivedMail",
+    "SmtpPeer",
+    "StoredMessage",
+    "ThrowawayCluster",
+    "create_database",
+    "database_exists",
+    "drop_database",
+    "server_answers",
+    "start_shared_server",
+    "truncate_all",
+]

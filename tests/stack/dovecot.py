@@ -1,0 +1,373 @@
+"""A private Dovecot IMAP server for tests and the demo, plus helpers to fill and read folders.
+
+Started from a generated self-contained config in a temp dir (nothing from /etc/dovecot), on a
+free loopback port, plaintext LOGIN, Maildir owned by uid 65534 (nobody) which Dovecot switches to.
+Stopped by its master PID. Users live in a passwd-file. A fresh user (= an empty mailbox) per test
+comes from a pool written before the start; past the pool, new users are appended to the file,
+which Dovecot re-reads at most once a second, so ``add_user`` then waits until the login works.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
+
+from propdesk.config import MailboxConfig, SecretRef
+
+from ._util import free_port, is_root, pid_alive, wait_for_port, wait_pid_gone
+
+MAIL_UID = 65534  # nobody/nogroup, as in the verified recipe
+HOST = "127.0.0.1"
+MULTIAPPEND_BATCH = 200
+
+_CONFIG = """\
+# Generated for propdesk tests: self-contained, loopback only, plaintext auth. TEST ONLY.
+base_dir = {root}/run
+state_dir = {root}/state
+instance_name = propdesk-test-{port}
+log_path = {root}/log/dovecot.log
+info_log_path = {root}/log/dovecot.log
+debug_log_path = {root}/log/dovecot.log
+
+protocols = imap
+listen = {host}
+ssl = no
+service imap-login {{
+  inet_listener imap {{
+    address = {host}
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+login_trusted_networks = 127.0.0.0/8
+
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {root}/users
+}}
+first_valid_uid = 1000
+first_valid_gid = 1000
+
+mail_location = maildir:{root}/mail/%u/Maildir
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Processed {{
+    auto = create
+  }}
+  mailbox Failed {{
+    auto = create
+  }}
+}}
+mail_max_userip_connections = 50
+imap_idle_notify_interval = 2 mins
+"""
+
+
+@dataclass(frozen=True)
+class ImapUser:
+    """A test mailbox login; the password also sits in ``os.environ[password_env]``."""
+
+    name: str
+    password: str
+    password_env: str
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as read back from a folder (BODY.PEEK, so reading sets no flag)."""
+
+    uid: int
+    flags: tuple[str, ...]
+    raw: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
+
+
+@dataclass
+class Dovecot:
+    """One Dovecot instance. ``start()``/``stop()``; helpers talk IMAP like any client would."""
+
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="propdesk-dovecot-")))
+    port: int = field(default_factory=free_port)
+    host: str = HOST
+    users: dict[str, ImapUser] = field(default_factory=dict)
+    pid: int | None = None
+    spare_users: int = 40  # pre-created so that a fresh user per test costs nothing
+
+    def __post_init__(self) -> None:
+        self._spares: list[ImapUser] = []
+
+    # --- lifecycle ------------------------------------------------------------------------
+    @property
+    def config_file(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "log" / "dovecot.log"
+
+    def start(self) -> Dovecot:
+        """Write the config, start the master (it daemonizes) and wait for the IMAP port."""
+        binary = shutil.which("dovecot") or (
+            "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
+        )
+        if binary is None:
+            raise FileNotFoundError("dovecot is not installed: run deploy/dev/setup.sh")
+        if not is_root():
+            raise PermissionError("Dovecot must be started as root (it drops to uid 65534)")
+        # uid 65534 must traverse the root to reach its Maildir (mkdtemp makes it 0700).
+        self.root.chmod(0o755)
+        for sub in ("run", "state", "log", "mail"):
+            (self.root / sub).mkdir(exist_ok=True)
+        os.chown(self.root / "mail", MAIL_UID, MAIL_UID)
+        self._spares = [self._new_user(f"spare{i:03d}", None) for i in range(self.spare_users)]
+        self.config_file.write_text(_CONFIG.format(root=self.root, port=self.port, host=self.host))
+        self._write_users()
+        # The master keeps its inherited stderr open: a file, never a pipe (a reader would hang).
+        with (self.root / "log" / "startup.err").open("ab") as err:
+            subprocess.run(
+                [binary, "-c", str(self.config_file)],
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
+                check=True,
+                timeout=30,
+            )
+        wait_for_port(self.host, self.port, what="dovecot")
+        self.pid = int((self.root / "run" / "master.pid").read_text().split()[0])
+        return self
+
+    def stop(self) -> None:
+        """Stop the master by its PID (never by name) and wait until it is gone."""
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        if not pid_alive(pid):
+            return
+        os.kill(pid, signal.SIGTERM)
+        if not wait_pid_gone(pid, timeout=15):
+            os.kill(pid, signal.SIGKILL)
+            wait_pid_gone(pid, timeout=5)
+
+    def destroy(self) -> None:
+        """Stop and delete every file, and forget the users' password variables."""
+        self.stop()
+        for user in self.users.values():
+            os.environ.pop(user.password_env, None)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Dovecot:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
+
+    # --- users ----------------------------------------------------------------------------
+    def _write_users(self) -> None:
+        lines = [
+            f"{u.name}:{{PLAIN}}{u.password}:{MAIL_UID}:{MAIL_UID}::{self.root}/mail/{u.name}::\n"
+            for u in self.users.values()
+        ]
+        tmp = self.root / "users.tmp"
+        tmp.write_text("".join(lines))
+        tmp.chmod(0o644)
+        tmp.replace(self.root / "users")  # atomic: Dovecot re-reads the file when it changes
+
+    def add_user(self, name: str | None = None, password: str | None = None) -> ImapUser:
+        """Add a login (a fresh, empty mailbox); its password is also put in the environment."""
+        if name is None and password is None and self._spares:
+            return self._spares.pop(0)
+        user = self._new_user(name or f"user{secrets.token_hex(4)}", password)
+        if self.pid is not None:
+            self._write_users()
+            self._wait_login(user)
+        return user
+
+    def _new_user(self, name: str, password: str | None) -> ImapUser:
+        if not re.fullmatch(r"[a-z0-9_.-]+", name):
+            raise ValueError(f"unsupported test user name {name!r}")
+        password = password or f"pw-{secrets.token_urlsafe(12)}"
+        env = "PROPDESK_TEST_IMAP_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+        user = ImapUser(name, password, env)
+        os.environ[env] = password
+        self.users[name] = user
+        return user
+
+    def _wait_login(self, user: ImapUser, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with self.client(user):
+                    return
+            except LoginError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def mailbox_config(
+        self, user: ImapUser | str, name: str = "main", **overrides: Any
+    ) -> MailboxConfig:
+        """A propdesk MailboxConfig for this server and user (no TLS, password from env)."""
+        u = self.users[user] if isinstance(user, str) else user
+        values: dict[str, Any] = {
+            "name": name,
+            "host": self.host,
+            "port": self.port,
+            "tls": "none",
+            "username": u.name,
+            "password": SecretRef(env=u.password_env),
+        }
+        values.update(overrides)
+        return MailboxConfig(**values)
+
+    # --- IMAP helpers -----------------------------------------------------------------------
+    @contextmanager
+    def client(self, user: ImapUser | str, timeout: float = 15.0) -> Iterator[IMAPClient]:
+        """A logged-in imapclient connection; logged out when the block ends."""
+        u = self.users[user] if isinstance(user, str) else user
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=timeout)
+        try:
+            client.login(u.name, u.password)
+            yield client
+        finally:
+            try:
+                client.logout()
+            except Exception:
+                client.shutdown()
+
+    def append(
+        self,
+        user: ImapUser | str,
+        raw: bytes,
+        folder: str = "INBOX",
+        flags: Sequence[str] = (),
+        msg_time: datetime | None = None,
+    ) -> int:
+        """APPEND one message; returns its UID (from UIDPLUS' APPENDUID)."""
+        with self.client(user) as c:
+            response = c.append(folder, raw, flags=tuple(flags), msg_time=msg_time)
+        uids = _appenduids(response)
+        return uids[0]
+
+    def multiappend(
+        self, user: ImapUser | str, messages: Iterable[bytes], folder: str = "INBOX"
+    ) -> list[int]:
+        """MULTIAPPEND in batches of 200 (seeds big mailboxes fast); returns the new UIDs."""
+        uids: list[int] = []
+        with self.client(user, timeout=120) as c:
+            batch: list[bytes] = []
+            for raw in messages:
+                batch.append(raw)
+                if len(batch) == MULTIAPPEND_BATCH:
+                    uids += _appenduids(c.multiappend(folder, batch))
+                    batch = []
+            if batch:
+                uids += _appenduids(c.multiappend(folder, batch))
+        return uids
+
+    def messages(self, user: ImapUser | str, folder: str = "INBOX") -> list[StoredMessage]:
+        """Every message of a folder with UID, flags and raw bytes, read without setting \\Seen."""
+        out: list[StoredMessage] = []
+        with self.client(user, timeout=120) as c:
+            c.select_folder(folder, readonly=True)
+            uids = sorted(c.search("ALL"))
+            for i in range(0, len(uids), 200):
+                fetched = c.fetch(uids[i : i + 200], ["FLAGS", "BODY.PEEK[]"])
+                for uid in sorted(fetched):
+                    data = fetched[uid]
+                    flags = tuple(
+                        f.decode() if isinstance(f, bytes) else str(f) for f in data[b"FLAGS"]
+                    )
+                    out.append(StoredMessage(uid, flags, bytes(data[b"BODY[]"])))
+        return out
+
+    def folders(self, user: ImapUser | str) -> list[str]:
+        with self.client(user) as c:
+            return sorted(name for _flags, _delim, name in c.list_folders())
+
+    def create_folder(self, user: ImapUser | str, folder: str) -> None:
+        with self.client(user) as c:
+            if not c.folder_exists(folder):
+                c.create_folder(folder)
+
+    def delete_folder(self, user: ImapUser | str, folder: str) -> None:
+        with self.client(user) as c:
+            if c.folder_exists(folder):
+                c.delete_folder(folder)
+
+    def uidvalidity(self, user: ImapUser | str, folder: str = "INBOX") -> int:
+        with self.client(user) as c:
+            return int(c.folder_status(folder, [b"UIDVALIDITY"])[b"UIDVALIDITY"])
+
+    def folder_dir(self, user: ImapUser | str, folder: str = "INBOX") -> Path:
+        """The Maildir directory of a folder (Maildir++ layout: ``.A.B`` for ``A/B``)."""
+        u = self.users[user] if isinstance(user, str) else user
+        base = self.root / "mail" / u.name / "Maildir"
+        if folder.upper() == "INBOX":
+            return base
+        return base / ("." + folder.replace("/", "."))
+
+    def reset_uidvalidity(self, user: ImapUser | str, folder: str = "INBOX") -> None:
+        """Lose the folder's uidlist and indexes while keeping its messages (as after a restore).
+
+        Dovecot then renumbers the messages from UID 1 under a new UIDVALIDITY. No client of this
+        user should be logged in while it happens.
+        """
+        d = self.folder_dir(user, folder)
+        victims = [d / "dovecot-uidlist", *d.glob("dovecot.index*")]
+        # The mailbox-list index at the Maildir root caches each folder's UIDVALIDITY too.
+        victims += list(self.folder_dir(user, "INBOX").glob("dovecot.list.index*"))
+        for p in victims:
+            p.unlink(missing_ok=True)
+
+
+_APPENDUID = re.compile(rb"APPENDUID \d+ ([\d:,]+)")
+
+
+def _appenduids(response: Any) -> list[int]:
+    """UIDs from an APPEND response's ``[APPENDUID validity set]``."""
+    text = b" ".join(_flatten(response))
+    match = _APPENDUID.search(text)
+    if not match:
+        raise RuntimeError(f"no APPENDUID in APPEND response: {text[:200]!r}")
+    uids: list[int] = []
+    for part in match.group(1).decode().split(","):
+        lo, _, hi = part.partition(":")
+        uids.extend(range(int(lo), int(hi or lo) + 1))
+    return uids
+
+
+def _flatten(value: Any) -> Iterator[bytes]:
+    if isinstance(value, bytes | bytearray):
+        yield bytes(value)
+    elif isinstance(value, str):
+        yield value.encode()
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _flatten(v)
