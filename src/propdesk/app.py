@@ -13,6 +13,9 @@ from sqlalchemy import Engine, text
 
 from propdesk.config import Config, config_path, load_config
 from propdesk.logging import configure_logging, get_logger
+from propdesk.mail.compose import Composer, Templates
+from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
+from propdesk.notify.delivery import Clock, OutboxDelivery, utc_now
 from propdesk.store import migrate as migrations
 from propdesk.store.engine import make_engine
 
@@ -88,8 +91,61 @@ def _safe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}"
 
 
+def smtp_sender(config: Config) -> SmtpSender:
+    """The SMTP adapter with its secrets resolved (password or an OAuth2 token source)."""
+    smtp = config.smtp
+    password = smtp.password.resolve() if smtp.password is not None else None
+    token: TokenSource | None = None
+    if smtp.oauth_token is not None:
+        ref = smtp.oauth_token
+        token = ref.resolve
+    elif smtp.oauth_token_command:
+        token = token_from_command(smtp.oauth_token_command, config.timeouts.smtp_seconds)
+    return SmtpSender(smtp, timeout=config.timeouts.smtp_seconds, password=password, token=token)
+
+
+def own_addresses(config: Config) -> list[str]:
+    """Addresses that are us: never mailed (a loop), and recognised by the intake."""
+    found = [config.smtp.from_address, *config.intake.own_addresses]
+    if config.smtp.reply_to:
+        found.append(config.smtp.reply_to)
+    found.extend(m.username for m in config.mailboxes if "@" in m.username)
+    return found
+
+
+def templates(config: Config) -> Templates:
+    """Notification templates, every one loaded and test-rendered now (a ConfigError if broken)."""
+    return Templates(config.notifications.templates_dir)
+
+
+def outbox_delivery(
+    config: Config, eng: Engine, *, sender: SmtpSender | None = None, clock: Clock | None = None
+) -> OutboxDelivery:
+    """The outbox delivery task for the daemon loop (name, interval and this callable)."""
+    return OutboxDelivery(
+        eng,
+        sender if sender is not None else smtp_sender(config),
+        Composer(config, templates(config)),
+        config.notifications,
+        own_addresses(config),
+        clock=clock if clock is not None else utc_now,
+    )
+
+
+def _probe_smtp(config: Config) -> Iterator[ProbeResult]:
+    smtp = config.smtp
+    target = f"smtp {smtp.host}:{smtp.port}"
+    try:
+        templates(config)
+        detail = smtp_sender(config).probe()
+    except Exception as exc:  # a probe reports every failure as a line
+        yield ProbeResult(target, False, _safe_error(exc))
+        return
+    yield ProbeResult(target, True, detail)
+
+
 # Probes run by `check-config --connect`, in order. Adapters add theirs here.
-PROBES: list[Probe] = [_probe_database]
+PROBES: list[Probe] = [_probe_database, _probe_smtp]
 
 
 def probe(config: Config) -> Iterator[ProbeResult]:

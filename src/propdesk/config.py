@@ -242,6 +242,19 @@ class IntakeConfig(_Model):
     loop_header: str = "X-Propdesk-Loop"
 
 
+class NotificationsConfig(_Model):
+    """Outgoing notifications: templates, which tenant mails go out, and flood limits."""
+
+    enabled: bool = True
+    templates_dir: Path | None = None
+    tenant_status_updates: bool = True
+    tenant_cap_per_hour: int = Field(default=5, ge=0)
+    retry_base_seconds: float = Field(default=60.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    max_attempts: int = Field(default=20, ge=1)
+    batch_size: int = Field(default=100, ge=1, le=10000)
+
+
 class Config(_Model):
     """The whole configuration file."""
 
@@ -254,6 +267,7 @@ class Config(_Model):
     timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

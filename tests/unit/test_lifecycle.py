@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers_core import RECEIVED, make_ticket
 
 from propdesk.core.lifecycle import (
     TRANSITIONS,
     EventKind,
     InvalidTransition,
     apply_status_change,
+    creation_events,
 )
 from propdesk.core.models import TicketStatus as S
 from propdesk.errors import PropdeskError
+from tests.unit.helpers_core import RECEIVED, make_ticket
 
 NOW = RECEIVED + timedelta(minutes=10)
 
@@ -102,3 +103,13 @@ def test_notes_are_kept_when_none_given() -> None:
 def test_status_may_be_given_as_a_string() -> None:
     ticket, _ = apply_status_change(make_ticket(), "In Progress", now=NOW, by="a")  # type: ignore[arg-type]
     assert ticket.status is S.IN_PROGRESS
+
+
+def test_creation_event() -> None:
+    (event,) = creation_events(make_ticket())
+    assert (event.kind, event.at, event.by, event.to_status) == (
+        EventKind.CREATED,
+        RECEIVED,
+        "propdesk",
+        S.NEW,
+    )

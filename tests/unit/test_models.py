@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from helpers_core import RECEIVED, make_ticket
 
 from propdesk.core.ids import new_ticket_id
 from propdesk.core.models import (
@@ -18,6 +17,7 @@ from propdesk.core.models import (
     Urgency,
     iso_utc,
 )
+from tests.unit.helpers_core import RECEIVED, make_ticket
 
 
 def test_enum_values_are_the_spec_strings() -> None:
@@ -112,3 +112,12 @@ def test_ticket_id_comes_from_the_injected_source() -> None:
 def test_is_open() -> None:
     assert make_ticket().is_open
     assert not make_ticket(status=TicketStatus.RESOLVED).is_open
+
+
+def test_plain_strings_become_enum_members() -> None:
+    ticket = make_ticket(category="Complaint", subcategory="parking", status="Pending")
+    assert ticket.category is Category.COMPLAINT
+    assert ticket.subcategory is Subcategory.PARKING
+    assert ticket.status is TicketStatus.PENDING
+    with pytest.raises(ValueError, match="'Roofing' is not a valid Category"):
+        make_ticket(category="Roofing")

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from propdesk.core.models import Category, RequestType, Subcategory, TicketStatus, Urgency
-from propdesk.core.policy import Assignment, SlaTarget
+from propdesk.core.policy import POLICY_TABLES, Assignment, SlaTarget, TableCheck
 from propdesk.core.rules import load_rules, rules_from_text
+from propdesk.core.vocabulary import VOCABULARY_TABLES
 from propdesk.errors import RulesError
 
 
@@ -143,7 +144,13 @@ def test_override_is_validated_as_it_is_read(tmp_path: Path) -> None:
             '[[priority.overrides]]\ncategory = "Complaint"\n',
             r"ops.toml: \[priority\] overrides\[0\].priority: missing",
         ),
-        ('[specialists]\nplumbing = "a@b.com"\nplumbing = "c@d.com"\n', r"ops.toml: TOML syntax"),
+        (
+            '[specialists]\nplumbing = "a@b.com"\nplumbing = "c@d.com"\n',
+            r"ops.toml: duplicate key or table: Cannot overwrite a value \(at line 3",
+        ),
+        ("[sla.1]\n[sla.1]\n", r"ops.toml: duplicate key or table: Cannot declare"),
+        ("sla = 5\n", r"ops.toml: \[sla\]: expected a table, got 5"),
+        ("[sla\n", r"ops.toml: TOML syntax error"),
     ],
 )
 def test_broken_override_gives_one_clear_error(override: str, message: str) -> None:
@@ -159,3 +166,23 @@ def test_priority_override_parses() -> None:
     (override,) = rules.policy.priority_overrides
     assert override.subcategory is Subcategory.SECURITY
     assert override.priority == "1"
+
+
+def test_policy_and_vocabulary_tables_do_not_overlap() -> None:
+    # A table in both sets would be validated twice and owned by nobody.
+    assert POLICY_TABLES.isdisjoint(VOCABULARY_TABLES)
+
+
+def test_keyword_checks_for_the_vocabulary() -> None:
+    check = TableCheck("vocabulary.toml", "subcategories")
+    assert check.keywords(["Leak", "no  hot water"], "plumbing") == ("leak", "no hot water")
+    with pytest.raises(RulesError, match=r"\[subcategories\] plumbing\[1\]: duplicate keyword"):
+        check.keywords(["leak", "LEAK"], "plumbing")
+    with pytest.raises(RulesError, match=r"plumbing\[0\]: expected a non-empty string"):
+        check.keywords([""], "plumbing")
+    with pytest.raises(
+        RulesError,
+        match=r"vocabulary.toml: \[subcategories\] general_repair: "
+        r"duplicate keyword 'door' \(also in plumbing\)",
+    ):
+        check.unique_across({"plumbing": ["leak", "door"], "general_repair": ["door"]})

@@ -90,6 +90,13 @@ class TicketEvent:
     notes: str | None = None
 
 
+def creation_events(ticket: Ticket, by: str = "propdesk") -> list[TicketEvent]:
+    """The events of a newly built ticket (the store records them with the ticket)."""
+    return [
+        TicketEvent(ticket.ticket_id, EventKind.CREATED, ticket.created_at, by, None, ticket.status)
+    ]
+
+
 def allowed_moves(status: TicketStatus) -> tuple[TicketStatus, ...]:
     """Where a ticket may go from ``status``."""
     return TRANSITIONS[status]

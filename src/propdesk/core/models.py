@@ -186,6 +186,15 @@ class TicketMetadata:
         )
 
 
+_ENUM_FIELDS: tuple[tuple[str, type[StrEnum]], ...] = (
+    ("category", Category),
+    ("subcategory", Subcategory),
+    ("request_type", RequestType),
+    ("urgency", Urgency),
+    ("priority", Priority),
+    ("status", TicketStatus),
+)
+
 _DATETIME_FIELDS = (
     "received_at",
     "created_at",
@@ -232,6 +241,11 @@ class Ticket:
     def __post_init__(self) -> None:
         if not TICKET_ID_RE.match(self.ticket_id):
             raise ValueError(f"ticket_id {self.ticket_id!r} is not TKT- + 8 upper-case hex")
+        # Accept the plain strings a database row or JSON carries; store the enum members.
+        for name, enum in _ENUM_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, enum):
+                object.__setattr__(self, name, enum(value))
         for name in _DATETIME_FIELDS:
             value = getattr(self, name)
             if value is not None:

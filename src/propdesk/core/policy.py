@@ -8,7 +8,7 @@ or reaches back into raw dicts. Errors read "<file>: [table] entry: what is wron
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -111,15 +111,20 @@ def _sub(entry: str, key: str) -> str:
     return f"{entry}.{key}" if entry else key
 
 
-class _Where:
-    """Error context: the file and table being validated."""
+class TableCheck:
+    """Validation helpers bound to one file and table, so every error reads the same way.
+
+    Public so that ``propdesk.core.vocabulary`` can validate its tables with the same messages:
+    ``TableCheck(source_of("urgency"), "urgency").keywords(value, "high")``.
+    """
 
     def __init__(self, source: str, table: str) -> None:
         self.source = source
         self.table = table
 
     def error(self, entry: str, problem: str) -> RulesError:
-        return RulesError(f"{self.source}: [{self.table}] {entry}: {problem}")
+        where = f"[{self.table}] {entry}" if entry else f"[{self.table}]"
+        return RulesError(f"{self.source}: {where}: {problem}")
 
     def table_of(self, value: Any, entry: str) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -181,6 +186,29 @@ class _Where:
             out[member] = convert(value, name)
         return out
 
+    def keywords(self, value: Any, entry: str) -> tuple[str, ...]:
+        """A non-empty list of non-empty phrases, lower-cased; a repeated phrase is an error."""
+        if not isinstance(value, list) or not value:
+            raise self.error(entry, f"expected a non-empty list of strings, got {value!r}")
+        seen: dict[str, int] = {}
+        for i, item in enumerate(value):
+            phrase = " ".join(self.text(item, f"{entry}[{i}]").lower().split())
+            if phrase in seen:
+                raise self.error(f"{entry}[{i}]", f"duplicate keyword {phrase!r}")
+            seen[phrase] = i
+        return tuple(seen)
+
+    def unique_across(self, groups: Mapping[str, Iterable[str]]) -> None:
+        """No phrase may sit in two groups (it would classify the same text two ways)."""
+        owner: dict[str, str] = {}
+        for group, phrases in groups.items():
+            for phrase in phrases:
+                if phrase in owner and owner[phrase] != group:
+                    raise self.error(
+                        group, f"duplicate keyword {phrase!r} (also in {owner[phrase]})"
+                    )
+                owner[phrase] = group
+
     def members(self, enum: type[E], value: Any, entry: str) -> frozenset[E]:
         if not isinstance(value, list) or not value:
             raise self.error(entry, f"expected a non-empty list, got {value!r}")
@@ -197,7 +225,7 @@ def _frozen(data: Mapping[Any, Any]) -> Mapping[Any, Any]:
     return MappingProxyType(dict(data))
 
 
-def _assignment(where: _Where, value: Any, entry: str) -> Assignment:
+def _assignment(where: TableCheck, value: Any, entry: str) -> Assignment:
     data = where.table_of(value, entry)
     where.keys(data, entry, {"group", "assignee"}, {"group", "assignee"})
     return Assignment(
@@ -206,7 +234,7 @@ def _assignment(where: _Where, value: Any, entry: str) -> Assignment:
     )
 
 
-def _request_types(where: _Where, data: dict[str, Any]) -> tuple[Any, ...]:
+def _request_types(where: TableCheck, data: dict[str, Any]) -> tuple[Any, ...]:
     where.keys(data, "", {"default", "category", "subcategory"}, {"default"})
 
     def kind(value: Any, entry: str) -> RequestType:
@@ -221,7 +249,7 @@ def _request_types(where: _Where, data: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def _costs(where: _Where, data: dict[str, Any]) -> tuple[Any, ...]:
+def _costs(where: TableCheck, data: dict[str, Any]) -> tuple[Any, ...]:
     where.keys(data, "", {"default", "contractor", "subcategory"}, {"default", "contractor"})
 
     def band(value: Any, entry: str) -> EstimatedCost:
@@ -235,7 +263,7 @@ def _costs(where: _Where, data: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def _priority(where: _Where, data: dict[str, Any]) -> tuple[PriorityOverride, ...]:
+def _priority(where: TableCheck, data: dict[str, Any]) -> tuple[PriorityOverride, ...]:
     where.keys(data, "", {"overrides"}, set())
     items = data.get("overrides", [])
     if not isinstance(items, list):
@@ -260,7 +288,7 @@ def _priority(where: _Where, data: dict[str, Any]) -> tuple[PriorityOverride, ..
     return tuple(out)
 
 
-def _sla(where: _Where, data: dict[str, Any]) -> dict[Urgency, SlaTarget]:
+def _sla(where: TableCheck, data: dict[str, Any]) -> dict[Urgency, SlaTarget]:
     def target(value: Any, entry: str) -> SlaTarget:
         item = where.table_of(value, entry)
         names = {"response_minutes", "resolution_minutes"}
@@ -291,7 +319,7 @@ _ESCALATION_KEYS = frozenset(
 )
 
 
-def _escalation(where: _Where, name: str, raw: Any) -> EscalationRule:
+def _escalation(where: TableCheck, name: str, raw: Any) -> EscalationRule:
     if not _NAME_RE.match(name):
         raise where.error(name, "rule names are lower_case_with_underscores")
     item = where.table_of(raw, name)
@@ -314,11 +342,11 @@ def _escalation(where: _Where, name: str, raw: Any) -> EscalationRule:
     )
 
 
-def _escalations(where: _Where, data: dict[str, Any]) -> tuple[EscalationRule, ...]:
+def _escalations(where: TableCheck, data: dict[str, Any]) -> tuple[EscalationRule, ...]:
     return tuple(_escalation(where, name, raw) for name, raw in data.items())
 
 
-def _properties(where: _Where, data: dict[str, Any]) -> dict[str, str]:
+def _properties(where: TableCheck, data: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for building, value in data.items():
         key = building.strip().upper()
@@ -336,10 +364,10 @@ def parse_policy(tables: Mapping[str, Any], source_of: Callable[[str], str]) -> 
     Every table in ``POLICY_TABLES`` must be present; ``source_of(table)`` names its file.
     """
 
-    def where(table: str) -> tuple[_Where, dict[str, Any]]:
+    def where(table: str) -> tuple[TableCheck, dict[str, Any]]:
         if table not in tables:
             raise RulesError(f"{source_of(table)}: [{table}]: missing table")
-        w = _Where(source_of(table), table)
+        w = TableCheck(source_of(table), table)
         return w, w.table_of(tables[table], "")
 
     w, data = where("request_types")

@@ -43,8 +43,11 @@ def _parse_toml(text: str, name: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        # tomllib also refuses a key defined twice ("Cannot overwrite a value"): same message.
-        raise RulesError(f"{name}: TOML syntax error: {exc}") from None
+        message = str(exc)
+        if message.startswith(("Cannot overwrite", "Cannot declare")):
+            # tomllib's words for a key or table defined twice; say it in ours.
+            raise RulesError(f"{name}: duplicate key or table: {message}") from None
+        raise RulesError(f"{name}: TOML syntax error: {message}") from None
 
 
 def _default_texts() -> list[tuple[str, str]]:
@@ -87,7 +90,8 @@ def rules_from_texts(defaults: list[tuple[str, str]], override: tuple[str, str] 
             tables[table], sources[table] = value, name
 
     def source_of(table: str) -> str:
-        return sources.get(table, "propdesk/rules/policy.toml")
+        default = DEFAULT_FILES[0] if table in POLICY_TABLES else DEFAULT_FILES[1]
+        return sources.get(table, f"propdesk/rules/{default}")
 
     policy = parse_policy({t: tables[t] for t in tables if t in POLICY_TABLES}, source_of)
     vocabulary = parse_vocabulary(
