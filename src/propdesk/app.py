@@ -8,12 +8,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, text
 
 from propdesk.config import Config, config_path, load_config
+from propdesk.core.rules import load_rules
+from propdesk.escalation_service import EscalationService
 from propdesk.logging import configure_logging, get_logger
-from propdesk.mail.compose import Composer, Templates
+from propdesk.mail.compose import Composer, Templates, message_id_domain
 from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
 from propdesk.notify.delivery import Clock, OutboxDelivery, utc_now
 from propdesk.store import migrate as migrations
@@ -152,3 +155,17 @@ def probe(config: Config) -> Iterator[ProbeResult]:
     """Run every probe; each yields one line per thing it checked."""
     for p in PROBES:
         yield from p(config)
+
+
+def escalation_service(
+    config: Config, eng: Engine, *, clock: Callable[[], datetime] | None = None
+) -> EscalationService:
+    """The escalation/SLA service: the daemon's periodic pass and the ingest's creation hook."""
+    return EscalationService(
+        eng,
+        load_rules(config.rules.file),
+        clock=clock or utc_now,
+        message_id_domain=message_id_domain(config),
+        warn_before=timedelta(minutes=config.escalation.warn_before_resolution_minutes),
+        batch_size=config.escalation.batch_size,
+    )

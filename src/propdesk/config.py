@@ -255,6 +255,14 @@ class NotificationsConfig(_Model):
     batch_size: int = Field(default=100, ge=1, le=10000)
 
 
+class EscalationConfig(_Model):
+    """The escalation pass: SLA near-breach warnings and how many tickets one transaction locks."""
+
+    enabled: bool = True
+    warn_before_resolution_minutes: int = Field(default=30, ge=0)
+    batch_size: int = Field(default=500, ge=1, le=10000)
+
+
 class Config(_Model):
     """The whole configuration file."""
 
@@ -268,6 +276,7 @@ class Config(_Model):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
