@@ -18,7 +18,6 @@ second daemon takes other tickets), and every record goes in under a unique cons
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
@@ -29,11 +28,12 @@ from sqlalchemy import (
     Connection,
     Engine,
     RowMapping,
+    Select,
     Table,
     and_,
-    any_,
     bindparam,
     exists,
+    func,
     or_,
     select,
     text,
@@ -164,7 +164,9 @@ class EscalationService:
             return []
         now = ensure_utc(self._clock(), "now")
         t = self._tickets
-        rows = session.execute(select(t).where(t.c.id.in_(ticket_pks))).mappings().all()
+        rows = (
+            session.execute(_with_history(select(t)).where(t.c.id.in_(ticket_pks))).mappings().all()
+        )
         report = PassReport(now=now)
         self._process(session, rows, now, report)
         return report.escalated + report.warned
@@ -182,14 +184,14 @@ class EscalationService:
         report = PassReport(now=now)
         t = self._tickets
         due = (
-            select(t)
+            _with_history(select(t))
             .where(t.c.next_escalation_at <= bindparam("now"))
             # Same predicate as the partial index ix_tickets_next_escalation_open, so the planner
             # uses it; it is also the rule that Resolved and Closed tickets never escalate.
             .where(t.c.status.in_([s.value for s in OPEN_STATUSES]))
             .order_by(t.c.next_escalation_at)
             .limit(self._batch_size)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=t)
         )
         while True:
             with Session(self._engine) as session, session.begin():
@@ -222,9 +224,6 @@ class EscalationService:
         if not rows:
             return
         report.examined += len(rows)
-        pks = [r["id"] for r in rows]
-        applied = _applied(session, pks)
-        breached = _breached(session, pks)
         tickets: dict[int, Ticket] = {}
 
         esc_rows: list[tuple[int, str, str, datetime]] = []  # (ticket_pk, rule, target, due_at)
@@ -233,7 +232,9 @@ class EscalationService:
         for row in rows:
             pk = row["id"]
             ticket = tickets[pk] = ticket_from_row(row)
-            plan = self._plan(ticket, row, now, applied[pk], breached[pk])
+            plan = self._plan(
+                ticket, row, now, set(row["applied_rules"]), set(row["breached_kinds"])
+            )
             esc_rows.extend((pk, rule, target, due_at) for rule, target, due_at in plan.escalations)
             breach_rows.extend((pk, kind, deadline) for kind, deadline in plan.breaches)
             if plan.next_at != row["next_escalation_at"]:
@@ -406,22 +407,18 @@ class EscalationService:
         return _Plan(tuple(due), tuple(breaches), next_at)
 
 
-def _applied(session: Session, pks: Sequence[int]) -> defaultdict[int, set[str]]:
+def _with_history(stmt: Select[Any]) -> Select[Any]:
+    """Add each ticket's applied rules and recorded breach kinds as arrays (never NULL).
+
+    Correlated subqueries on the unique (ticket_pk, rule|kind) indexes: one round trip per batch
+    instead of two more queries with a large ``= ANY(:pks)`` (measured: the slowest statement).
+    """
     e = EscalationRow.__table__
-    out: defaultdict[int, set[str]] = defaultdict(set)
-    stmt = select(e.c.ticket_pk, e.c.rule).where(e.c.ticket_pk == any_(bindparam("pks")))
-    for pk, rule in session.execute(stmt, {"pks": list(pks)}):
-        out[pk].add(rule)
-    return out
-
-
-def _breached(session: Session, pks: Sequence[int]) -> defaultdict[int, set[str]]:
     b = SlaBreachRow.__table__
-    out: defaultdict[int, set[str]] = defaultdict(set)
-    stmt = select(b.c.ticket_pk, b.c.kind).where(b.c.ticket_pk == any_(bindparam("pks")))
-    for pk, kind in session.execute(stmt, {"pks": list(pks)}):
-        out[pk].add(kind)
-    return out
+    t = TICKETS
+    applied = func.array(select(e.c.rule).where(e.c.ticket_pk == t.c.id).scalar_subquery())
+    breached = func.array(select(b.c.kind).where(b.c.ticket_pk == t.c.id).scalar_subquery())
+    return stmt.add_columns(applied.label("applied_rules"), breached.label("breached_kinds"))
 
 
 def _span(delta: timedelta) -> str:

@@ -8,100 +8,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.orm import Session
 
 from propdesk import app
 from propdesk.config import Config, DatabaseConfig, EscalationConfig, SmtpConfig
-from propdesk.core.models import Priority, Ticket, Urgency
-from propdesk.core.rules import load_rules
 from propdesk.escalation_service import EscalationService, PassReport
-from propdesk.store.tables import TicketRow
 from propdesk.store.tables_escalation import EscalationRow, SlaBreachRow
 from propdesk.store.tables_outbox import outbox
-from tests.stack import SmtpPeer
-from tests.unit.helpers_core import make_ticket as base_ticket
-
-# A Wednesday, 10:00 UTC: inside the default business hours (Mon-Fri 08-18, UTC).
-T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
-# A Wednesday, 23:00 UTC: after hours.
-NIGHT = datetime(2026, 3, 4, 23, 0, tzinfo=UTC)
-POLICY = load_rules().policy  # the default rules: supervisor after 30 min, SLA 30 min / 4 h
-
-_serial = iter(range(1, 1_000_000))
-
-
-def make_ticket(
-    received_at: datetime = T0,
-    *,
-    urgency: str = "1",
-    requires_contractor: bool = False,
-    after_hours: bool = False,
-) -> Ticket:
-    """The core helpers' ticket with a fresh id, received at ``received_at``."""
-    return base_ticket(
-        ticket_id=f"TKT-{next(_serial):08X}",
-        urgency=Urgency(urgency),
-        priority=Priority(urgency),
-        received_at=received_at,
-        created_at=received_at,
-        updated_at=received_at,
-        description="Water is pouring through the ceiling of my bathroom.",
-        metadata_requires_contractor=requires_contractor,
-        metadata_after_hours=after_hours,
-    )
-
-
-def insert_ticket(session: Session, ticket: Ticket) -> int:
-    """Write a ticket row the way ingest does (deadlines from the SLA targets)."""
-    target = POLICY.sla[ticket.urgency]
-    row = ticket.to_dict()
-    params = {
-        **{k: row[k] for k in _COLUMNS},
-        "received_at": ticket.received_at,
-        "created_at": ticket.created_at,
-        "updated_at": ticket.updated_at,
-        "message_id": ticket.message_id,
-        "metadata": ticket.metadata.to_dict(),
-        "response_due_at": ticket.received_at + target.response,
-        "resolution_due_at": ticket.received_at + target.resolution,
-    }
-    return int(
-        session.execute(
-            TicketRow.__table__.insert().values(**params).returning(TicketRow.id)
-        ).scalar_one()
-    )
-
-
-_COLUMNS = (
-    "ticket_id",
-    "short_description",
-    "description",
-    "category",
-    "subcategory",
-    "request_type",
-    "urgency",
-    "priority",
-    "property_id",
-    "unit_number",
-    "requested_for",
-    "assignment_group",
-    "assigned_to",
-    "status",
+from tests.integration.escalation_support import (
+    NIGHT,
+    T0,
+    Clock,
+    create,
+    escalations,
+    make_ticket,
+    set_status,
 )
-
-
-class Clock:
-    """A settable clock: tests move it, nothing reads the wall clock."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.stack import SmtpPeer
 
 
 @pytest.fixture
@@ -133,33 +59,6 @@ def deliver(
         yield lambda: delivery.run_once().sent
     finally:
         delivery.close()
-
-
-def create(engine: Engine, service: EscalationService, *tickets: Ticket) -> list[int]:
-    """One creation transaction: rows plus the hook, as ingest does it."""
-    with Session(engine) as session, session.begin():
-        pks = [insert_ticket(session, t) for t in tickets]
-        service.tickets_created(session, pks)
-    return pks
-
-
-def escalations(engine: Engine) -> list[tuple[str, str]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT t.ticket_id, e.rule FROM escalations e JOIN tickets t"
-                " ON t.id = e.ticket_pk ORDER BY e.id"
-            )
-        ).all()
-    return [(r[0], r[1]) for r in rows]
-
-
-def set_status(engine: Engine, pk: int, status: str, at: datetime) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE tickets SET status = :s, updated_at = :at WHERE id = :pk"),
-            {"s": status, "at": at, "pk": pk},
-        )
 
 
 def rcpts(peer: SmtpPeer) -> list[str]:
@@ -382,3 +281,19 @@ def test_pass_uses_the_next_escalation_index(clean_db: Engine, service: Escalati
             )
         )
     assert "ix_tickets_next_escalation_open" in plan
+
+
+def test_one_ticket_due_for_all_three_rules_gets_each_once(
+    clean_db: Engine, service: EscalationService, clock: Clock
+) -> None:
+    clock.now = NIGHT
+    ticket = make_ticket(NIGHT, urgency="1", requires_contractor=True, after_hours=True)
+    create(clean_db, service, ticket)
+    for minutes in (10, 31, 45, 215, 300):  # the warning is 30 min before the 4 h deadline
+        service.run_pass(NIGHT + timedelta(minutes=minutes))
+    assert sorted(rule for _, rule in escalations(clean_db)) == [
+        "contractor_coordinator",
+        "emergency_coordinator",
+        "sla_warning",
+        "supervisor",
+    ]
