@@ -263,6 +263,12 @@ class EscalationConfig(_Model):
     batch_size: int = Field(default=500, ge=1, le=10000)
 
 
+class MetricsConfig(_Model):
+    """Prometheus endpoint; empty ``listen`` turns it off."""
+
+    listen: str = Field(default="", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$")
+
+
 class Config(_Model):
     """The whole configuration file."""
 
@@ -277,6 +283,7 @@ class Config(_Model):
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
