@@ -22,6 +22,7 @@ from email.message import EmailMessage
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, Row
+from sqlalchemy.orm import Session, sessionmaker
 
 from propdesk.config import NotificationsConfig
 from propdesk.logging import get_logger
@@ -86,7 +87,7 @@ class OutboxDelivery:
 
     def __init__(
         self,
-        engine: Engine,
+        db: Engine | sessionmaker[Session],
         sender: Sender,
         composer: Composer,
         settings: NotificationsConfig,
@@ -94,7 +95,7 @@ class OutboxDelivery:
         *,
         clock: Clock = utc_now,
     ) -> None:
-        self._engine = engine
+        self._sessions = db if isinstance(db, sessionmaker) else sessionmaker(db)
         self._sender = sender
         self._composer = composer
         self._settings = settings
@@ -132,7 +133,8 @@ class OutboxDelivery:
 
     def _one(self, stats: PassStats) -> object | None:
         now = self._clock()
-        with self._engine.begin() as conn:
+        with self._sessions.begin() as session:
+            conn = session.connection()
             row = repo.claim_one(conn, now)
             if row is None:
                 return None

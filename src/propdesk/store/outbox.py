@@ -140,12 +140,15 @@ def counts(conn: Connection) -> dict[str, int]:
 
 
 def retry(conn: Connection, row_id: int, now: datetime) -> str | None:
-    """Make a row pending and due now (attempts reset); returns its previous status."""
+    """Make a row pending and due now (attempts reset); returns its previous status.
+
+    A ``sent`` row is left alone (re-sending it would be a duplicate the server already took).
+    """
     before = conn.execute(
         select(outbox.c.status).where(outbox.c.id == row_id).with_for_update()
     ).scalar_one_or_none()
-    if before is None:
-        return None
+    if before is None or before == "sent":
+        return None if before is None else str(before)
     conn.execute(
         update(outbox)
         .where(outbox.c.id == row_id)

@@ -214,14 +214,16 @@ class TicketEventRow(Base):
 
 
 class MailboxStateRow(Base):
-    """Per mailbox: the UIDVALIDITY last seen and, where the server can't MOVE, a UID high-water
-    mark (highest UID fully handled under that UIDVALIDITY)."""
+    """Per mailbox: the UIDVALIDITY last seen, the first-start cutoff and, where the server can't
+    MOVE, a UID high-water mark (highest UID fully handled under that UIDVALIDITY)."""
 
     __tablename__ = "mailbox_state"
 
     mailbox: Mapped[str] = mapped_column(String(128), primary_key=True)
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     high_water_uid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # Fixed at the first start from ``since``/``max_age_days``: older mail is recorded skipped.
+    skip_before: Mapped[datetime | None] = mapped_column(TZ)
     updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
 

@@ -85,6 +85,7 @@ def upgrade() -> None:
         sa.Column("mailbox", sa.String(length=128), nullable=False),
         sa.Column("uidvalidity", sa.BigInteger(), nullable=False),
         sa.Column("high_water_uid", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("skip_before", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
