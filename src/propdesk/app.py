@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -356,6 +356,7 @@ def ingest_service(
     *,
     the_rules: Rules | None = None,
     analyse: Analyse | None = None,
+    extra_hooks: Sequence[IngestHook] = (),
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -371,7 +372,7 @@ def ingest_service(
         analyse=analyse or analyser(the_rules, business_hours(config)),
         new_ticket_id=lambda: new_ticket_id(secrets.token_bytes),
         staff_addresses=staff_addresses(config, the_rules),
-        hooks=[factory(config, the_rules) for factory in INGEST_HOOKS],
+        hooks=[*(factory(config, the_rules) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
     )
 
@@ -395,12 +396,15 @@ def daemon(
     mailboxes: list[MailboxConfig] | None = None,
     analyse: Analyse | None = None,
     metrics: Metrics | None = None,
+    extra_hooks: Sequence[IngestHook] = (),
 ) -> Daemon:
     """Pollers for every configured mailbox plus the registered periodic tasks."""
     the_rules = rules(config)
     pooled = engine(config)
     unpooled = engine(config, pooled=False)  # advisory locks must not go back to a pool
-    service = ingest_service(config, pooled, the_rules=the_rules, analyse=analyse)
+    service = ingest_service(
+        config, pooled, the_rules=the_rules, analyse=analyse, extra_hooks=extra_hooks
+    )
     made = sessions(pooled)
     pollers = [
         MailboxPoller(
