@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from propdesk.config import Config, MailboxConfig, config_path, load_config
@@ -27,7 +28,7 @@ from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
-from propdesk.errors import ConfigError, MailboxError
+from propdesk.errors import ConfigError, MailboxError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
 from propdesk.logging import configure_logging, get_logger
@@ -66,6 +67,11 @@ def migrate(config: Config) -> None:
         migrations.upgrade(eng)
         after = migrations.current_revision(eng)
         log.info("migrate.done", from_revision=before, to_revision=after)
+    except OperationalError as exc:  # unreachable/refused: one line for the operator
+        db = config.database
+        raise StoreError(
+            f"database {db.user}@{db.host}:{db.port}/{db.name}: {_safe_error(exc)}"
+        ) from None
     finally:
         eng.dispose()
 

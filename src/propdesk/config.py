@@ -314,7 +314,12 @@ def _describe(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")
     given = error.get("input")
-    if kind not in ("missing",) and isinstance(given, str | int | float | bool):
+    # A secret typed straight into the file must not be echoed back into a log or terminal.
+    secretish = any(
+        isinstance(part, str) and any(w in part.lower() for w in ("password", "token", "secret"))
+        for part in error.get("loc", ())
+    )
+    if not secretish and isinstance(given, str | int | float | bool):
         return f"{message} (got {given!r})"
     return message
 
