@@ -9,7 +9,8 @@ import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
@@ -28,6 +29,7 @@ from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, MailboxError, StoreError
+from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, Templates, message_id_domain
@@ -255,9 +257,39 @@ def _outbox_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) 
     return PeriodicTask(delivery.name, config.intervals.outbox_seconds, delivery.run_once)
 
 
+def escalation_service(
+    config: Config,
+    db: Engine | sessionmaker[Session] | None,
+    *,
+    the_rules: Rules | None = None,
+    clock: Clock | None = None,
+) -> EscalationService:
+    """The escalation/SLA service: the loop's periodic pass (``run_pass``) and, with ``db``
+    None, the creation hook's planner (it writes in the ingest transaction)."""
+    return EscalationService(
+        db,
+        the_rules or load_rules(config.rules.file),
+        clock=clock if clock is not None else utc_now,
+        message_id_domain=message_id_domain(config),
+        warn_before=timedelta(minutes=config.escalation.warn_before_resolution_minutes),
+        batch_size=config.escalation.batch_size,
+        enabled=config.escalation.enabled,
+    )
+
+
+def escalation_hooks(config: Config, the_rules: Rules | None = None) -> EscalationHook:
+    """In the creation transaction: escalations due at once, and each ticket's next time."""
+    return EscalationHook(escalation_service(config, None, the_rules=the_rules))
+
+
+def _escalation_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
+    service = escalation_service(config, made, the_rules=the_rules)
+    return PeriodicTask(service.name, config.intervals.escalation_seconds, service.run_pass)
+
+
 #: Colleagues register their factories here (one line each), like PROBES.
-INGEST_HOOKS: list[HookFactory] = [notification_hooks]
-PERIODIC_TASKS: list[TaskFactory] = [_outbox_task]
+INGEST_HOOKS: list[HookFactory] = [notification_hooks, escalation_hooks]
+PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task]
 
 
 def rules(config: Config) -> Rules:
