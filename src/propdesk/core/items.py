@@ -160,6 +160,12 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         if _BACK_REFERENCE_RE.match(clause.text) or _about_current(clause, cur, vocab):
             return None
         last = current.clauses[-1]
+        if (
+            clause.question
+            and clause.block == last.block
+            and max(clause.topic_scores.values()) <= _STRONG_TOPIC
+        ):
+            return None  # "Is the vent clogged?": a question about the matter just described
         weak = max(clause.topic_scores.values()) < _STRONG_TOPIC
         if weak and last.sentence == clause.sentence and not last.from_subject:
             return None  # "..., the lights come on but nothing happens": same sentence, detail

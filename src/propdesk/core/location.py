@@ -185,8 +185,8 @@ def _bare_candidates(text: str, words: LocationWords, found: list[_Candidate]) -
             continue
         before = _words_before(text, m.start())
         line = _line_of(text, m.start()).strip()
-        if _ends_with_cue(before, words.self_before, 3):
-            _add(found, text, words, m, 2.0)
+        if any(f" {before}".endswith(f" {cue}") for cue in words.self_before):
+            _add(found, text, words, m, 2.0)  # "I'm in 215" (right before the number)
         elif _SIGN_OFF_RE.match(line) and len(line) < 40:
             _add(found, text, words, m, 2.5)
 
