@@ -1721,3 +1721,282 @@ CASES_5: list[Case] = [
         None,
     ),
 ]
+
+# Sixth batch, written blind after a vocabulary pass.
+CASES_6: list[Case] = [
+    (
+        "recaulk tub",
+        "Bathtub",
+        "Good morning,\n\nThe caulking around our bathtub is black and "
+        "peeling off, and water gets behind the tiles when we shower. Could someone recaulk it?"
+        "\n\nThanks,\nHarriet Cole\nApt 5K",
+        [(M, "general_repair", "2", False)],
+        "Unit 5K",
+        None,
+        None,
+    ),
+    (
+        "fan light kit",
+        "Ceiling fan light",
+        "The light kit on my ceiling fan stopped working but "
+        "the fan still spins. Bulbs are new. 9J",
+        [(M, "electrical", "2", False)],
+        "Unit 9J",
+        None,
+        None,
+    ),
+    (
+        "dishwasher smell",
+        "Dishwasher smells",
+        "Our dishwasher smells like rotten food even after "
+        "cleaning the filter, and there's standing water at the bottom after each cycle. Unit 6K",
+        [(M, "appliance", "2", False)],
+        "Unit 6K",
+        None,
+        None,
+    ),
+    (
+        "freezer soup",
+        "Freezer",
+        "The freezer stopped freezing - the ice cream is soup. The fridge part is still cold. #402",
+        [(M, "appliance", "2", False)],
+        "Unit 402",
+        None,
+        None,
+    ),
+    (
+        "shower handle spins",
+        "Shower handle",
+        "The shower handle spins all the way around and the "
+        "water won't turn off completely, it keeps running. Apt 11G",
+        [(M, "plumbing", "2", False)],
+        "Unit 11G",
+        None,
+        None,
+    ),
+    (
+        "pregnant smoke alarm",
+        "Smoke alarm chirping",
+        "Smoke alarm in the hallway has been "
+        "chirping since last night, I think it needs a new battery. I'm 5 months pregnant and "
+        "can't get on a ladder. Unit 3M",
+        [(M, "electrical", "2", False)],
+        "Unit 3M",
+        None,
+        None,
+    ),
+    (
+        "dead outlets",
+        "Outlets in living room",
+        "None of the outlets on the living room wall work, but the breaker isn't tripped. Apt 8K",
+        [(M, "electrical", "2", False)],
+        "Unit 8K",
+        None,
+        None,
+    ),
+    (
+        "ac heat wave",
+        "AC not cooling",
+        "Our AC runs all day but the apartment won't go below 80. "
+        "It's supposed to be 100 tomorrow. We have an elderly parent living with us. 14H",
+        [(M, "hvac", "2", False)],
+        "Unit 14H",
+        None,
+        None,
+    ),
+    (
+        "heat out again",
+        "No heat again!!",
+        "For the third time this month the heat is out. It's "
+        "50 degrees in my apartment and I have a newborn. PLEASE fix it for good this time. Apt 1D",
+        [(M, "hvac", "1", False)],
+        "Unit 1D",
+        None,
+        None,
+    ),
+    (
+        "plunger and faucet",
+        "Toilet and sink",
+        "Hi,\nOur toilet is clogged and the plunger isn't "
+        "working. Also the bathroom sink faucet is dripping.\nApt 7J",
+        [(M, "plumbing", "2", False), (M, "plumbing", "2", False)],
+        "Unit 7J",
+        None,
+        None,
+    ),
+    (
+        "hallway outside a unit",
+        "Hallway",
+        "The light in the hallway outside 4C has been out for a "
+        "week, and the carpet right there has a big stain that smells.",
+        [(M, "electrical", "2", False), (M, "cleaning", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "light pole",
+        "Parking lot light",
+        "The light pole in the back parking lot is out, it's "
+        "really dark when I get home from my night shift.",
+        [(M, "electrical", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "music past midnight",
+        "Loud music at night",
+        "Unit 10C plays loud music every night past "
+        "midnight. I've knocked and they ignore me. Please enforce quiet hours. - Janet, 11C",
+        [(C, "noise_complaint", "2", False)],
+        "Unit 11C",
+        None,
+        None,
+    ),
+    (
+        "hallway clutter",
+        "Neighbor blocking hallway",
+        "My neighbor keeps leaving bikes and boxes "
+        "in the hallway in front of my door and I can barely get out. When I asked her to move "
+        "them she got aggressive.",
+        [(C, "neighbor_dispute", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "visitor lot rules",
+        "Visitor parking",
+        "Are visitors allowed to park in the resident lot on weekends, or only in visitor spaces?",
+        [(C, "parking", "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "balcony bike theft",
+        "Someone stole my bike",
+        "My bike was stolen off my balcony last "
+        "night. I'm on the 2nd floor. Can you check the cameras? Unit 2F",
+        [(C, "security", "2", False)],
+        "Unit 2F",
+        None,
+        "2",
+    ),
+    (
+        "sleeping in laundry",
+        "Stranger in building",
+        "There's a guy who doesn't live here "
+        "sleeping in the laundry room again. I don't feel comfortable doing laundry.",
+        [(C, "security", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "slow wifi",
+        "Internet slow",
+        "The building wifi has been really slow for days, pages barely load.",
+        [(U, None, "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "bulk day",
+        "Trash pickup schedule",
+        "What day is bulk trash pickup? I have an old desk to get rid of.",
+        [(M, "cleaning", "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "renewal not received",
+        "Renewal",
+        "I haven't received my renewal offer yet and my lease "
+        "ends in 45 days. When will it be sent?",
+        [(L, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "transfer oak",
+        "Transfer",
+        "I'd like to transfer to a 2-bedroom when my lease is up. Is "
+        "anything available in the Oak building?",
+        [(L, None, "3", False)],
+        None,
+        "OAK",
+        None,
+    ),
+    (
+        "carpet cleaning at move-out",
+        "Move-out cleaning",
+        "Do we need to have the carpets "
+        "professionally cleaned before we move out, or is that taken out of the deposit?",
+        [(MV, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "autopay setup",
+        "Autopay",
+        "How do I set up autopay for rent?",
+        [(P, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "pest charge",
+        "Charged for pest treatment",
+        "There's a $150 pest control charge on my "
+        "ledger. I never requested pest control. Please remove it.",
+        [(P, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "pool chairs",
+        "Pool furniture",
+        "Half the lounge chairs at the pool are broken.",
+        [(A, None, "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "drip from exhaust fan",
+        "Leaking from upstairs",
+        "Water is dripping from my bathroom "
+        "exhaust fan, I think it's coming from the apartment above. Unit 3N",
+        [(M, "plumbing", "1", False)],
+        "Unit 3N",
+        None,
+        None,
+    ),
+    (
+        "hot dryer",
+        "Dryer fire?",
+        "I just smelled something burning in the laundry room and the "
+        "dryer I was using is too hot to touch. I turned it off.",
+        [(M, "appliance", "1", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "entry permission",
+        "Re: Maintenance request #8812",
+        "Just confirming - yes, you can enter while I'm at work tomorrow. The dog will be crated.",
+        [],
+        None,
+        None,
+        None,
+    ),
+]

@@ -172,7 +172,8 @@ def _locative(tokens: list[Token], first: int) -> bool:
         return False
     if tokens[j].text in _LOCATIVE:
         return True
-    return j >= 1 and tokens[j].text == "to" and tokens[j - 1].text == "next"
+    pair = (tokens[j - 1].text, tokens[j].text) if j >= 1 else ("", "")
+    return pair in {("next", "to"), ("front", "of")}  # "next to the sink", "in front of my door"
 
 
 def _hits(text: str, vocab: Vocabulary) -> list[Hit]:

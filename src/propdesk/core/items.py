@@ -93,7 +93,15 @@ def strip_reply_prefix(subject: str) -> tuple[str, bool]:
     return subject[m.end() :].strip(), True
 
 
-def _opens(clause: Clause, topic: Topic, current: ActionItem | None) -> bool:
+def _problem_for(clause: Clause, topic: Topic, vocab: Vocabulary) -> bool:
+    """Something is wrong with *this* topic: a generic problem cue, its own problem phrase, or
+    a symptom (leak, mold) -- not another thing's problem ("the whole elevator smells")."""
+    if clause.generic_problem or "still" in clause.cues or topic.key in clause.problem_topics:
+        return True
+    return any(vocab.topics[t].attach for t in clause.problem_topics)
+
+
+def _opens(clause: Clause, topic: Topic, current: ActionItem | None, vocab: Vocabulary) -> bool:
     """Can this clause open a matter of its own?"""
     if clause.topic_scores.get(topic.key, 0.0) < _MIN_OPEN:
         return False
@@ -103,8 +111,10 @@ def _opens(clause: Clause, topic: Topic, current: ActionItem | None) -> bool:
     if clause.urgency_rules:
         return True  # an emergency situation is always a matter
     if topic.problem_free or topic.category in _QUESTION_TYPES:
-        return asks or clause.problem
-    if clause.problem or asks or bool(clause.cues & {"still", "absence"}):
+        # "There's a $150 charge on my ledger." is a billing dispute even without a question
+        disputed = topic.category == "Payment" and current is None
+        return asks or clause.problem or (disputed and clause.topic_scores[topic.key] >= 6)
+    if _problem_for(clause, topic, vocab) or asks or "absence" in clause.cues:
         return True
     strong = clause.topic_scores.get(topic.key, 0.0) >= _STRONG_TOPIC
     # a tenant's list names matters; a complaint's own words are the problem
@@ -173,7 +183,7 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
             return None
         if cur.attach and topic.category == "Maintenance" and not clause.in_list:
             return None
-    if not _opens(clause, topic, current):
+    if not _opens(clause, topic, current, vocab):
         return None
     if after_closing:
         return "split:new matter after a closing remark"
@@ -238,7 +248,7 @@ class _Splitter:
             return
         topic = self.vocab.topics[name]
         if current is None:
-            if _opens(clause, topic, None):
+            if _opens(clause, topic, None, self.vocab):
                 self._open(clause, f"open:{topic.key}")
             else:
                 self.lead_in.append(clause)
@@ -296,5 +306,5 @@ def _use_subject(
         return
     name = subject.top_topic()
     assert name is not None
-    if _opens(subject, vocab.topics[name], None) or subject.topic_scores[name] >= 3:
+    if _opens(subject, vocab.topics[name], None, vocab) or subject.topic_scores[name] >= 3:
         items.append(ActionItem([subject], ["open:subject only"]))

@@ -178,7 +178,10 @@ def _bare_candidates(text: str, words: LocationWords, found: list[_Candidate]) -
         if prev in words.unit_ignore_before or prev in {"apt", "apartment", "unit", "flat"}:
             continue
         line = _line_of(text, m.start())
-        score = 3.0 if _ALONE_RE.match(line) or _SIGN_OFF_RE.match(line.strip()) else 2.0
+        # the tenant's own sign-off ("- Janet, 11C") beats a unit named in a complaint
+        last = not text[m.end() :].strip(" \t\n.)!")  # "... thanks - Janet, 11C" ends it
+        signed = _ALONE_RE.match(line) or _SIGN_OFF_RE.match(line.strip()) or last
+        score = 4.0 if signed else 2.0
         _add(found, text, words, m, score)
     for m in _BARE_NUM_RE.finditer(text):
         if _not_a_number_context(text, m.start(1), m.end(1)):
