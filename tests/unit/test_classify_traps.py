@@ -11,9 +11,18 @@ from propdesk.core.classify import classify_text
 from propdesk.core.location import UNIT_NOT_SPECIFIED, extract_location
 from propdesk.core.rules import load_rules
 from propdesk.core.vocabulary import Vocabulary
-from tests.unit.classify_cases import CASES, CASES_2, CASES_3, CASES_4, CASES_5, CASES_6, Case
+from tests.unit.classify_cases import (
+    CASES,
+    CASES_2,
+    CASES_3,
+    CASES_4,
+    CASES_5,
+    CASES_6,
+    CASES_7,
+    Case,
+)
 
-ALL_CASES = CASES + CASES_2 + CASES_3 + CASES_4 + CASES_5 + CASES_6
+ALL_CASES = CASES + CASES_2 + CASES_3 + CASES_4 + CASES_5 + CASES_6 + CASES_7
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ _LIST_MARKER_RE = re.compile(r"^\s*(?:[-*\u2022\u25cf]|\(?\d{1,2}[.)]|[a-z][.)])
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Za-z0-9\"'(])|(?<=[a-z]):\s+")
 _CLAUSE_SPLIT_RE = re.compile(
     r"\s*;\s*|,\s+(?=(?:but|and|also|plus|the|my|our)\b)|\s+(?=(?:but now|and also|plus also)\b)"
-    r"|\s+-\s+(?=[a-z])",
+    r"|\s+-\s+(?=[a-z])|\s+(?=and\s+(?:the|my|our|i think|it's|now)\b)",
     re.IGNORECASE,
 )
 _RESET_WORDS = frozenset({"but", "and", "so", "because", "though", "however", "although"})
@@ -187,6 +187,7 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
         m for m in found if any(_masks_situation(r) for r in vocab.roles[m.phrase])
     )
     hits: list[Hit] = []
+    seen: set[tuple[int, int, str, str]] = set()  # "plunger" and "plunge~" on one word: once
     for layer, wanted in ((evidence_layer, False), (situation_layer, True)):
         for m in layer:
             negated = _negated(norm, tokens, m.first, vocab.negation)
@@ -197,7 +198,9 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
                 and tokens[m.first - 1].text in {"a", "an"}
             )
             for role in vocab.roles.get(m.phrase, ()):
-                if (role.kind in _COOCCURRENCE_KINDS) == wanted:
+                key = (m.first, m.last, role.kind, role.name)
+                if (role.kind in _COOCCURRENCE_KINDS) == wanted and key not in seen:
+                    seen.add(key)
                     hits.append(Hit(m.phrase, role, negated, locative, denied))
     return hits
 
