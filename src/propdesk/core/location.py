@@ -24,14 +24,14 @@ from propdesk.core.vocabulary import LocationWords, Vocabulary
 
 UNIT_NOT_SPECIFIED = "Unit not specified"
 
-_ID = r"[A-Za-z]?\d{1,4}[A-Za-z]?"
+_ID = r"(?:PH|ph|Ph)?[A-Za-z]?\d{1,4}(?:-?[A-Za-z](?![A-Za-z]))?"  # 4C, B12, 4-B, PH2
 _KEYWORD_RE = re.compile(
     r"(?<![A-Za-z])(apartment|apartamento|apt|unit|flat|suite|ste|residence)\.?"
     r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*(" + _ID + r")(?![\w/-]|:\d)",
     re.IGNORECASE,
 )
 _HASH_RE = re.compile(r"#\s?(\d{1,4}[A-Za-z]?)(?![\w:/])")
-_BARE_ALNUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4}[A-Za-z])(?![\w/%-]|:\d)")
+_BARE_ALNUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4}-?[A-Za-z])(?![\w/%-]|:\d)")
 _BARE_NUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4})(?![\w/:%,-]|\.\d)")
 _SIGN_OFF_RE = re.compile(
     r"^[-\u2013\s]*[A-Z][\w.'&]*(?:\s+(?:&\s+)?[A-Z][\w.'&]*){0,3}\s*(?:[,(\-\u2013]|\s)\s*"
@@ -149,7 +149,7 @@ def _add(
     elif _ends_with_cue(before, words.self_before, 4):
         score += 2.0
         why += " (self)"
-    found.append(_Candidate(raw.upper(), score, pos, why))
+    found.append(_Candidate(raw.upper().replace("-", ""), score, pos, why))
 
 
 def _keyword_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
