@@ -116,6 +116,7 @@ class LocationWords:
     building_stopwords: frozenset[str]
     correction_before: tuple[str, ...] = ()
     ignore_context: tuple[str, ...] = ()
+    rejected_before: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -342,6 +343,7 @@ def _parse_location(tables: Mapping[str, Any], b: _Builder) -> LocationWords:
         building_stopwords=frozenset(words("building_stopwords")),
         correction_before=tuple(words("correction_before")),
         ignore_context=tuple(words("unit_ignore_context")),
+        rejected_before=tuple(words("rejected_before")),
     )
 
 
