@@ -214,6 +214,7 @@ class _Splitter:
         self.separated = False  # a topic-less "Also:" / list marker announced a new matter
         self.lead_in: list[Clause] = []  # topic clauses seen before the first matter opened
         self.last: Clause | None = None  # the clause fed before this one
+        self.follow_ups: list[Clause] = []  # "still not fixed" / "any update?" with no topic
 
     def feed(self, clause: Clause) -> None:
         self._feed(clause)
@@ -229,6 +230,8 @@ class _Splitter:
             self.after_closing = current is not None or self.after_closing
             return
         name = clause.top_topic()
+        if name is None and "still" in clause.cues:
+            self.follow_ups.append(clause)
         if name is None:
             if "separator" in clause.cues or clause.list_item:
                 self.separated = True
@@ -289,6 +292,10 @@ def action_items(subject: str, new_text: str, vocab: Vocabulary) -> list[ActionI
         splitter.feed(clause)
     items = [i for i in splitter.items if not i.resolved]
     if subject_clause is not None and subject_clause.topic_scores:
+        if not items and splitter.follow_ups:
+            # "Re: Leaking faucet" + "Still not fixed!": a follow-up is a ticket for that issue
+            items.append(ActionItem([subject_clause, *splitter.follow_ups], ["open:follow-up"]))
+            return items
         allow_alone = not is_reply and not splitter.closing_seen
         _use_subject(items, subject_clause, vocab, allow_alone=allow_alone)
     return items
