@@ -19,10 +19,11 @@ from tests.unit.classify_cases import (
     CASES_5,
     CASES_6,
     CASES_7,
+    CASES_8,
     Case,
 )
 
-ALL_CASES = CASES + CASES_2 + CASES_3 + CASES_4 + CASES_5 + CASES_6 + CASES_7
+ALL_CASES = CASES + CASES_2 + CASES_3 + CASES_4 + CASES_5 + CASES_6 + CASES_7 + CASES_8
 
 
 @pytest.fixture(scope="module")

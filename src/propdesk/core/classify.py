@@ -71,7 +71,8 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
         rules.append("subject:reinforces")
 
     sources = list(item.clauses)
-    if item.subject is not None:
+    if item.subject is not None and topic.category != "Complaint":
+        # a subject names the kind of event ("Break-in"), not whether it is happening now
         sources.append(item.subject)
     fired = [
         rule

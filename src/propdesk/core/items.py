@@ -215,6 +215,7 @@ class _Splitter:
         self.lead_in: list[Clause] = []  # topic clauses seen before the first matter opened
         self.last: Clause | None = None  # the clause fed before this one
         self.follow_ups: list[Clause] = []  # "still not fixed" / "any update?" with no topic
+        self.asked = False  # some clause asks for something ("please send someone")
 
     def feed(self, clause: Clause) -> None:
         self._feed(clause)
@@ -222,6 +223,7 @@ class _Splitter:
 
     def _feed(self, clause: Clause) -> None:
         current = self.current
+        self.asked = self.asked or clause.question or "request" in clause.cues
         if clause.closing:
             self.closing_seen = True
             if current is not None and "resolved" in clause.cues:
@@ -296,7 +298,7 @@ def action_items(subject: str, new_text: str, vocab: Vocabulary) -> list[ActionI
             # "Re: Leaking faucet" + "Still not fixed!": a follow-up is a ticket for that issue
             items.append(ActionItem([subject_clause, *splitter.follow_ups], ["open:follow-up"]))
             return items
-        allow_alone = not is_reply and not splitter.closing_seen
+        allow_alone = not is_reply and (not splitter.closing_seen or splitter.asked)
         _use_subject(items, subject_clause, vocab, allow_alone=allow_alone)
     return items
 
