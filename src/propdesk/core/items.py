@@ -42,13 +42,28 @@ class ActionItem:
         """Topic scores. The opening clause says what the matter is (x1.5); later symptom
         topics (mold, water damage) count half, so "leak ... and now mold" stays a leak."""
         total: dict[str, float] = {}
+        heads: set[str] = set()  # last words of things named so far ("door" of "oven door")
         for n, clause in enumerate([*self.context, *self.clauses]):
             opening = n == len(self.context)
             for topic, score in clause.topic_scores.items():
                 weight = 1.5 if opening else 1.0
                 if not opening and vocab is not None and vocab.topics[topic].attach:
                     weight = 0.5
-                total[topic] = total.get(topic, 0.0) + score * weight
+                # "the door" after "oven door" names the same thing: no new evidence
+                echoed = sum(
+                    h.role.weight
+                    for h in clause.hits
+                    if h.role.kind == "topic"
+                    and h.role.name == topic
+                    and len(h.words) == 1
+                    and h.words[0] in heads
+                )
+                total[topic] = total.get(topic, 0.0) + max(0.0, score - echoed) * weight
+            heads |= {
+                h.words[-1]
+                for h in clause.hits
+                if h.role.kind in {"topic", "problem"} and len(h.words) > 1
+            }
         if self.subject is not None:
             for topic, score in self.subject.topic_scores.items():
                 if topic in total:
@@ -138,6 +153,23 @@ def _about_current(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
     return group >= _CONTINUITY * best
 
 
+def _names_same_thing(clause: Clause, current: ActionItem) -> bool:
+    """A bare noun ("the door") that heads a longer thing of the current matter ("oven door")."""
+    top = clause.top_topic()
+    bare = {
+        h.words[0]
+        for h in clause.hits
+        if h.role.kind == "topic" and h.role.name == top and len(h.words) == 1
+    }
+    heads = {
+        h.words[-1]
+        for c in current.clauses
+        for h in c.hits
+        if h.role.kind in {"topic", "problem"} and len(h.words) > 1
+    }
+    return bool(bare & heads)
+
+
 def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as early returns
     clause: Clause,
     topic: Topic,
@@ -155,6 +187,8 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     if "merge" in clause.cues:
         return None
     same_group = (cur.category, cur.subcategory) == (topic.category, topic.subcategory)
+    if clause.second_problem and not separator and _opens(clause, topic, current, vocab):
+        return "split:second problem in one sentence"
     if topic.key == cur.key or (same_group and topic.category in _QUESTION_TYPES):
         return "split:after resolved matter" if after_closing and current.resolved else None
     if (
@@ -169,6 +203,8 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
             return None  # the tenant's own list entry delimits the matter
         if _BACK_REFERENCE_RE.match(clause.text) or _about_current(clause, cur, vocab):
             return None
+        if _names_same_thing(clause, current):
+            return None  # "my oven door hinge is broken and the door won't close"
         last = current.clauses[-1]
         if (
             clause.question
@@ -179,9 +215,10 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         weak = max(clause.topic_scores.values()) < _STRONG_TOPIC
         if weak and last.sentence == clause.sentence and not last.from_subject:
             return None  # "..., the lights come on but nothing happens": same sentence, detail
+        second = clause.conjoined and clause.problem and not topic.attach
         if topic.attach and cur.category == "Maintenance":
             return None
-        if cur.attach and topic.category == "Maintenance" and not clause.in_list:
+        if cur.attach and topic.category == "Maintenance" and not clause.in_list and not second:
             return None
     if not _opens(clause, topic, current, vocab):
         return None
