@@ -36,8 +36,8 @@ _HYPOTHETICAL_RE = re.compile(
 _ORDINAL_START_RE = re.compile(
     r"^\W*(?:first|second|third|fourth|next|lastly|finally)\s*[,:\-\u2013]", re.IGNORECASE
 )
-_MIN_PIECE = 2.0
-_CLEAR_OBJECT = 3.0  # weight of a phrase that clearly names a thing ("shower drain")  # "and my neighbors say the same" is no matter of its own
+_MIN_PIECE = 2.0  # "and my neighbors say the same" is no matter of its own
+_CLEAR_OBJECT = 3.0  # weight of a phrase that clearly names a thing ("shower drain")
 CLOSING_CUES = frozenset({"resolved", "gratitude", "confirmation", "info"})
 
 
