@@ -1,0 +1,154 @@
+"""Helpers for the ingest tests: sample mail, a config file for subprocesses, a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from propdesk import app
+from propdesk.config import Config
+from propdesk.ingest import Analyse
+from propdesk.store.tables import InboundMessageRow, MessageTicketRow, TicketRow
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def analyser(config: Config) -> Analyse:
+    """The real classification pipeline, wired as the daemon wires it."""
+    return app.analyser(app.rules(config), app.business_hours(config))
+
+
+def tenant_mail(
+    n: int,
+    body: str = "The kitchen tap is leaking under the sink.",
+    *,
+    subject: str | None = None,
+    sender: str | None = None,
+    extra_headers: dict[str, str] | None = None,
+    date: datetime | None = None,
+    attachment: tuple[str, bytes] | None = None,
+) -> bytes:
+    """A plain tenant email with a unique Message-ID."""
+    msg = EmailMessage()
+    msg["From"] = sender or f"Tenant {n} <tenant{n}@example.org>"
+    msg["To"] = "maintenance@property.com"
+    msg["Subject"] = subject if subject is not None else f"Leaking tap in unit {n}B"
+    msg["Message-ID"] = f"<ingest-{n}-{time.time_ns()}-{secrets.token_hex(3)}@example.org>"
+    if date is not None:
+        msg["Date"] = format_datetime(date)
+    for key, value in (extra_headers or {}).items():
+        msg[key] = value
+    msg.set_content(f"Hello,\n\n{body}\n\nRegards,\nTenant {n}, Unit {n}B\n")
+    if attachment is not None:
+        name, data = attachment
+        msg.add_attachment(data, maintype="image", subtype="jpeg", filename=name)
+    return bytes(msg)
+
+
+def write_config(config: Config, path: Path, **intervals: float) -> Path:
+    """A TOML config file equivalent to ``config`` (database + mailboxes + intervals)."""
+    db = config.database
+
+    def q(value: Any) -> str:
+        return json.dumps(value)
+
+    lines = [
+        "[database]",
+        f"host = {q(db.host)}",
+        f"port = {db.port}",
+        f"name = {q(db.name)}",
+        f"user = {q(db.user)}",
+        f"sslmode = {q(db.sslmode)}",
+        "",
+        "[logging]",
+        'format = "json"',
+        "",
+        "[intervals]",
+    ]
+    lines += [f"{k} = {v}" for k, v in intervals.items()]
+    for mb in config.mailboxes:
+        lines += ["", "[[mailboxes]]"]
+        for key, value in mb.model_dump(exclude_none=True).items():
+            if key == "password":
+                lines.append(f"password = {{ env = {q(value['env'])} }}")
+            elif isinstance(value, bool | int | float | list):
+                lines.append(f"{key} = {json.dumps(value)}")
+            else:
+                lines.append(f"{key} = {q(str(value))}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def cli(
+    args: Sequence[str], env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m propdesk ARGS`` in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "propdesk", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def spawn(args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "propdesk", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+# --- database checks ---------------------------------------------------------------------------
+
+
+def outcomes(engine: Engine) -> dict[str, int]:
+    with Session(engine) as s:
+        rows = s.execute(
+            select(InboundMessageRow.outcome, func.count()).group_by(InboundMessageRow.outcome)
+        )
+        return {str(k): int(v) for k, v in rows}
+
+
+def ticket_count(engine: Engine) -> int:
+    with Session(engine) as s:
+        return int(s.scalar(select(func.count()).select_from(TicketRow)) or 0)
+
+
+def tickets_per_message_id(engine: Engine) -> dict[str, int]:
+    """Email Message-ID -> number of tickets made from it (for duplicate checks)."""
+    with Session(engine) as s:
+        rows = s.execute(
+            select(InboundMessageRow.message_id, func.count(MessageTicketRow.ticket_pk))
+            .join(MessageTicketRow, MessageTicketRow.inbound_message_id == InboundMessageRow.id)
+            .group_by(InboundMessageRow.message_id)
+        )
+        return {str(k): int(v) for k, v in rows}
+
+
+def rows_per_message_id(engine: Engine) -> dict[str, list[str]]:
+    with Session(engine) as s:
+        out: dict[str, list[str]] = {}
+        for mid, outcome in s.execute(
+            select(InboundMessageRow.message_id, InboundMessageRow.outcome)
+        ):
+            out.setdefault(str(mid), []).append(str(outcome))
+        return out
