@@ -11,9 +11,19 @@ from propdesk.core.classify import classify_text
 from propdesk.core.location import UNIT_NOT_SPECIFIED, extract_location
 from propdesk.core.rules import load_rules
 from propdesk.core.vocabulary import Vocabulary
-from tests.unit.classify_cases import CASES, CASES_2, Case
+from tests.unit.classify_cases import (
+    CASES,
+    CASES_2,
+    CASES_3,
+    CASES_4,
+    CASES_5,
+    CASES_6,
+    CASES_7,
+    CASES_8,
+    Case,
+)
 
-ALL_CASES = CASES + CASES_2
+ALL_CASES = CASES + CASES_2 + CASES_3 + CASES_4 + CASES_5 + CASES_6 + CASES_7 + CASES_8
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +112,18 @@ def test_context_loud_music_rattling_windows_is_noise(vocab: Vocabulary) -> None
 
 def test_quoted_reply_subject_alone_is_not_a_ticket(vocab: Vocabulary) -> None:
     assert classify_text("Re: Leaking faucet", "Tuesday works, thanks!", vocab) == []
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "expected"),
+    [
+        ("Re: Leaking tub faucet", "Still not fixed!!", [("plumbing", "2")]),
+        ("RE: Clogged sink", "Following up on this - any update?", [("plumbing", "2")]),
+        ("Re: No heat", "It's still not working and it's freezing in here.", [("hvac", "1")]),
+        ("Re: toilet", "Thanks, it works now.", []),
+    ],
+)
+def test_follow_up_on_a_reply_is_a_ticket_for_that_issue(
+    vocab: Vocabulary, subject: str, body: str, expected: list[tuple[str, str]]
+) -> None:
+    assert [(c.subcategory, c.urgency) for c in classify_text(subject, body, vocab)] == expected

@@ -51,6 +51,13 @@ def _summary(item: ActionItem) -> str:
     return text
 
 
+def _problem_named(item: ActionItem) -> bool:
+    sources = [*item.clauses, *([item.subject] if item.subject is not None else [])]
+    return any(c.problem or c.urgency_rules or "absence" in c.cues for c in sources) or not any(
+        c.question or "request" in c.cues for c in item.clauses
+    )
+
+
 def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
     """Category, subcategory, urgency and contractor for one action item."""
     topic = item.top_topic(vocab)
@@ -64,7 +71,8 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
         rules.append("subject:reinforces")
 
     sources = list(item.clauses)
-    if item.subject is not None:
+    if item.subject is not None and topic.category != "Complaint":
+        # a subject names the kind of event ("Break-in"), not whether it is happening now
         sources.append(item.subject)
     fired = [
         rule
@@ -75,6 +83,10 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
     if fired:
         urgency = min(r.level for r in fired)
         rules.extend(f"urgency:{r.name}={r.level}" for r in fired)
+    elif topic.category == "Maintenance" and not _problem_named(item):
+        # "Could someone install a grab bar?": a request, nothing is broken (README: "3")
+        urgency = "3"
+        rules.append("urgency:request without a problem=3")
     else:
         rules.append(f"urgency:base={urgency}")
         own = {k for k, t in vocab.topics.items() if t.category == topic.category}

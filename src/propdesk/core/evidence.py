@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from propdesk.core.textmatch import Match, Token, longest_matches, normalise, tokenize
 from propdesk.core.vocabulary import Role, Vocabulary
@@ -18,7 +18,7 @@ _LIST_MARKER_RE = re.compile(r"^\s*(?:[-*\u2022\u25cf]|\(?\d{1,2}[.)]|[a-z][.)])
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Za-z0-9\"'(])|(?<=[a-z]):\s+")
 _CLAUSE_SPLIT_RE = re.compile(
     r"\s*;\s*|,\s+(?=(?:but|and|also|plus|the|my|our)\b)|\s+(?=(?:but now|and also|plus also)\b)"
-    r"|\s+-\s+(?=[a-z])",
+    r"|\s+-\s+(?=[a-z])|\s+(?=and\s+(?:the|my|our|i think|it's|now)\b)",
     re.IGNORECASE,
 )
 _RESET_WORDS = frozenset({"but", "and", "so", "because", "though", "however", "although"})
@@ -53,6 +53,7 @@ class Hit:
     role: Role
     negated: bool
     locative: bool = False  # "behind the fridge": a place, not the thing the matter is about
+    denied: bool = False  # "not a security issue": the tenant says what it is not
 
     def describe(self) -> str:
         neg = " (negated)" if self.negated else ""
@@ -77,6 +78,7 @@ class Clause:
     context_rules: tuple[str, ...] = ()
     contractor: tuple[str, ...] = field(default_factory=tuple)
     block: int = 0  # paragraph or list entry
+    conjoined: bool = False  # split off the previous clause of the same sentence
     problem_topics: frozenset[str] = frozenset()  # topics whose own problem phrases fired
     generic_problem: bool = False  # a generic problem cue ("not working", "broken")
     in_list: bool = False
@@ -153,9 +155,12 @@ def _negated(text: str, tokens: list[Token], first: int, negation: frozenset[str
 
 
 def _masks_situation(role: Role) -> bool:
-    """Phrases that may hide a shorter situation phrase ("smoke detector" hides "smoke");
-    sentence-level cues ("we have no", "can you") never do."""
-    return role.kind != "cue" or role.name == "neutral"
+    """Phrases that may hide a shorter situation phrase: things ("smoke detector" hides
+    "smoke", "water bill" hides "water") and neutral idioms; problem phrases ("water is
+    coming") and sentence cues ("we have no") never do."""
+    return role.kind in {"topic", "urgency", "context"} or (
+        role.kind == "cue" and role.name == "neutral"
+    )
 
 
 def _locative(tokens: list[Token], first: int) -> bool:
@@ -167,7 +172,8 @@ def _locative(tokens: list[Token], first: int) -> bool:
         return False
     if tokens[j].text in _LOCATIVE:
         return True
-    return j >= 1 and tokens[j].text == "to" and tokens[j - 1].text == "next"
+    pair = (tokens[j - 1].text, tokens[j].text) if j >= 1 else ("", "")
+    return pair in {("next", "to"), ("front", "of")}  # "next to the sink", "in front of my door"
 
 
 def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
@@ -181,14 +187,66 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
         m for m in found if any(_masks_situation(r) for r in vocab.roles[m.phrase])
     )
     hits: list[Hit] = []
+    seen: set[tuple[int, int, str, str]] = set()  # "plunger" and "plunge~" on one word: once
     for layer, wanted in ((evidence_layer, False), (situation_layer, True)):
         for m in layer:
             negated = _negated(norm, tokens, m.first, vocab.negation)
             locative = _locative(tokens, m.first)
+            denied = (
+                m.first >= 2
+                and tokens[m.first - 2].text == "not"
+                and tokens[m.first - 1].text in {"a", "an"}
+            )
             for role in vocab.roles.get(m.phrase, ()):
-                if (role.kind in _COOCCURRENCE_KINDS) == wanted:
-                    hits.append(Hit(m.phrase, role, negated, locative))
+                key = (m.first, m.last, role.kind, role.name)
+                if (role.kind in _COOCCURRENCE_KINDS) == wanted and key not in seen:
+                    seen.add(key)
+                    hits.append(Hit(m.phrase, role, negated, locative, denied))
     return hits
+
+
+@dataclass
+class _Tally:
+    """Adds up what the hits of one clause say."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    topic_hits: dict[str, list[str]] = field(default_factory=dict)
+    cues: set[str] = field(default_factory=set)
+    problem: bool = False
+    problem_topics: set[str] = field(default_factory=set)
+    generic_problem: bool = False
+    groups_hit: set[str] = field(default_factory=set)
+    contractor: list[str] = field(default_factory=list)
+
+    def add(self, hit: Hit, vocab: Vocabulary) -> None:
+        kind, name = hit.role.kind, hit.role.name
+        if kind in {"topic", "problem"}:
+            self._topic(hit)
+        elif kind == "cue" and not hit.negated:
+            self.cues.add(name)
+            if name in {"problem", "still"}:
+                self.problem = True
+                self.generic_problem = self.generic_problem or name == "problem"
+        elif kind in {"urgency", "context"}:
+            if hit.negated == (name.rsplit(":", 1)[0] in vocab.negated_rules):
+                self.groups_hit.add(name)
+        elif kind == "contractor" and not hit.negated:
+            self.contractor.append(hit.phrase)
+
+    def _topic(self, hit: Hit) -> None:
+        kind, name = hit.role.kind, hit.role.name
+        if kind == "problem" and hit.negated:
+            return
+        if kind == "topic" and hit.denied:
+            return  # "it's not a security issue"
+        weight = hit.role.weight
+        if kind == "topic" and hit.locative:
+            weight *= _LOCATIVE_WEIGHT
+        self.scores[name] = self.scores.get(name, 0.0) + weight
+        self.topic_hits.setdefault(name, []).append(hit.phrase)
+        if kind == "problem":
+            self.problem = True
+            self.problem_topics.add(name)
 
 
 def evidence(
@@ -205,35 +263,15 @@ def evidence(
     hits = _hits(text, vocab)
     if _HYPOTHETICAL_RE.match(normalise(text)):
         hits = [
-            h if h.role.kind == "topic" else Hit(h.phrase, h.role, True, h.locative) for h in hits
+            h if h.role.kind == "topic" else Hit(h.phrase, h.role, True, h.locative, h.denied)
+            for h in hits
         ]
-    scores: dict[str, float] = {}
-    topic_hits: dict[str, list[str]] = {}
-    cues: set[str] = set()
-    problem = False
-    problem_topics: set[str] = set()
-    generic_problem = False
-    groups_hit: set[str] = set()
-    contractor: list[str] = []
+    t = _Tally()
     for hit in hits:
-        kind = hit.role.kind
-        if kind == "topic" or (kind == "problem" and not hit.negated):
-            weight = hit.role.weight
-            if kind == "topic" and hit.locative:
-                weight *= _LOCATIVE_WEIGHT
-            scores[hit.role.name] = scores.get(hit.role.name, 0.0) + weight
-            topic_hits.setdefault(hit.role.name, []).append(hit.phrase)
-            if kind == "problem":
-                problem = True
-                problem_topics.add(hit.role.name)
-        elif kind == "cue" and not hit.negated:
-            cues.add(hit.role.name)
-            if hit.role.name in {"problem", "still"}:
-                problem = generic_problem = True
-        elif kind in {"urgency", "context"} and not hit.negated:
-            groups_hit.add(hit.role.name)
-        elif kind == "contractor" and not hit.negated:
-            contractor.append(hit.phrase)
+        t.add(hit, vocab)
+    scores, topic_hits, cues, groups_hit = t.scores, t.topic_hits, t.cues, t.groups_hit
+    problem, problem_topics, generic_problem = t.problem, t.problem_topics, t.generic_problem
+    contractor = t.contractor
     if _ORDINAL_START_RE.match(text):
         cues.add("separator")
     fired = frozenset(
@@ -308,7 +346,7 @@ def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list
             )
             if starts_new:
                 out.append(current)
-                current = ev
+                current = replace(ev, conjoined=True)
             else:
                 joined = f"{current.text}, {piece.strip()}"
                 current = _clause(

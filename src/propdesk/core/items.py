@@ -18,7 +18,13 @@ _REPLY_PREFIX_RE = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|sv|wg)\s*(?:\[\d+\])?\s*:
 _QUESTION_TYPES = frozenset({"Lease", "Move-in/out", "Payment", "Amenity", "Utilities"})
 _STRONG_TOPIC = 4.0
 _MIN_OPEN = 2.0  # a single weak word ("neighbors", "came off") never opens a matter
-_CONTINUITY = 0.8  # a clause about the current matter nearly as much as another continues it
+_CONTINUITY = 0.75  # a clause about the current matter nearly as much as another continues it
+_SUBORDINATE_RE = re.compile(
+    r"^\W*(?:when|whenever|while|after|before|since|because|as soon as|every time|each time|"
+    r"once|until)\b",
+    re.IGNORECASE,
+)
+_QUESTION_SPLIT_MIN = 3.0  # a follow-up question needs clear evidence to be its own matter
 _BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|it's|its|they|they're|which|plus it)\b", re.I)
 
 
@@ -62,7 +68,11 @@ class ActionItem:
         if not scores:
             return None
         groups = self.group_scores(vocab)
-        best_group = max(groups.items(), key=lambda kv: kv[1])[0]
+        opening = self.clauses[0].top_topic()
+        first = vocab.topics[opening] if opening else None
+        first_group = (first.category, first.subcategory) if first else None
+        # ties go to what the opening clause was about
+        best_group = max(groups.items(), key=lambda kv: (kv[1], kv[0] == first_group))[0]
         in_group = {
             k: v
             for k, v in scores.items()
@@ -83,16 +93,28 @@ def strip_reply_prefix(subject: str) -> tuple[str, bool]:
     return subject[m.end() :].strip(), True
 
 
-def _opens(clause: Clause, topic: Topic, current: ActionItem | None) -> bool:
+def _problem_for(clause: Clause, topic: Topic, vocab: Vocabulary) -> bool:
+    """Something is wrong with *this* topic: a generic problem cue, its own problem phrase, or
+    a symptom (leak, mold) -- not another thing's problem ("the whole elevator smells")."""
+    if clause.generic_problem or "still" in clause.cues or topic.key in clause.problem_topics:
+        return True
+    return any(vocab.topics[t].attach for t in clause.problem_topics)
+
+
+def _opens(clause: Clause, topic: Topic, current: ActionItem | None, vocab: Vocabulary) -> bool:
     """Can this clause open a matter of its own?"""
     if clause.topic_scores.get(topic.key, 0.0) < _MIN_OPEN:
         return False
+    if _SUBORDINATE_RE.match(clause.text) and not clause.problem and not clause.question:
+        return False  # "When I plugged in my dryer, the outlet sparked": the dryer is context
     asks = clause.question or "request" in clause.cues
     if clause.urgency_rules:
         return True  # an emergency situation is always a matter
     if topic.problem_free or topic.category in _QUESTION_TYPES:
-        return asks or clause.problem
-    if clause.problem or asks or bool(clause.cues & {"still", "absence"}):
+        # "There's a $150 charge on my ledger." is a billing dispute even without a question
+        disputed = topic.category == "Payment" and current is None
+        return asks or clause.problem or (disputed and clause.topic_scores[topic.key] >= 6)
+    if _problem_for(clause, topic, vocab) or asks or "absence" in clause.cues:
         return True
     strong = clause.topic_scores.get(topic.key, 0.0) >= _STRONG_TOPIC
     # a tenant's list names matters; a complaint's own words are the problem
@@ -104,6 +126,9 @@ def _about_current(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
     best = max(clause.topic_scores.values())
     if clause.topic_scores.get(cur.key, 0.0) >= _CONTINUITY * best:
         return True
+    top = vocab.topics[max(clause.topic_scores.items(), key=lambda kv: kv[1])[0]]
+    if (top.category, top.subcategory) == (cur.category, cur.subcategory):
+        return False  # another thing of the same kind: the split rules decide
     group = sum(
         v
         for k, v in clause.topic_scores.items()
@@ -132,7 +157,11 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     same_group = (cur.category, cur.subcategory) == (topic.category, topic.subcategory)
     if topic.key == cur.key or (same_group and topic.category in _QUESTION_TYPES):
         return "split:after resolved matter" if after_closing and current.resolved else None
-    if cur.category in _QUESTION_TYPES and topic.category in _QUESTION_TYPES and not separator:
+    if (
+        cur.category in _QUESTION_TYPES
+        and topic.category in _QUESTION_TYPES
+        and (not separator or clause.topic_scores[topic.key] < _QUESTION_SPLIT_MIN)
+    ):
         return None  # follow-up questions ("Is there a fee?") belong to the question asked
     if not separator and not after_closing:
         first = current.clauses[0]
@@ -140,11 +169,21 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
             return None  # the tenant's own list entry delimits the matter
         if _BACK_REFERENCE_RE.match(clause.text) or _about_current(clause, cur, vocab):
             return None
+        last = current.clauses[-1]
+        if (
+            clause.question
+            and clause.block == last.block
+            and max(clause.topic_scores.values()) <= _STRONG_TOPIC
+        ):
+            return None  # "Is the vent clogged?": a question about the matter just described
+        weak = max(clause.topic_scores.values()) < _STRONG_TOPIC
+        if weak and last.sentence == clause.sentence and not last.from_subject:
+            return None  # "..., the lights come on but nothing happens": same sentence, detail
         if topic.attach and cur.category == "Maintenance":
             return None
         if cur.attach and topic.category == "Maintenance" and not clause.in_list:
             return None
-    if not _opens(clause, topic, current):
+    if not _opens(clause, topic, current, vocab):
         return None
     if after_closing:
         return "split:new matter after a closing remark"
@@ -152,6 +191,14 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         return "split:list entry" if clause.in_list else "split:separator cue"
     if not same_group:
         return f"split:different matter ({topic.category}/{topic.subcategory})"
+    if (
+        clause.conjoined
+        and clause.problem
+        and not topic.attach
+        and clause.topic_scores[topic.key] >= _STRONG_TOPIC
+    ):
+        # "the toilet won't stop running, and the kitchen faucet drips": two problems
+        return "split:second problem in one sentence"
     return None
 
 
@@ -167,6 +214,8 @@ class _Splitter:
         self.separated = False  # a topic-less "Also:" / list marker announced a new matter
         self.lead_in: list[Clause] = []  # topic clauses seen before the first matter opened
         self.last: Clause | None = None  # the clause fed before this one
+        self.follow_ups: list[Clause] = []  # "still not fixed" / "any update?" with no topic
+        self.asked = False  # some clause asks for something ("please send someone")
 
     def feed(self, clause: Clause) -> None:
         self._feed(clause)
@@ -174,6 +223,7 @@ class _Splitter:
 
     def _feed(self, clause: Clause) -> None:
         current = self.current
+        self.asked = self.asked or clause.question or "request" in clause.cues
         if clause.closing:
             self.closing_seen = True
             if current is not None and "resolved" in clause.cues:
@@ -182,6 +232,8 @@ class _Splitter:
             self.after_closing = current is not None or self.after_closing
             return
         name = clause.top_topic()
+        if name is None and "still" in clause.cues:
+            self.follow_ups.append(clause)
         if name is None:
             if "separator" in clause.cues or clause.list_item:
                 self.separated = True
@@ -201,7 +253,7 @@ class _Splitter:
             return
         topic = self.vocab.topics[name]
         if current is None:
-            if _opens(clause, topic, None):
+            if _opens(clause, topic, None, self.vocab):
                 self._open(clause, f"open:{topic.key}")
             else:
                 self.lead_in.append(clause)
@@ -242,7 +294,11 @@ def action_items(subject: str, new_text: str, vocab: Vocabulary) -> list[ActionI
         splitter.feed(clause)
     items = [i for i in splitter.items if not i.resolved]
     if subject_clause is not None and subject_clause.topic_scores:
-        allow_alone = not is_reply and not splitter.closing_seen
+        if not items and splitter.follow_ups:
+            # "Re: Leaking faucet" + "Still not fixed!": a follow-up is a ticket for that issue
+            items.append(ActionItem([subject_clause, *splitter.follow_ups], ["open:follow-up"]))
+            return items
+        allow_alone = not is_reply and (not splitter.closing_seen or splitter.asked)
         _use_subject(items, subject_clause, vocab, allow_alone=allow_alone)
     return items
 
@@ -259,5 +315,5 @@ def _use_subject(
         return
     name = subject.top_topic()
     assert name is not None
-    if _opens(subject, vocab.topics[name], None) or subject.topic_scores[name] >= 3:
+    if _opens(subject, vocab.topics[name], None, vocab) or subject.topic_scores[name] >= 3:
         items.append(ActionItem([subject], ["open:subject only"]))

@@ -24,14 +24,14 @@ from propdesk.core.vocabulary import LocationWords, Vocabulary
 
 UNIT_NOT_SPECIFIED = "Unit not specified"
 
-_ID = r"[A-Za-z]?\d{1,4}[A-Za-z]?"
+_ID = r"(?:PH|ph|Ph)?[A-Za-z]?\d{1,4}(?:-?[A-Za-z](?![A-Za-z]))?"  # 4C, B12, 4-B, PH2
 _KEYWORD_RE = re.compile(
     r"(?<![A-Za-z])(apartment|apartamento|apt|unit|flat|suite|ste|residence)\.?"
     r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*(" + _ID + r")(?![\w/-]|:\d)",
     re.IGNORECASE,
 )
 _HASH_RE = re.compile(r"#\s?(\d{1,4}[A-Za-z]?)(?![\w:/])")
-_BARE_ALNUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4}[A-Za-z])(?![\w/%-]|:\d)")
+_BARE_ALNUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4}-?[A-Za-z])(?![\w/%-]|:\d)")
 _BARE_NUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4})(?![\w/:%,-]|\.\d)")
 _SIGN_OFF_RE = re.compile(
     r"^[-\u2013\s]*[A-Z][\w.'&]*(?:\s+(?:&\s+)?[A-Z][\w.'&]*){0,3}\s*(?:[,(\-\u2013]|\s)\s*"
@@ -135,7 +135,12 @@ def _add(
 ) -> None:
     raw, pos = m.group(m.lastindex or 0), m.start()
     why = m.group(0).strip()
+    if _has_cue(_words_before(text, pos, 20), words.ignore_context):
+        return  # "my forwarding address is 45 Oak St, Apt 2"
     before = _words_before(text, pos)
+    if _ends_with_cue(before, words.rejected_before, 2):
+        found.append(_Candidate(raw.upper().replace("-", ""), -1.0, pos, why + " (rejected)"))
+        return
     if _ends_with_cue(before, words.neighbour_before, 4) and not _ends_with_cue(
         before, words.self_before, 3
     ):
@@ -147,7 +152,7 @@ def _add(
     elif _ends_with_cue(before, words.self_before, 4):
         score += 2.0
         why += " (self)"
-    found.append(_Candidate(raw.upper(), score, pos, why))
+    found.append(_Candidate(raw.upper().replace("-", ""), score, pos, why))
 
 
 def _keyword_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
@@ -176,15 +181,18 @@ def _bare_candidates(text: str, words: LocationWords, found: list[_Candidate]) -
         if prev in words.unit_ignore_before or prev in {"apt", "apartment", "unit", "flat"}:
             continue
         line = _line_of(text, m.start())
-        score = 3.0 if _ALONE_RE.match(line) or _SIGN_OFF_RE.match(line.strip()) else 2.0
+        # the tenant's own sign-off ("- Janet, 11C") beats a unit named in a complaint
+        last = not text[m.end() :].strip(" \t\n.)!")  # "... thanks - Janet, 11C" ends it
+        signed = _ALONE_RE.match(line) or _SIGN_OFF_RE.match(line.strip()) or last
+        score = 4.0 if signed else 2.0
         _add(found, text, words, m, score)
     for m in _BARE_NUM_RE.finditer(text):
         if _not_a_number_context(text, m.start(1), m.end(1)):
             continue
         before = _words_before(text, m.start())
         line = _line_of(text, m.start()).strip()
-        if _ends_with_cue(before, words.self_before, 3):
-            _add(found, text, words, m, 2.0)
+        if any(f" {before}".endswith(f" {cue}") for cue in words.self_before):
+            _add(found, text, words, m, 2.0)  # "I'm in 215" (right before the number)
         elif _SIGN_OFF_RE.match(line) and len(line) < 40:
             _add(found, text, words, m, 2.5)
 

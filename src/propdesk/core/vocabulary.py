@@ -91,6 +91,7 @@ class UrgencyRule:
     groups: tuple[tuple[str, ...], ...]  # phrase texts per group (role name = rule:index)
     categories: frozenset[str]
     subcategories: frozenset[str]
+    when_negated: bool = False  # fires on an absence: "we don't have hot water", "nobody has heat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,8 @@ class LocationWords:
     self_before: tuple[str, ...]
     building_stopwords: frozenset[str]
     correction_before: tuple[str, ...] = ()
+    ignore_context: tuple[str, ...] = ()
+    rejected_before: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ class Vocabulary:
     urgency_rules: tuple[UrgencyRule, ...] = ()
     context_rules: tuple[ContextRule, ...] = ()
     negation: frozenset[str] = frozenset()
+    negated_rules: frozenset[str] = frozenset()  # urgency rules that fire on an absence
     spelling: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     location: LocationWords = field(
         default_factory=lambda: LocationWords((), frozenset(), (), (), frozenset())
@@ -268,7 +272,10 @@ def _parse_urgency_rules(tables: Mapping[str, Any], b: _Builder) -> tuple[Urgenc
         subs = frozenset(_str_list(spec.get("subcategories", []), b, "urgency_rules", name))
         if cats - CATEGORIES:
             raise b.fail("urgency_rules", name, f"unknown categories {sorted(cats - CATEGORIES)}")
-        rules.append(UrgencyRule(name, level, keys, cats, subs))
+        negated = spec.get("when_negated", False)
+        if not isinstance(negated, bool):
+            raise b.fail("urgency_rules", name, "when_negated must be true or false")
+        rules.append(UrgencyRule(name, level, keys, cats, subs, negated))
     return tuple(rules)
 
 
@@ -335,6 +342,8 @@ def _parse_location(tables: Mapping[str, Any], b: _Builder) -> LocationWords:
         self_before=tuple(words("self_before")),
         building_stopwords=frozenset(words("building_stopwords")),
         correction_before=tuple(words("correction_before")),
+        ignore_context=tuple(words("unit_ignore_context")),
+        rejected_before=tuple(words("rejected_before")),
     )
 
 
@@ -374,6 +383,7 @@ def parse_vocabulary(tables: Mapping[str, Any], source_of: Callable[[str], str])
         urgency_rules=rules,
         context_rules=context,
         negation=negation,
+        negated_rules=frozenset(r.name for r in rules if r.when_negated),
         spelling=MappingProxyType(spelling),
         location=location,
     )
