@@ -104,6 +104,13 @@ class PassReport:
     breached: list[Breached] = field(default_factory=list)
     seconds: float = 0.0
 
+    def summary(self) -> str:
+        """One line for the daemon's task log (the lists can be long)."""
+        return (
+            f"examined {self.examined}, escalated {len(self.escalated)}, "
+            f"warned {len(self.warned)}, breached {len(self.breached)}"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class _Plan:

@@ -21,8 +21,8 @@ from propdesk.core.rules import Rules
 from propdesk.ingest import Analyse, Analysis
 from propdesk.mail.imap import FetchedMessage
 from propdesk.store.tables_outbox import outbox
-from tests.integration.escalation_support import escalations
-from tests.integration.ingest_support import keyword_analyser, tenant_mail
+from tests.integration.escalation_support import create, escalations, make_ticket
+from tests.integration.ingest_support import analyser, keyword_analyser, tenant_mail
 from tests.stack import SmtpPeer
 
 
@@ -79,3 +79,27 @@ def test_after_hours_emergency_is_escalated_in_the_creation_transaction_once(
     assert service.run_pass(received + timedelta(minutes=29)).escalated == []
     report = service.run_pass(received + timedelta(minutes=31))
     assert [(e.ticket_id, e.rule) for e in report.escalated] == [(ticket_id, "supervisor")]
+
+
+def test_daemon_turn_runs_the_pass_and_delivers_its_mail(
+    clean_db: Engine, db_config: DatabaseConfig, smtp_config: SmtpConfig, smtp_peer: SmtpPeer
+) -> None:
+    now = datetime.now(UTC)
+    config = Config(database=db_config, smtp=smtp_config)
+    service = app.escalation_service(config, clean_db, clock=lambda: now - timedelta(minutes=45))
+    (ticket,) = [make_ticket(now - timedelta(minutes=45), urgency="1")]
+    create(clean_db, service, ticket)
+    daemon = app.daemon(config, mailboxes=[], analyse=analyser(config))
+    try:
+        report = daemon.loop.run_once()  # what `propdesk run --once` does: tasks in order
+    finally:
+        daemon.close()
+    assert report.task_errors == []
+    assert (ticket.ticket_id, "supervisor") in escalations(clean_db)
+    # The outbox task ran before the escalation task in this turn: the mail goes next turn.
+    daemon = app.daemon(config, mailboxes=[], analyse=analyser(config))
+    try:
+        daemon.loop.run_once()
+    finally:
+        daemon.close()
+    assert [m.rcpt_tos for m in smtp_peer.received] == [("supervisor@property.com",)]
