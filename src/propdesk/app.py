@@ -5,7 +5,6 @@ The CLI and the daemon get their collaborators here and nowhere else, so wiring 
 
 from __future__ import annotations
 
-import importlib
 import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +21,7 @@ from propdesk.core.hours import BusinessHours
 from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
+from propdesk.core.pipeline import analyse_message
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
@@ -190,6 +190,10 @@ def notification_hooks(
 def _probe_smtp(config: Config) -> Iterator[ProbeResult]:
     smtp = config.smtp
     target = f"smtp {smtp.host}:{smtp.port}"
+    if "smtp" not in config.model_fields_set:
+        # No [smtp] section: a mailbox-only set-up being checked; say what would be used.
+        yield ProbeResult(target, True, "no [smtp] section in the file: not checked")
+        return
     try:
         templates(config)
         detail = smtp_sender(config).probe()
@@ -333,15 +337,9 @@ def parser(config: Config) -> Parse:
 
 def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
     """The core pipeline (``propdesk.core.pipeline.analyse_message``) as ingest calls it."""
-    try:
-        pipeline: Any = importlib.import_module("propdesk.core.pipeline")
-    except ModuleNotFoundError:
-        raise ConfigError(
-            "the classification pipeline (propdesk.core.pipeline) is not installed"
-        ) from None
 
     def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
-        result = pipeline.analyse_message(
+        result = analyse_message(
             msg,
             rules=the_rules,
             business_hours=hours,
@@ -349,9 +347,7 @@ def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
             now=now,
             new_id=secrets.token_bytes,
         )
-        tickets: tuple[Ticket, ...] = tuple(getattr(result, "tickets", ()) or ())
-        reason = getattr(result, "ignored_reason", None) or getattr(result, "ignored", None)
-        return Analysis(tickets, None if reason is None else str(reason))
+        return Analysis(result.tickets, result.ignored_reason)
 
     return analyse
 

@@ -282,7 +282,9 @@ class IngestService:
                     )
                 except Exception as exc:  # one bad message must never stop the others
                     if _is_outage(exc):
-                        raise StoreError(f"database unavailable: {_first_line(exc, 200)}") from exc
+                        raise StoreError(
+                            f"database unavailable: {_first_line(exc, 200).splitlines()[0]}"
+                        ) from exc
                     return self._quarantine(
                         mailbox=mailbox,
                         uidvalidity=uidvalidity,
@@ -562,7 +564,9 @@ class IngestService:
                 return result
             except Exception as exc:
                 if _is_outage(exc):
-                    raise StoreError(f"database unavailable: {_first_line(exc, 200)}") from exc
+                    raise StoreError(
+                        f"database unavailable: {_first_line(exc, 200).splitlines()[0]}"
+                    ) from exc
                 error = _first_line(exc)
                 with self._sessions.begin() as s:
                     row = s.get(InboundMessageRow, pk)

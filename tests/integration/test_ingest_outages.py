@@ -3,6 +3,7 @@ moving or quarantining anything, the mailbox backs off, and the next pass finish
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -18,6 +19,7 @@ from propdesk.store.engine import make_engine
 from propdesk.store.tables import InboundMessageRow, TicketRow
 from tests.integration.ingest_support import analyser, outcomes, tenant_mail, ticket_count
 from tests.stack import Dovecot, ImapUser, ThrowawayCluster
+from tests.stack._util import port_open
 
 
 class _Clock:
@@ -118,6 +120,9 @@ def test_imap_outage_backs_off_then_recovers(
     assert poller.poll().status == "error"
     assert poller.failures == 2
 
+    deadline = time.monotonic() + 20
+    while port_open(server.host, server.port) and time.monotonic() < deadline:
+        time.sleep(0.2)  # imap-login children outlive the master briefly
     server.start()
     clock.now = poller.next_attempt + 1
     report = poller.poll()

@@ -3,7 +3,9 @@ stored, hooks writing outbox rows in the same transaction, delivered over SMTP."
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -13,32 +15,38 @@ from sqlalchemy.orm import Session
 from propdesk import app
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Subcategory, Ticket
+from propdesk.ingest import Analysis, Result
+from propdesk.mail.imap import FetchedMessage
 from propdesk.mail.parse import parse_message
-from propdesk.store.tables import TicketRow
 from propdesk.store.tables_outbox import outbox
-from tests.integration.notify_support import Clock, insert_ticket, notify_config, ticket
+from tests.integration.notify_support import NOW, notify_config, ticket
 from tests.stack import SmtpPeer
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 
-def receive(engine: Engine, peer: SmtpPeer, raw: bytes, tickets: list[Ticket]) -> InboundMessage:
-    """What ingest does for one message: tickets and the hook's outbox rows in one transaction."""
+def receive(engine: Engine, peer: SmtpPeer, raw: bytes, tickets: list[Ticket]) -> Result:
+    """The ingest service takes one message; the classifier's verdict is given (``tickets``).
+
+    Tickets, events and the notification hook's outbox rows commit in one transaction.
+    """
     config = notify_config(peer)
-    parsed = parse_message(raw, own_addresses=["maintenance@property.com"])
-    hooks = app.notification_hooks(config, clock=Clock())
-    with Session(engine) as s, s.begin():
-        for t in tickets:
-            insert_ticket(s.connection(), t)
-        rows = s.scalars(
-            select(TicketRow).where(TicketRow.ticket_id.in_([t.ticket_id for t in tickets]))
-        ).all()
-        hooks.tickets_created(s, None, parsed, sorted(rows, key=lambda r: r.ticket_id))
-    return parsed
+
+    def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
+        return Analysis(tuple(tickets))
+
+    service = app.ingest_service(config, engine, analyse=analyse)
+    uid = next(_uids)
+    result = service.process("INBOX", 1, FetchedMessage(uid, len(raw), NOW, raw))
+    assert result.outcome == "ticketed", result
+    return result
 
 
-def deliver(engine: Engine, peer: SmtpPeer, clock: Clock | None = None, **settings: object) -> None:
-    d = app.outbox_delivery(notify_config(peer, **settings), engine, clock=clock or Clock())
+_uids = itertools.count(1)
+
+
+def deliver(engine: Engine, peer: SmtpPeer, **settings: object) -> None:
+    d = app.outbox_delivery(notify_config(peer, **settings), engine)
     d.run_once(limit=10_000)
     d.close()
 
@@ -128,9 +136,20 @@ def test_auto_responder_tenant_gets_at_most_the_cap_and_mailer_daemon_nothing(
     clean_db: Engine, smtp_peer: SmtpPeer
 ) -> None:
     raw = (DATA / "notify_two_problems.eml").read_bytes()
-    for n in range(1, 13):  # an auto-responder that keeps writing back
-        receive(clean_db, smtp_peer, raw, [ticket(n, requested_for="bot@tenant.example")])
-    receive(clean_db, smtp_peer, raw, [ticket(20, requested_for="MAILER-DAEMON@mx.tenant.example")])
+
+    def mail(n: int, sender: str) -> bytes:
+        return raw.replace(b"<two-problems-1@", f"<bot-{n}@".encode()).replace(
+            b"john.tenant@example.com", sender.encode()
+        )
+
+    for n in range(1, 13):  # an auto-responder that keeps writing back (without saying so)
+        bot = "bot@tenant.example"
+        receive(clean_db, smtp_peer, mail(n, bot), [ticket(n, requested_for=bot)])
+    # The parser already ignores mail from mailer-daemon; delivery refuses it even when a ticket
+    # somehow names it (here: a forwarded bounce text whose ticket points at the daemon).
+    daemon = "MAILER-DAEMON@mx.tenant.example"
+    fwd = mail(20, "fwd@tenant.example")
+    receive(clean_db, smtp_peer, fwd, [ticket(20, requested_for=daemon)])
     deliver(clean_db, smtp_peer, tenant_cap_per_hour=5)
     to_bot = [m for m in smtp_peer.received if m.rcpt_tos == ("bot@tenant.example",)]
     assert len(to_bot) == 5
@@ -159,7 +178,7 @@ def test_a_bounce_naming_our_message_id_marks_it_bounced(
     bounce = bounce.replace(b"<ticket-42-notify@property.example>", ours.encode())
     parsed = parse_message(bounce, own_addresses=["maintenance@property.com"])
     assert parsed.bounced_message_id == ours
-    hooks = app.notification_hooks(notify_config(smtp_peer), clock=Clock())
+    hooks = app.notification_hooks(notify_config(smtp_peer))
     with Session(clean_db) as s, s.begin():
         hooks.message_recorded(s, None, parsed)
         hooks.message_recorded(s, None, replace(parsed, bounced_message_id="<x@y>"))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from email.message import EmailMessage
+from pathlib import Path
 
+from propdesk import app
 from propdesk.mail.smtp import Outcome, SmtpSender
 from tests.integration.notify_support import notify_config
 from tests.stack import SmtpPeer
@@ -64,3 +67,18 @@ def test_peer_down_is_a_connection_failure_then_recovers(smtp_peer: SmtpPeer) ->
 
 def test_probe_reports_the_server(smtp_peer: SmtpPeer) -> None:
     assert "NOOP 250" in sender(smtp_peer).probe()
+
+
+def test_check_config_probe_lines(smtp_peer: SmtpPeer) -> None:
+    config = notify_config(smtp_peer)
+    lines = list(app._probe_smtp(config))
+    assert len(lines) == 1 and lines[0].ok and "NOOP 250" in lines[0].detail
+    smtp_peer.stop()
+    down = next(iter(app._probe_smtp(config)))
+    assert not down.ok and "ConnectionRefusedError" in down.detail
+    smtp_peer.start()
+    # The probe also loads the templates: a broken override is a FAIL line.
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "ticket_assigned.txt").write_text("{% broken")
+        broken = next(iter(app._probe_smtp(notify_config(smtp_peer, templates_dir=d))))
+    assert not broken.ok and "ticket_assigned.txt" in broken.detail
