@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.integration.ingest_support import HAVE_PIPELINE, analyser, outcomes, tenant_mail
+from tests.integration.ingest_support import analyser, outcomes, tenant_mail
 from tests.stack import Dovecot, create_database, drop_database
 from tests.stack.postgres import SHARED_HOST, SHARED_PORT
 
@@ -97,7 +97,6 @@ def main() -> int:
         "emails_per_second_median": round(statistics.median(rates), 1),
         "emails_per_second_runs": [round(r, 1) for r in rates],
         "peak_rss_mb": round(peak_mb, 1),
-        "classifier": "core.pipeline" if HAVE_PIPELINE else "keyword stand-in (pipeline absent)",
     }
     print(json.dumps(result))
     return 0

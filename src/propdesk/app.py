@@ -5,12 +5,11 @@ The CLI and the daemon get their collaborators here and nowhere else, so wiring 
 
 from __future__ import annotations
 
-import importlib
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -22,6 +21,7 @@ from propdesk.core.hours import BusinessHours
 from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
+from propdesk.core.pipeline import analyse_message
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
@@ -29,6 +29,7 @@ from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, MailboxError, StoreError
+from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, Templates, message_id_domain
@@ -256,9 +257,39 @@ def _outbox_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) 
     return PeriodicTask(delivery.name, config.intervals.outbox_seconds, delivery.run_once)
 
 
+def escalation_service(
+    config: Config,
+    db: Engine | sessionmaker[Session] | None,
+    *,
+    the_rules: Rules | None = None,
+    clock: Clock | None = None,
+) -> EscalationService:
+    """The escalation/SLA service: the loop's periodic pass (``run_pass``) and, with ``db``
+    None, the creation hook's planner (it writes in the ingest transaction)."""
+    return EscalationService(
+        db,
+        the_rules or load_rules(config.rules.file),
+        clock=clock if clock is not None else utc_now,
+        message_id_domain=message_id_domain(config),
+        warn_before=timedelta(minutes=config.escalation.warn_before_resolution_minutes),
+        batch_size=config.escalation.batch_size,
+        enabled=config.escalation.enabled,
+    )
+
+
+def escalation_hooks(config: Config, the_rules: Rules | None = None) -> EscalationHook:
+    """In the creation transaction: escalations due at once, and each ticket's next time."""
+    return EscalationHook(escalation_service(config, None, the_rules=the_rules))
+
+
+def _escalation_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
+    service = escalation_service(config, made, the_rules=the_rules)
+    return PeriodicTask(service.name, config.intervals.escalation_seconds, service.run_pass)
+
+
 #: Colleagues register their factories here (one line each), like PROBES.
-INGEST_HOOKS: list[HookFactory] = [notification_hooks]
-PERIODIC_TASKS: list[TaskFactory] = [_outbox_task]
+INGEST_HOOKS: list[HookFactory] = [notification_hooks, escalation_hooks]
+PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task]
 
 
 def rules(config: Config) -> Rules:
@@ -302,15 +333,9 @@ def parser(config: Config) -> Parse:
 
 def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
     """The core pipeline (``propdesk.core.pipeline.analyse_message``) as ingest calls it."""
-    try:
-        pipeline: Any = importlib.import_module("propdesk.core.pipeline")
-    except ModuleNotFoundError:
-        raise ConfigError(
-            "the classification pipeline (propdesk.core.pipeline) is not installed"
-        ) from None
 
     def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
-        result = pipeline.analyse_message(
+        result = analyse_message(
             msg,
             rules=the_rules,
             business_hours=hours,
@@ -318,9 +343,7 @@ def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
             now=now,
             new_id=secrets.token_bytes,
         )
-        tickets: tuple[Ticket, ...] = tuple(getattr(result, "tickets", ()) or ())
-        reason = getattr(result, "ignored_reason", None) or getattr(result, "ignored", None)
-        return Analysis(tickets, None if reason is None else str(reason))
+        return Analysis(result.tickets, result.ignored_reason)
 
     return analyse
 
@@ -335,6 +358,7 @@ def ingest_service(
     *,
     the_rules: Rules | None = None,
     analyse: Analyse | None = None,
+    extra_hooks: Sequence[IngestHook] = (),
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -350,7 +374,7 @@ def ingest_service(
         analyse=analyse or analyser(the_rules, business_hours(config)),
         new_ticket_id=lambda: new_ticket_id(secrets.token_bytes),
         staff_addresses=staff_addresses(config, the_rules),
-        hooks=[factory(config, the_rules) for factory in INGEST_HOOKS],
+        hooks=[*(factory(config, the_rules) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
     )
 
@@ -374,12 +398,15 @@ def daemon(
     mailboxes: list[MailboxConfig] | None = None,
     analyse: Analyse | None = None,
     metrics: Metrics | None = None,
+    extra_hooks: Sequence[IngestHook] = (),
 ) -> Daemon:
     """Pollers for every configured mailbox plus the registered periodic tasks."""
     the_rules = rules(config)
     pooled = engine(config)
     unpooled = engine(config, pooled=False)  # advisory locks must not go back to a pool
-    service = ingest_service(config, pooled, the_rules=the_rules, analyse=analyse)
+    service = ingest_service(
+        config, pooled, the_rules=the_rules, analyse=analyse, extra_hooks=extra_hooks
+    )
     made = sessions(pooled)
     pollers = [
         MailboxPoller(

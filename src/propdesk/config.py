@@ -255,6 +255,14 @@ class NotificationsConfig(_Model):
     batch_size: int = Field(default=100, ge=1, le=10000)
 
 
+class EscalationConfig(_Model):
+    """The escalation pass: SLA near-breach warnings and how many tickets one transaction locks."""
+
+    enabled: bool = True
+    warn_before_resolution_minutes: int = Field(default=30, ge=0)
+    batch_size: int = Field(default=500, ge=1, le=10000)
+
+
 class MetricsConfig(_Model):
     """Prometheus endpoint; empty ``listen`` turns it off."""
 
@@ -274,6 +282,7 @@ class Config(_Model):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     source: Path | None = Field(default=None, exclude=True)
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -183,36 +184,36 @@ def ticket_refs(parsed: InboundMessage) -> list[str]:
     return list(dict.fromkeys(refs))
 
 
-def ticket_row(ticket: Ticket, due: tuple[datetime | None, datetime | None]) -> TicketRow:
-    """The core's frozen ticket as a row (text cleaned of NULs PostgreSQL cannot store)."""
+def ticket_values(ticket: Ticket, due: tuple[datetime | None, datetime | None]) -> dict[str, Any]:
+    """The core's frozen ticket as row values (text cleaned of NULs PostgreSQL cannot store)."""
     c = repo.clean_text
-    return TicketRow(
-        ticket_id=ticket.ticket_id,
-        short_description=c(ticket.short_description),
-        description=c(ticket.description),
-        category=ticket.category.value,
-        subcategory=None if ticket.subcategory is None else ticket.subcategory.value,
-        request_type=ticket.request_type.value,
-        urgency=ticket.urgency.value,
-        priority=ticket.priority.value,
-        property_id=c(ticket.property_id),
-        unit_number=repo.clean_opt(ticket.unit_number),
-        requested_for=c(ticket.requested_for),
-        assignment_group=c(ticket.assignment_group),
-        assigned_to=c(ticket.assigned_to),
-        status=ticket.status.value,
-        received_at=ticket.received_at,
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        started_at=ticket.started_at,
-        resolved_at=ticket.resolved_at,
-        closed_at=ticket.closed_at,
-        status_notes=repo.clean_opt(ticket.status_notes),
-        message_id=c(ticket.message_id),
-        metadata_=repo.clean_json(ticket.metadata.to_dict()),
-        response_due_at=due[0],
-        resolution_due_at=due[1],
-    )
+    return {
+        "ticket_id": ticket.ticket_id,
+        "short_description": c(ticket.short_description),
+        "description": c(ticket.description),
+        "category": ticket.category.value,
+        "subcategory": None if ticket.subcategory is None else ticket.subcategory.value,
+        "request_type": ticket.request_type.value,
+        "urgency": ticket.urgency.value,
+        "priority": ticket.priority.value,
+        "property_id": c(ticket.property_id),
+        "unit_number": repo.clean_opt(ticket.unit_number),
+        "requested_for": c(ticket.requested_for),
+        "assignment_group": c(ticket.assignment_group),
+        "assigned_to": c(ticket.assigned_to),
+        "status": ticket.status.value,
+        "received_at": ticket.received_at,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "started_at": ticket.started_at,
+        "resolved_at": ticket.resolved_at,
+        "closed_at": ticket.closed_at,
+        "status_notes": repo.clean_opt(ticket.status_notes),
+        "message_id": c(ticket.message_id),
+        "metadata_": repo.clean_json(ticket.metadata.to_dict()),
+        "response_due_at": due[0],
+        "resolution_due_at": due[1],
+    }
 
 
 class IngestService:
@@ -248,10 +249,9 @@ class IngestService:
             for _ in range(2):  # a content-key race is retried once; it then finds the owner
                 attempt = _Attempt()
                 try:
+                    # No look-up first: the poller just saw this UID unrecorded, and the
+                    # unique key turns any race into "already done" below.
                     with self._sessions.begin() as s:
-                        existing = repo.find_message(s, mailbox, uidvalidity, msg.uid)
-                        if existing is not None:
-                            return self._already(existing)
                         row = InboundMessageRow(
                             mailbox=mailbox,
                             uidvalidity=uidvalidity,
@@ -282,7 +282,9 @@ class IngestService:
                     )
                 except Exception as exc:  # one bad message must never stop the others
                     if _is_outage(exc):
-                        raise StoreError(f"database unavailable: {_first_line(exc, 200)}") from exc
+                        raise StoreError(
+                            f"database unavailable: {_first_line(exc, 200).splitlines()[0]}"
+                        ) from exc
                     return self._quarantine(
                         mailbox=mailbox,
                         uidvalidity=uidvalidity,
@@ -334,28 +336,30 @@ class IngestService:
 
     # -- the decision ---------------------------------------------------------------------------
 
-    def _run(  # noqa: PLR0911 - one return per outcome reads clearer than a result variable
-        self, s: Session, row: InboundMessageRow, raw: bytes, attempt: _Attempt
-    ) -> Result:
+    def _run(self, s: Session, row: InboundMessageRow, raw: bytes, attempt: _Attempt) -> Result:
         """Decide the outcome of ``row`` (new or quarantined) and write what it causes."""
         assert row.sha256 is not None
-        owner = repo.find_content_owner(s, row.mailbox, row.sha256, exclude_id=row.id)
-        if owner is not None:
-            row.message_id, row.sender, row.subject = owner.message_id, owner.sender, owner.subject
-            reason = f"same bytes as message #{owner.id} (UIDVALIDITY change or re-delivery)"
-            return self._finish(s, row, "duplicate", reason, duplicate_of=owner.id)
-
         parsed = self._parse(raw)
         attempt.parsed = parsed
         self._describe(row, parsed)
-
         if row.message_id and row.sender:
             # Serialise deliveries of one Message-ID across mailboxes (their daemons differ).
             repo.xact_lock(s, "message-id", row.message_id)
-            first = repo.find_delivery(s, row.message_id, row.sender, exclude_id=row.id)
-            if first is not None:
-                reason = f"same Message-ID and sender as message #{first.id} ({first.mailbox})"
-                return self._finish(s, row, "duplicate", reason, duplicate_of=first.id)
+        earlier = repo.find_earlier(
+            s,
+            mailbox=row.mailbox,
+            sha256=row.sha256,
+            message_id=row.message_id,
+            sender=row.sender,
+            exclude_id=row.id,
+        )
+        if earlier is not None:
+            if earlier.mailbox == row.mailbox and earlier.sha256 == row.sha256:
+                why = "same bytes (UIDVALIDITY change or re-delivery)"
+            else:
+                why = f"same Message-ID and sender, mailbox {earlier.mailbox}"
+            reason = f"{why} as message #{earlier.id}"
+            return self._finish(s, row, "duplicate", reason, duplicate_of=earlier.id)
 
         if parsed.not_ticket is not None:
             detail = f": {parsed.not_ticket_detail}" if parsed.not_ticket_detail else ""
@@ -466,21 +470,21 @@ class IngestService:
         return Result(row.uid, "ticketed", None, ids, message_pk=row.id)
 
     def _insert_ticket(self, s: Session, ticket: Ticket) -> TicketRow:
-        """Insert under a savepoint; a ticket_id clash retries with a fresh random id."""
+        """INSERT .. ON CONFLICT (ticket_id) DO NOTHING RETURNING: a clash of the random id
+        returns nothing and we retry with a fresh id (one round trip, no savepoint)."""
         due = self._due_dates(ticket) if self._due_dates is not None else (None, None)
         for _ in range(_TICKET_ID_ATTEMPTS):
-            trow = ticket_row(ticket, due)
-            try:
-                with s.begin_nested():
-                    s.add(trow)
-                    s.flush()
-            except IntegrityError as exc:
-                if repo.constraint_of(exc) != TICKET_ID_KEY:
-                    raise
-                log.warning("ingest.ticket_id_clash", ticket_id=ticket.ticket_id)
-                ticket = replace(ticket, ticket_id=self._new_ticket_id())
-                continue
-            return trow
+            stmt = (
+                pg_insert(TicketRow)
+                .values(**ticket_values(ticket, due))
+                .on_conflict_do_nothing(index_elements=["ticket_id"])
+                .returning(TicketRow)
+            )
+            trow = s.scalars(stmt).one_or_none()
+            if trow is not None:
+                return trow
+            log.warning("ingest.ticket_id_clash", ticket_id=ticket.ticket_id)
+            ticket = replace(ticket, ticket_id=self._new_ticket_id())
         raise StoreError(f"no free ticket id after {_TICKET_ID_ATTEMPTS} attempts")
 
     # -- already done / quarantine / reprocess -------------------------------------------------
@@ -560,7 +564,9 @@ class IngestService:
                 return result
             except Exception as exc:
                 if _is_outage(exc):
-                    raise StoreError(f"database unavailable: {_first_line(exc, 200)}") from exc
+                    raise StoreError(
+                        f"database unavailable: {_first_line(exc, 200).splitlines()[0]}"
+                    ) from exc
                 error = _first_line(exc)
                 with self._sessions.begin() as s:
                     row = s.get(InboundMessageRow, pk)

@@ -1,14 +1,7 @@
-"""Helpers for the ingest tests: sample mail, a config file for subprocesses, a CLI runner.
-
-Until the classification pipeline (``propdesk.core.pipeline``) is merged, ``analyser()`` falls
-back to ``keyword_analyser``: the core's real ``build_ticket`` fed by a deliberately crude
-keyword rule (one ticket per message, a second when a line starts with "Also"). Ingest's
-guarantees do not depend on how well a message is classified.
-"""
+"""Helpers for the ingest tests: sample mail, a config file for subprocesses, a CLI runner."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import secrets
 import subprocess
@@ -26,57 +19,15 @@ from sqlalchemy.orm import Session
 
 from propdesk import app
 from propdesk.config import Config
-from propdesk.core.build import build_ticket
-from propdesk.core.hours import BusinessHours
-from propdesk.core.message import InboundMessage
-from propdesk.core.models import Category, Subcategory, Urgency
-from propdesk.core.rules import Rules
-from propdesk.ingest import Analyse, Analysis
+from propdesk.ingest import Analyse
 from propdesk.store.tables import InboundMessageRow, MessageTicketRow, TicketRow
 
-HAVE_PIPELINE = importlib.util.find_spec("propdesk.core.pipeline") is not None
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def keyword_analyser(rules: Rules, hours: BusinessHours) -> Analyse:
-    def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
-        text = msg.new_text.strip()
-        if not text:
-            return Analysis((), "no_action_items")
-        items = [text] + [ln for ln in text.splitlines() if ln.strip().lower().startswith("also")]
-        tickets = []
-        for item in items:
-            plumbing = any(w in item.lower() for w in ("leak", "tap", "toilet", "water", "sink"))
-            tickets.append(
-                build_ticket(
-                    category=Category.MAINTENANCE,
-                    subcategory=Subcategory.PLUMBING if plumbing else Subcategory.GENERAL_REPAIR,
-                    urgency=Urgency.MEDIUM,
-                    requires_contractor=False,
-                    short_description=(msg.subject or "Maintenance request")[:120],
-                    description=item[:2000],
-                    sender=msg.sender.address if msg.sender else "unknown@invalid",
-                    subject=msg.subject or "",
-                    message_id=msg.message_id or "",
-                    received_at=received_at,
-                    rules=rules,
-                    hours=hours,
-                    now=now,
-                    random_bytes=secrets.token_bytes,
-                )
-            )
-        return Analysis(tuple(tickets))
-
-    return analyse
-
-
 def analyser(config: Config) -> Analyse:
-    """The real pipeline when merged, else the keyword stand-in."""
-    rules = app.rules(config)
-    hours = app.business_hours(config)
-    if HAVE_PIPELINE:
-        return app.analyser(rules, hours)
-    return keyword_analyser(rules, hours)
+    """The real classification pipeline, wired as the daemon wires it."""
+    return app.analyser(app.rules(config), app.business_hours(config))
 
 
 def tenant_mail(
@@ -143,9 +94,9 @@ def write_config(config: Config, path: Path, **intervals: float) -> Path:
 def cli(
     args: Sequence[str], env: dict[str, str], timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``propdesk`` in a subprocess (through ``ingest_cli`` for the pipeline stand-in)."""
+    """Run ``python -m propdesk ARGS`` in a subprocess."""
     return subprocess.run(
-        [sys.executable, "-m", "tests.integration.ingest_cli", *args],
+        [sys.executable, "-m", "propdesk", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -157,7 +108,7 @@ def cli(
 
 def spawn(args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.ingest_cli", *args],
+        [sys.executable, "-m", "propdesk", *args],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,

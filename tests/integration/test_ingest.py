@@ -28,18 +28,9 @@ def _config(db: DatabaseConfig, mailbox: MailboxConfig) -> Config:
     return Config(database=db, mailboxes=[mailbox])
 
 
-def _factory(hook: IngestHook) -> app.HookFactory:
-    return lambda _config, _rules: hook
-
-
 def run_once(config: Config, hooks: Sequence[IngestHook] = ()) -> dict[str, int]:
     """One pass over every mailbox (in-process), returning the summed counts."""
-    saved = list(app.INGEST_HOOKS)
-    app.INGEST_HOOKS[:] = [*saved, *[_factory(h) for h in hooks]]
-    try:
-        daemon = app.daemon(config, analyse=analyser(config))
-    finally:
-        app.INGEST_HOOKS[:] = saved
+    daemon = app.daemon(config, analyse=analyser(config), extra_hooks=hooks)
     try:
         report = daemon.loop.run_once()
     finally:

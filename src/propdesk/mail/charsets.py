@@ -50,14 +50,17 @@ _SUPERSETS = {
 _TEXT_CODEC_BLOCKLIST = {"base64", "hex", "zlib", "bz2", "quopri", "uu", "rot-13", "rot13"}
 
 _FEW_BAD_BYTES = 8
+_ENCODED_SURROGATE = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")  # CESU-8 / WTF-8 leftovers
+_NON_ASCII_TEXT = re.compile(r"[^\x00-\x7f\ud800-\udfff]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
-_BAD_CONTROLS = re.compile(r"[\x00\x01-\x08\x0b\x0e-\x1f\x7f]")
+_BAD_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# Other line boundaries (str.splitlines honours them, our line logic splits on LF only).
+_LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\u2028\u2029]")
 
 
 def clean_text(text: str) -> str:
-    """Drop what PostgreSQL ``text`` refuses (NUL, lone surrogates) and stray controls; LF only."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Drop what PostgreSQL ``text`` refuses (NUL, lone surrogates), stray controls; LF, no NBSP."""
+    text = _LINE_BREAKS.sub("\n", text).replace("\u00a0", " ")
     text = _SURROGATES.sub("", text)
     return _BAD_CONTROLS.sub("", text)
 
@@ -71,7 +74,7 @@ def _codec_for(declared: str | None) -> str | None:
         return _SUPERSETS[name] or None
     try:
         info = codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         return None
     if info.name in _TEXT_CODEC_BLOCKLIST or not getattr(info, "_is_text_encoding", True):
         return None
@@ -87,6 +90,8 @@ def _mostly_utf8(data: bytes, defects: list[str], *, declared_known: bool) -> st
     bad = len(_SURROGATES.findall(text))
     if bad > max(_FEW_BAD_BYTES, len(data) // 100):
         return None
+    if bad and not _NON_ASCII_TEXT.search(text) and not _ENCODED_SURROGATE.search(data):
+        return None  # no valid multi-byte sequence at all: an 8-bit charset, not UTF-8
     if bad:
         defects.append(f"{bad} invalid UTF-8 bytes dropped")
     elif not declared_known:

@@ -34,6 +34,9 @@ TEMPLATES: dict[str, str] = {
     "ticket_created_tenant": "Service Request Received",
     "ticket_resolved_tenant": "Service Request Completed",
     "ticket_status_tenant": "Service Request Update",
+    # Escalation mail (propdesk.escalation_service): to the rule's target / the assignee.
+    "escalation": "Escalation",
+    "sla_warning": "Resolution Deadline Approaching",
 }
 ACKNOWLEDGEMENT_KINDS = frozenset({"ticket_created_tenant"})
 
@@ -190,6 +193,16 @@ def sample_context() -> dict[str, Any]:
         "note": "Sample note",
         "org_name": "Property Maintenance",
         "title": "Sample",
+        "escalation": {  # what escalation_service puts in escalation / sla_warning rows
+            "rule": "supervisor",
+            "description": "Urgency-1 ticket still New 30 minutes after it was received",
+            "age": "31 min",
+            "received_at": "2025-06-17 10:30 UTC",
+            "status": "New",
+            "due_at": "2025-06-17 11:00 UTC",
+            "deadline": "2025-06-17 14:30 UTC",
+            "remaining": "29 min",
+        },
     }
 
 

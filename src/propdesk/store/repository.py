@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -125,28 +125,29 @@ def known_outcomes(
     return out
 
 
-def find_content_owner(
-    session: Session, mailbox: str, sha256: str, *, exclude_id: int | None = None
+def find_earlier(
+    session: Session,
+    *,
+    mailbox: str,
+    sha256: str,
+    message_id: str | None,
+    sender: str | None,
+    exclude_id: int | None = None,
 ) -> InboundMessageRow | None:
-    """The first-seen row with these bytes in this mailbox (the content key)."""
+    """The first recorded message this one repeats: the same bytes in this mailbox (the content
+    key), or the same Message-ID from the same sender in any mailbox. One round trip."""
+    same = and_(InboundMessageRow.mailbox == mailbox, InboundMessageRow.sha256 == sha256)
+    if message_id and sender:
+        same = or_(
+            same,
+            and_(
+                InboundMessageRow.message_id == message_id,
+                InboundMessageRow.sender == sender,
+                InboundMessageRow.outcome != "skipped",
+            ),
+        )
     query = select(InboundMessageRow).where(
-        InboundMessageRow.mailbox == mailbox,
-        InboundMessageRow.sha256 == sha256,
-        InboundMessageRow.outcome.not_in(("duplicate", "quarantined")),
-    )
-    if exclude_id is not None:
-        query = query.where(InboundMessageRow.id != exclude_id)
-    return session.scalars(query.limit(1)).one_or_none()
-
-
-def find_delivery(
-    session: Session, message_id: str, sender: str, *, exclude_id: int | None = None
-) -> InboundMessageRow | None:
-    """An earlier delivery of the same Message-ID from the same sender (any mailbox)."""
-    query = select(InboundMessageRow).where(
-        InboundMessageRow.message_id == message_id,
-        InboundMessageRow.sender == sender,
-        InboundMessageRow.outcome.not_in(("duplicate", "quarantined", "skipped")),
+        same, InboundMessageRow.outcome.not_in(("duplicate", "quarantined"))
     )
     if exclude_id is not None:
         query = query.where(InboundMessageRow.id != exclude_id)

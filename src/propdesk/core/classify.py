@@ -1,0 +1,110 @@
+"""Classify one action item: category, subcategory, urgency, contractor, and the rules that fired.
+
+Weighted evidence, not first match: every topic phrase adds its weight, scores are summed per
+(category, subcategory), the best group wins. Urgency judges the situation: the words "urgent"
+or "emergency" carry no weight; situation rules (water through the ceiling, gas smell, no heat,
+a door that will not lock, ...) set "1", and a matter with its own problem evidence is never
+below "2". Negated phrases ("no fire", "not leaking") do not count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from propdesk.core.items import ActionItem, action_items
+from propdesk.core.vocabulary import Topic, UrgencyRule, Vocabulary
+
+_DESCRIPTION_MAX = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The decision for one action item."""
+
+    category: str
+    subcategory: str | None
+    urgency: str
+    requires_contractor: bool
+    topic: str
+    text: str  # the item's own text (its clauses)
+    summary: str  # a short description of the matter
+    matched_rules: tuple[str, ...]
+
+
+def _rule_applies(rule: UrgencyRule, topic: Topic) -> bool:
+    if rule.categories and topic.category not in rule.categories:
+        return False
+    return not (rule.subcategories and topic.subcategory not in rule.subcategories)
+
+
+def _base_urgency(topic: Topic, vocab: Vocabulary) -> str:
+    if topic.urgency is not None:
+        return topic.urgency
+    key = f"{topic.category}/{topic.subcategory}" if topic.subcategory else topic.category
+    return vocab.urgency_base.get(key) or vocab.urgency_base.get(topic.category, "3")
+
+
+def _summary(item: ActionItem) -> str:
+    text = item.clauses[0].text.strip()
+    if len(text) > _DESCRIPTION_MAX:
+        text = text[: _DESCRIPTION_MAX - 3].rstrip() + "..."
+    return text
+
+
+def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
+    """Category, subcategory, urgency and contractor for one action item."""
+    topic = item.top_topic(vocab)
+    assert topic is not None, "an action item always has a topic"
+    rules: list[str] = list(item.reasons)
+    scores = item.scores(vocab)
+    for name, score in sorted(scores.items(), key=lambda kv: -kv[1])[:3]:
+        phrases = [h for c in item.clauses for h in c.topic_hits.get(name, ())]
+        rules.append(f"topic:{name}={score:g} [{', '.join(sorted(set(phrases))[:5])}]")
+    if item.subject is not None:
+        rules.append("subject:reinforces")
+
+    sources = list(item.clauses)
+    if item.subject is not None:
+        sources.append(item.subject)
+    fired = [
+        rule
+        for rule in vocab.urgency_rules
+        if any(rule.name in c.urgency_rules for c in sources) and _rule_applies(rule, topic)
+    ]
+    urgency = _base_urgency(topic, vocab)
+    if fired:
+        urgency = min(r.level for r in fired)
+        rules.extend(f"urgency:{r.name}={r.level}" for r in fired)
+    else:
+        rules.append(f"urgency:base={urgency}")
+        own = {k for k, t in vocab.topics.items() if t.category == topic.category}
+        if urgency == "3" and any(
+            c.generic_problem or c.problem_topics & own for c in item.clauses
+        ):
+            urgency = "2"
+            rules.append("urgency:problem evidence=2")
+
+    contractor = False
+    if topic.category == "Maintenance":
+        if topic.contractor:
+            contractor = True
+            rules.append(f"contractor:topic {topic.key}")
+        cues = sorted({p for c in item.clauses for p in c.contractor})
+        if cues:
+            contractor = True
+            rules.append(f"contractor:{', '.join(cues)}")
+    return Classification(
+        category=topic.category,
+        subcategory=topic.subcategory,
+        urgency=urgency,
+        requires_contractor=contractor,
+        topic=topic.key,
+        text=item.text,
+        summary=_summary(item),
+        matched_rules=tuple(rules),
+    )
+
+
+def classify_text(subject: str, new_text: str, vocab: Vocabulary) -> list[Classification]:
+    """Every action item of one email, classified, in the order the tenant raised them."""
+    return [classify_item(item, vocab) for item in action_items(subject, new_text, vocab)]

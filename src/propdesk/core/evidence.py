@@ -1,0 +1,324 @@
+"""Cut the new text of an email into clauses and collect the vocabulary evidence of each.
+
+A clause is the smallest piece the action-item splitter works with: a sentence, a list entry,
+or one half of a sentence joined with "and"/"but"/";" when the halves talk about different
+things ("the toilet keeps running, and the light over the mirror flickers").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from propdesk.core.textmatch import Match, Token, longest_matches, normalise, tokenize
+from propdesk.core.vocabulary import Role, Vocabulary
+
+_LIST_MARKER_RE = re.compile(r"^\s*(?:[-*\u2022\u25cf]|\(?\d{1,2}[.)]|[a-z][.)])\s+")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Za-z0-9\"'(])|(?<=[a-z]):\s+")
+_CLAUSE_SPLIT_RE = re.compile(
+    r"\s*;\s*|,\s+(?=(?:but|and|also|plus|the|my|our)\b)|\s+(?=(?:but now|and also|plus also)\b)"
+    r"|\s+-\s+(?=[a-z])",
+    re.IGNORECASE,
+)
+_RESET_WORDS = frozenset({"but", "and", "so", "because", "though", "however", "although"})
+_NEGATION_WINDOW = 6
+_PUNCT_RE = re.compile(r"[,;:.!?()\[\]]|\s-\s")
+# Co-occurrence rules (urgency, context) see every phrase; other roles compete longest-first
+# only with each other, so "sewage is coming" (urgency) does not hide "sewage" (topic).
+_COOCCURRENCE_KINDS = frozenset({"urgency", "context"})
+# "I'd patch the holes when I move out": a hypothetical names no real problem.
+_HYPOTHETICAL_RE = re.compile(
+    r"^\W*(?:i'd|i would|i could|we'd|we would|if)\b(?!\s+(?:like|love|appreciate|be grateful))",
+    re.IGNORECASE,
+)
+# "First, ..." / "Second: ..." open an enumerated matter ("first floor" does not).
+_ORDINAL_START_RE = re.compile(
+    r"^\W*(?:first|second|third|fourth|next|lastly|finally)\s*[,:\-\u2013]", re.IGNORECASE
+)
+_MIN_PIECE = 2.0  # "and my neighbors say the same" is no matter of its own
+CLOSING_CUES = frozenset({"resolved", "gratitude", "confirmation", "info"})
+
+
+_DETERMINERS = frozenset({"the", "my", "our", "a", "an", "his", "her", "their", "this", "that"})
+_LOCATIVE = frozenset({"behind", "under", "underneath", "beneath", "near", "beside", "below"})
+_LOCATIVE_WEIGHT = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One phrase that fired in a clause, with the role it played."""
+
+    phrase: str
+    role: Role
+    negated: bool
+    locative: bool = False  # "behind the fridge": a place, not the thing the matter is about
+
+    def describe(self) -> str:
+        neg = " (negated)" if self.negated else ""
+        return f"{self.role.kind}:{self.role.name}:'{self.phrase}'{neg}"
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A piece of text with the evidence found in it."""
+
+    text: str
+    sentence: int
+    from_subject: bool
+    list_item: bool  # starts a list entry
+    question: bool
+    hits: tuple[Hit, ...]
+    topic_scores: Mapping[str, float]
+    topic_hits: Mapping[str, tuple[str, ...]]
+    cues: frozenset[str]  # cue kinds present and not negated
+    problem: bool  # something is wrong (a non-negated problem phrase)
+    urgency_rules: frozenset[str]  # urgency rules whose every group matched here
+    context_rules: tuple[str, ...] = ()
+    contractor: tuple[str, ...] = field(default_factory=tuple)
+    block: int = 0  # paragraph or list entry
+    problem_topics: frozenset[str] = frozenset()  # topics whose own problem phrases fired
+    generic_problem: bool = False  # a generic problem cue ("not working", "broken")
+    in_list: bool = False
+
+    def top_topic(self) -> str | None:
+        if not self.topic_scores:
+            return None
+        return max(self.topic_scores.items(), key=lambda kv: kv[1])[0]
+
+    @property
+    def closing(self) -> bool:
+        """Thanks, "never mind", a confirmation: nothing to act on (unless a problem is named)."""
+        if "still" in self.cues:
+            return False
+        if "resolved" in self.cues:  # "never mind, the toilet stopped running on its own"
+            return True
+        return bool(self.cues & CLOSING_CUES) and not self.problem
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence and the block (paragraph or list entry) it belongs to."""
+
+    text: str
+    block: int
+    in_list: bool  # the block is a list entry ("- ...", "1. ...")
+    list_start: bool  # first sentence of a list entry
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of ``text``; hard line-wraps are joined, paragraphs and list entries are blocks."""
+    out: list[Sentence] = []
+    para: list[str] = []
+    para_list = False
+    block = 0
+
+    def flush() -> None:
+        nonlocal para, para_list, block
+        if para:
+            joined = " ".join(para)
+            pieces = [p.strip() for p in _SENTENCE_END_RE.split(joined) if p.strip()]
+            for i, piece in enumerate(pieces):
+                out.append(Sentence(piece, block, para_list, para_list and i == 0))
+            block += 1
+        para = []
+        para_list = False
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            flush()
+            continue
+        marker = _LIST_MARKER_RE.match(stripped)
+        if marker:
+            flush()
+            para_list = True
+            stripped = stripped[marker.end() :]
+        para.append(stripped)
+    flush()
+    return out
+
+
+def _negated(text: str, tokens: list[Token], first: int, negation: frozenset[str]) -> bool:
+    """A negation word shortly before the phrase, in the same stretch of the sentence."""
+    for j in range(first - 1, max(-1, first - 1 - _NEGATION_WINDOW), -1):
+        if _PUNCT_RE.search(text, tokens[j].end, tokens[j + 1].start):
+            return False  # "does not light, it only clicks": the comma ends the negation
+        word = tokens[j].text
+        if word in _RESET_WORDS:
+            return False
+        if word in negation:
+            return True
+    return False
+
+
+def _masks_situation(role: Role) -> bool:
+    """Phrases that may hide a shorter situation phrase ("smoke detector" hides "smoke");
+    sentence-level cues ("we have no", "can you") never do."""
+    return role.kind != "cue" or role.name == "neutral"
+
+
+def _locative(tokens: list[Token], first: int) -> bool:
+    """The phrase names where something is ("behind the fridge", "next to the sink")."""
+    j = first - 1
+    while j >= 0 and tokens[j].text in _DETERMINERS:
+        j -= 1
+    if j < 0:
+        return False
+    if tokens[j].text in _LOCATIVE:
+        return True
+    return j >= 1 and tokens[j].text == "to" and tokens[j - 1].text == "next"
+
+
+def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
+    tokens = tokenize(text, vocab.spelling)
+    norm = normalise(text)
+    found = vocab.index.find_all(tokens)
+    evidence_layer: list[Match] = longest_matches(
+        m for m in found if any(r.kind not in _COOCCURRENCE_KINDS for r in vocab.roles[m.phrase])
+    )
+    situation_layer: list[Match] = longest_matches(
+        m for m in found if any(_masks_situation(r) for r in vocab.roles[m.phrase])
+    )
+    hits: list[Hit] = []
+    for layer, wanted in ((evidence_layer, False), (situation_layer, True)):
+        for m in layer:
+            negated = _negated(norm, tokens, m.first, vocab.negation)
+            locative = _locative(tokens, m.first)
+            for role in vocab.roles.get(m.phrase, ()):
+                if (role.kind in _COOCCURRENCE_KINDS) == wanted:
+                    hits.append(Hit(m.phrase, role, negated, locative))
+    return hits
+
+
+def evidence(
+    text: str,
+    vocab: Vocabulary,
+    *,
+    sentence: int = 0,
+    from_subject: bool = False,
+    list_item: bool = False,
+    block: int = 0,
+    in_list: bool = False,
+) -> Clause:
+    """All the evidence ``text`` carries, resolved longest-match-first."""
+    hits = _hits(text, vocab)
+    if _HYPOTHETICAL_RE.match(normalise(text)):
+        hits = [
+            h if h.role.kind == "topic" else Hit(h.phrase, h.role, True, h.locative) for h in hits
+        ]
+    scores: dict[str, float] = {}
+    topic_hits: dict[str, list[str]] = {}
+    cues: set[str] = set()
+    problem = False
+    problem_topics: set[str] = set()
+    generic_problem = False
+    groups_hit: set[str] = set()
+    contractor: list[str] = []
+    for hit in hits:
+        kind = hit.role.kind
+        if kind == "topic" or (kind == "problem" and not hit.negated):
+            weight = hit.role.weight
+            if kind == "topic" and hit.locative:
+                weight *= _LOCATIVE_WEIGHT
+            scores[hit.role.name] = scores.get(hit.role.name, 0.0) + weight
+            topic_hits.setdefault(hit.role.name, []).append(hit.phrase)
+            if kind == "problem":
+                problem = True
+                problem_topics.add(hit.role.name)
+        elif kind == "cue" and not hit.negated:
+            cues.add(hit.role.name)
+            if hit.role.name in {"problem", "still"}:
+                problem = generic_problem = True
+        elif kind in {"urgency", "context"} and not hit.negated:
+            groups_hit.add(hit.role.name)
+        elif kind == "contractor" and not hit.negated:
+            contractor.append(hit.phrase)
+    if _ORDINAL_START_RE.match(text):
+        cues.add("separator")
+    fired = frozenset(
+        rule.name
+        for rule in vocab.urgency_rules
+        if all(f"{rule.name}:{g}" in groups_hit for g in range(len(rule.groups)))
+    )
+    context: list[str] = []
+    for ctx in vocab.context_rules:
+        if all(f"{ctx.name}:{g}" in groups_hit for g in range(len(ctx.groups))):
+            scores[ctx.topic] = scores.get(ctx.topic, 0.0) + ctx.weight
+            topic_hits.setdefault(ctx.topic, []).append(f"context '{ctx.name}'")
+            context.append(ctx.name)
+    return Clause(
+        text=text,
+        sentence=sentence,
+        from_subject=from_subject,
+        list_item=list_item,
+        question=text.rstrip().endswith("?"),
+        hits=tuple(hits),
+        topic_scores=scores,
+        topic_hits={k: tuple(v) for k, v in topic_hits.items()},
+        cues=frozenset(cues),
+        problem=problem,
+        problem_topics=frozenset(problem_topics),
+        generic_problem=generic_problem,
+        urgency_rules=fired,
+        context_rules=tuple(context),
+        contractor=tuple(contractor),
+        block=block,
+        in_list=in_list,
+    )
+
+
+def _clause(
+    text: str, vocab: Vocabulary, *, index: int, sent: Sentence, from_subject: bool, list_item: bool
+) -> Clause:
+    return evidence(
+        text,
+        vocab,
+        sentence=index,
+        from_subject=from_subject,
+        list_item=list_item,
+        block=sent.block,
+        in_list=sent.in_list,
+    )
+
+
+def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list[Clause]:
+    """Clauses of ``text``: sentences, split further where halves are about different things."""
+    out: list[Clause] = []
+    for s_index, sent in enumerate(split_sentences(text)):
+        pieces = [p for p in _CLAUSE_SPLIT_RE.split(sent.text) if p and p.strip()]
+        current: Clause | None = None
+        for piece in pieces:
+            first = current is None
+            ev = _clause(
+                piece,
+                vocab,
+                index=s_index,
+                sent=sent,
+                from_subject=from_subject,
+                list_item=sent.list_start and first,
+            )
+            if current is None:
+                current = ev
+                continue
+            a, b = current.top_topic(), ev.top_topic()
+            strong = b is not None and ev.topic_scores[b] >= _MIN_PIECE
+            starts_new = (a is not None and strong and a != b) or bool(
+                ev.cues & ({"separator"} | CLOSING_CUES)
+            )
+            if starts_new:
+                out.append(current)
+                current = ev
+            else:
+                joined = f"{current.text}, {piece.strip()}"
+                current = _clause(
+                    joined,
+                    vocab,
+                    index=s_index,
+                    sent=sent,
+                    from_subject=from_subject,
+                    list_item=current.list_item,
+                )
+        if current is not None:
+            out.append(current)
+    return out

@@ -1,0 +1,87 @@
+"""The core pipeline for one parsed message: not-a-ticket? -> action items -> classify ->
+location -> tickets. Pure and deterministic (clock and randomness are parameters), so the
+ingest daemon and ``propdesk classify`` decide exactly the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from propdesk.core.build import build_ticket
+from propdesk.core.classify import Classification, classify_text
+from propdesk.core.hours import BusinessHours
+from propdesk.core.ids import RandomBytes
+from propdesk.core.location import UNIT_NOT_SPECIFIED, Location, extract_location
+from propdesk.core.message import InboundMessage
+from propdesk.core.models import Category, Subcategory, Ticket, Urgency
+from propdesk.core.rules import Rules
+
+NO_ACTION_ITEMS = "no_action_items"
+_DESCRIPTION_MAX = 4000
+
+
+@dataclass(frozen=True)
+class MessageAnalysis:
+    """What the pipeline decided for one message: tickets, or why there are none."""
+
+    tickets: tuple[Ticket, ...]
+    ignored_reason: str | None
+    items: tuple[Classification, ...] = ()
+    location: Location | None = None
+
+    @property
+    def ignored(self) -> str | None:
+        return self.ignored_reason
+
+
+def classify_message(msg: InboundMessage, rules: Rules) -> tuple[list[Classification], Location]:
+    """Action items and location of a message, before any ticket is built."""
+    vocab = rules.vocabulary
+    items = classify_text(msg.subject, msg.new_text, vocab)
+    location = extract_location(msg.subject, msg.new_text, msg.signature, vocab)
+    return items, location
+
+
+def analyse_message(
+    msg: InboundMessage,
+    *,
+    rules: Rules,
+    business_hours: BusinessHours,
+    received_at: datetime,
+    now: datetime,
+    new_id: RandomBytes,
+) -> MessageAnalysis:
+    """Tickets for every action item of ``msg`` (or the reason it yields none)."""
+    if msg.not_ticket is not None:
+        return MessageAnalysis((), str(msg.not_ticket.value))
+    items, location = classify_message(msg, rules)
+    if not items:
+        return MessageAnalysis((), NO_ACTION_ITEMS, (), location)
+    sender = msg.sender.address if msg.sender is not None else ""
+    unit = None if location.unit_number == UNIT_NOT_SPECIFIED else location.unit_number
+    tickets = tuple(
+        build_ticket(
+            category=Category(item.category),
+            subcategory=None if item.subcategory is None else Subcategory(item.subcategory),
+            urgency=Urgency(item.urgency),
+            requires_contractor=item.requires_contractor,
+            short_description=item.summary,
+            description=item.text[:_DESCRIPTION_MAX],
+            sender=sender,
+            subject=msg.subject,
+            message_id=msg.message_id,
+            received_at=received_at,
+            rules=rules,
+            hours=business_hours,
+            now=now,
+            random_bytes=new_id,
+            unit=unit,
+            building=location.building,
+            floor=location.floor,
+            section=location.section,
+            matched_rules=(*item.matched_rules, *location.evidence),
+        )
+        for item in items
+    )
+    return MessageAnalysis(tickets, None, tuple(items), location)

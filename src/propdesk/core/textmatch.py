@@ -1,0 +1,200 @@
+"""Whole-word phrase matching over tokens: the primitive every classification rule is built on.
+
+Rules never look at substrings: text is cut into word tokens and a phrase matches a run of whole
+tokens, so "light" never fires inside "lightly" and "unit" never inside "community".
+
+Phrase syntax (used in ``rules/vocabulary.toml``):
+
+- words separated by spaces must follow each other: ``"no hot water"``;
+- ``word~`` also matches the usual inflections: ``leak~`` = leak, leaks, leaked, leaking;
+  ``clog~`` = clogged, clogging (doubled consonant); ``smoke~`` = smoking, smoked;
+- ``a|b|c`` is one token with alternatives: ``"toilet|toilets"``;
+- ``...`` allows up to three other words in between: ``"water ... ceiling"``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+_TOKEN_RE = re.compile(r"[a-z0-9\u00c0-\u024f]+(?:'[a-z]+)?")
+_SUFFIXES = frozenset({"", "s", "es", "ed", "d", "ing", "er", "ers", "y"})
+_GAP_MAX = 3
+GAP = "..."
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word of the text, lower-cased, with its character span in the original text."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class WordPattern:
+    """One position of a phrase: literal alternatives, or a stem with inflections."""
+
+    words: frozenset[str]
+    stems: tuple[str, ...]
+
+    def matches(self, token: str) -> bool:
+        if token in self.words:
+            return True
+        return any(_inflects(stem, token) for stem in self.stems)
+
+    def prefixes(self) -> set[str]:
+        return {w[:2] for w in self.words} | {s[:2] for s in self.stems}
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A compiled phrase: word patterns, ``None`` standing for a gap of up to three words."""
+
+    text: str
+    parts: tuple[WordPattern | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A phrase found in a token list: tokens ``[first, last]`` inclusive."""
+
+    phrase: str
+    first: int
+    last: int
+
+    @property
+    def length(self) -> int:
+        return self.last - self.first + 1
+
+
+def _inflects(stem: str, token: str) -> bool:
+    if token.startswith(stem):
+        rest = token[len(stem) :]
+        if rest in _SUFFIXES:
+            return True
+        # doubled final consonant: clog -> clogged, drip -> dripping
+        if len(rest) > 1 and rest[0] == stem[-1] and rest[1:] in {"ed", "ing", "er", "y"}:
+            return True
+    if stem.endswith("e") and token.startswith(stem[:-1]):
+        return token[len(stem) - 1 :] in {"ing", "ed", "er", "y"}
+    if stem.endswith("y") and token.startswith(stem[:-1]):
+        return token[len(stem) - 1 :] in {"ies", "ied"}
+    return False
+
+
+def normalise(text: str) -> str:
+    """Lower-case and unify apostrophes/dashes so tokens are comparable."""
+    return (
+        text.replace("\u2019", "'")
+        .replace("\u2018", "'")
+        .replace("\u2013", "-")
+        .replace("\u2014", "-")
+        .lower()
+    )
+
+
+def tokenize(text: str, spelling: Mapping[str, str] | None = None) -> list[Token]:
+    """Word tokens of ``text`` (normalised); ``spelling`` maps common misspellings to words."""
+    tokens: list[Token] = []
+    for m in _TOKEN_RE.finditer(normalise(text)):
+        word = m.group(0)
+        if spelling:
+            word = spelling.get(word, word)
+        tokens.append(Token(word, m.start(), m.end()))
+    return tokens
+
+
+_PHRASE_WORD_RE = re.compile(r"^[a-z0-9\u00c0-\u024f'|~]+$")
+
+
+def compile_phrase(text: str) -> Phrase:
+    """Compile phrase syntax into a ``Phrase``; raises ValueError with what is wrong."""
+    raw = re.sub(r"[-/]", " ", normalise(text)).split()  # tokenizer splits there too
+    if not raw:
+        raise ValueError("empty phrase")
+    if raw[0] == GAP or raw[-1] == GAP:
+        raise ValueError("a phrase cannot start or end with '...'")
+    parts: list[WordPattern | None] = []
+    for word in raw:
+        if word == GAP:
+            parts.append(None)
+            continue
+        if not _PHRASE_WORD_RE.match(word):
+            raise ValueError(f"bad word {word!r} (letters, digits, ', | and ~ only)")
+        words: set[str] = set()
+        stems: list[str] = []
+        for alt in word.split("|"):
+            if not alt or alt == "~":
+                raise ValueError(f"empty alternative in {word!r}")
+            if alt.endswith("~"):
+                stems.append(alt[:-1])
+            else:
+                words.add(alt)
+        parts.append(WordPattern(frozenset(words), tuple(stems)))
+    return Phrase(text, tuple(parts))
+
+
+class PhraseIndex:
+    """All phrases of a vocabulary, indexed by the first two letters of their first word."""
+
+    def __init__(self, phrases: Iterable[Phrase]) -> None:
+        self._by_prefix: dict[str, list[Phrase]] = {}
+        for phrase in phrases:
+            first = phrase.parts[0]
+            assert first is not None
+            for prefix in first.prefixes():
+                self._by_prefix.setdefault(prefix, []).append(phrase)
+
+    def find_all(self, tokens: Sequence[Token]) -> list[Match]:
+        """Every occurrence of every phrase (overlaps included)."""
+        words = [t.text for t in tokens]
+        found: list[Match] = []
+        for i, word in enumerate(words):
+            for phrase in self._by_prefix.get(word[:2], ()):
+                end = _match_at(phrase.parts, words, i)
+                if end is not None:
+                    found.append(Match(phrase.text, i, end))
+        return found
+
+
+def _match_at(parts: Sequence[WordPattern | None], words: Sequence[str], i: int) -> int | None:
+    """Index of the last token if ``parts`` match starting at ``words[i]``, else None."""
+    if not parts:
+        return i - 1
+    part = parts[0]
+    if part is None:
+        for skip in range(_GAP_MAX + 1):
+            end = _match_at(parts[1:], words, i + skip)
+            if end is not None:
+                return end
+        return None
+    if i >= len(words) or not part.matches(words[i]):
+        return None
+    return _match_at(parts[1:], words, i + 1)
+
+
+def longest_matches(matches: Iterable[Match]) -> list[Match]:
+    """Keep the longest phrases where matches overlap ("water bill" hides "water").
+
+    Matches with exactly the same span are all kept (one phrase text can play several roles).
+    """
+    ordered = sorted(matches, key=lambda m: (-m.length, m.first))
+    taken: list[Match] = []
+    used: dict[int, tuple[int, int]] = {}
+    for m in ordered:
+        span = (m.first, m.last)
+        clash = False
+        for pos in range(m.first, m.last + 1):
+            owner = used.get(pos)
+            if owner is not None and owner != span:
+                clash = True
+                break
+        if clash:
+            continue
+        for pos in range(m.first, m.last + 1):
+            used[pos] = span
+        taken.append(m)
+    return sorted(taken, key=lambda m: (m.first, m.last))

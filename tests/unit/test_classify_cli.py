@@ -1,0 +1,84 @@
+"""``propdesk classify``: the JSON-lines contract, the readable form, per-file errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from propdesk.cli import main
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+TWO = str(DATA / "classify_two_problems_building.eml")
+THANKS = str(DATA / "classify_thanks_only.eml")
+AUTO = str(DATA / "auto_reply_auto_submitted.eml")
+FIELDS = {
+    "category",
+    "subcategory",
+    "urgency",
+    "priority",
+    "request_type",
+    "unit_number",
+    "property_id",
+    "building",
+    "floor",
+    "requires_contractor",
+    "after_hours",
+    "estimated_cost",
+    "assignment_group",
+    "assigned_to",
+    "short_description",
+    "matched_rules",
+}
+
+
+def _json_lines(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict]]:
+    code = main(["classify", "--format", "json", *argv])
+    lines = capsys.readouterr().out.splitlines()
+    return code, [json.loads(line) for line in lines]
+
+
+def test_one_json_object_per_file_in_order(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _json_lines(capsys, TWO, THANKS, AUTO)
+    assert code == 0
+    assert [o["file"] for o in out] == [TWO, THANKS, AUTO]
+    two = out[0]
+    assert two["ignored"] is None
+    assert [(t["category"], t["subcategory"], t["urgency"]) for t in two["tickets"]] == [
+        ("Maintenance", "plumbing", "2"),
+        ("Maintenance", "plumbing", "2"),
+    ]
+    ticket = two["tickets"][0]
+    assert set(ticket) == FIELDS
+    assert (ticket["unit_number"], ticket["building"], ticket["floor"]) == ("Unit 3C", "C", "3")
+    assert ticket["assigned_to"] == "plumber@property.com"
+    assert ticket["matched_rules"]
+    assert out[1] == {"file": THANKS, "tickets": [], "ignored": "no_action_items"}
+    assert out[2]["tickets"] == [] and out[2]["ignored"] == "auto_reply"
+
+
+def test_unreadable_file_gets_an_error_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = str(tmp_path / "missing.eml")
+    code, out = _json_lines(capsys, missing, TWO)
+    assert code == 1
+    assert out[0]["file"] == missing and out[0]["error"]
+    assert out[1]["file"] == TWO and len(out[1]["tickets"]) == 2
+
+
+def test_readable_explanation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["classify", TWO]) == 0
+    text = capsys.readouterr().out
+    assert "ticket 2: Maintenance / plumbing, urgency 2" in text
+    assert "Unit 3C, building C, floor 3" in text
+    assert "split:separator cue" in text
+
+
+def test_rules_override_is_applied(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    override = tmp_path / "ops.toml"
+    override.write_text('[contractor]\nphrases = ["toilet"]\n')
+    code, out = _json_lines(capsys, "--rules", str(override), TWO)
+    assert code == 0
+    assert [t["requires_contractor"] for t in out[0]["tickets"]] == [False, True]
