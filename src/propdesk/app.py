@@ -284,7 +284,11 @@ def escalation_hooks(config: Config, the_rules: Rules | None = None) -> Escalati
 
 def _escalation_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
     service = escalation_service(config, made, the_rules=the_rules)
-    return PeriodicTask(service.name, config.intervals.escalation_seconds, service.run_pass)
+
+    def run() -> str:
+        return service.run_pass().summary()
+
+    return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
 
 
 #: Colleagues register their factories here (one line each), like PROBES.

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from propdesk import app
+from propdesk.cli import _sla
 from propdesk.core.models import TicketStatus, iso_utc
+from propdesk.notify.delivery import utc_now
 from propdesk.store import repository as repo
 from propdesk.store.tables import TicketRow
 
@@ -28,6 +30,7 @@ def register(sub: Any) -> None:
         default="table",
         help="json: one object per line with the spec's ticket fields",
     )
+    _sla.add_list_options(ls)
     ls.set_defaults(func=run_list)
 
     show = tsub.add_parser("show", help="one ticket with its message, events and attachments")
@@ -77,7 +80,7 @@ def run_list(args: argparse.Namespace) -> int:
     eng = app.engine(config)
     try:
         with app.sessions(eng)() as s:
-            rows = repo.list_tickets(s, args.status)
+            rows = repo.list_tickets(s, args.status, _sla.list_filters(args, utc_now()))
             if args.format == "json":
                 for t in rows:
                     print(json.dumps(ticket_dict(t), ensure_ascii=False))
@@ -132,6 +135,7 @@ def run_show(args: argparse.Namespace) -> int:
                     }
                     for a in repo.attachments_of_ticket(s, t)
                 ],
+                **_sla.show_dict(s.connection(), t.id, utc_now()),
             }
     finally:
         eng.dispose()
