@@ -26,7 +26,7 @@ from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
-from propdesk.errors import ConfigError, MailboxError
+from propdesk.errors import ConfigError, MailboxError, StoreError
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.imap import ImapMailbox
@@ -267,10 +267,27 @@ def daemon(
     metrics: Metrics | None = None,
     extra_hooks: Sequence[IngestHook] = (),
 ) -> Daemon:
-    """Pollers for every configured mailbox plus the registered periodic tasks."""
+    """Pollers for every configured mailbox plus the registered periodic tasks.
+
+    Refuses to start on a schema that is not at the newest revision: every message would fail
+    on a missing table otherwise.
+    """
     the_rules = rules(config)
     pooled = engine(config)
     unpooled = engine(config, pooled=False)  # advisory locks must not go back to a pool
+    try:
+        current, head = migrations.current_revision(unpooled), migrations.head_revision(unpooled)
+    except Exception as exc:
+        pooled.dispose()
+        unpooled.dispose()
+        raise StoreError(f"cannot reach the database: {_safe_error(exc)}") from exc
+    if current != head:
+        pooled.dispose()
+        unpooled.dispose()
+        raise ConfigError(
+            f"database schema is at {current or 'nothing'}, the code needs {head}: "
+            "run `propdesk migrate` first"
+        )
     service = ingest_service(
         config, pooled, the_rules=the_rules, analyse=analyse, extra_hooks=extra_hooks
     )

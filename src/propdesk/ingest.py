@@ -37,7 +37,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from propdesk.core.message import InboundMessage
@@ -168,8 +174,10 @@ def _first_line(exc: BaseException, limit: int = 2000) -> str:
 
 
 def _is_outage(exc: BaseException) -> bool:
-    """A lost or refused database connection: not the message's fault."""
-    if isinstance(exc, OperationalError | InterfaceError):
+    """A lost or refused database connection, or a schema that does not match the code (a missing
+    table or column: a deployment problem): not the message's fault, so the pass stops instead
+    of quarantining every message. Content-driven errors (``DataError``) still quarantine."""
+    if isinstance(exc, OperationalError | InterfaceError | ProgrammingError):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
