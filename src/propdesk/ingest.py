@@ -182,6 +182,20 @@ def _is_outage(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
+def _new_row(
+    mailbox: str, uidvalidity: int, msg: FetchedMessage, sha: str, **values: Any
+) -> InboundMessageRow:
+    return InboundMessageRow(
+        mailbox=mailbox,
+        uidvalidity=uidvalidity,
+        uid=msg.uid,
+        sha256=sha,
+        size=msg.size,
+        received_at=msg.received_at,
+        **values,
+    )
+
+
 def ticket_refs(parsed: InboundMessage) -> list[str]:
     """Ticket ids this message refers to: our Message-IDs in In-Reply-To/References first (they
     are exact), then ``[TKT-…]`` in the subject."""
@@ -260,15 +274,7 @@ class IngestService:
                     # No look-up first: the poller just saw this UID unrecorded, and the
                     # unique key turns any race into "already done" below.
                     with self._sessions.begin() as s:
-                        row = InboundMessageRow(
-                            mailbox=mailbox,
-                            uidvalidity=uidvalidity,
-                            uid=msg.uid,
-                            sha256=sha,
-                            size=msg.size,
-                            received_at=msg.received_at,
-                            outcome="ignored",
-                        )
+                        row = _new_row(mailbox, uidvalidity, msg, sha, outcome="ignored")
                         result = self._run(s, row, msg.raw, attempt)
                         failpoint("before_commit")
                     failpoint("after_commit")
@@ -520,13 +526,11 @@ class IngestService:
     ) -> Result:
         error = _first_line(exc)
         log.warning("ingest.quarantine", error=error[:300], exc_info=exc)
-        row = InboundMessageRow(
-            mailbox=mailbox,
-            uidvalidity=uidvalidity,
-            uid=msg.uid,
-            sha256=sha,
-            size=msg.size,
-            received_at=msg.received_at,
+        row = _new_row(
+            mailbox,
+            uidvalidity,
+            msg,
+            sha,
             outcome="quarantined",
             reason="processing_error",
             error=repo.clean_text(error),
