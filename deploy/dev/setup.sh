@@ -56,13 +56,17 @@ if [ "${#need[@]}" -gt 0 ]; then
     apt_install "${need[@]}"
 fi
 
-# Debian's package may start a system Dovecot on 143/993 (where services start on install).
-# Ours run from private configs on free ports; stop the system one so it holds no ports.
+# Debian's dovecot-core postinst starts a system Dovecot on 143/993: with systemd it enables
+# dovecot.service and dovecot.socket, without it `invoke-rc.d dovecot start` (unless a
+# policy-rc.d forbids it, as in many containers). Ours run from private configs on free ports;
+# stop and disable the system one so it holds no ports.
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-    if systemctl is-enabled --quiet dovecot 2>/dev/null || systemctl is-active --quiet dovecot 2>/dev/null; then
-        log "disabling the system dovecot service"
-        as_root systemctl disable --now dovecot >/dev/null 2>&1 || true
-    fi
+    for unit in dovecot.socket dovecot.service; do
+        if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
+            log "disabling the system $unit"
+            as_root systemctl disable --now "$unit" >/dev/null 2>&1 || true
+        fi
+    done
 elif [ -s /run/dovecot/master.pid ] && kill -0 "$(cat /run/dovecot/master.pid)" 2>/dev/null; then
     log "stopping the system dovecot (pid $(cat /run/dovecot/master.pid))"
     as_root doveadm stop >/dev/null 2>&1 || as_root kill "$(cat /run/dovecot/master.pid)" || true

@@ -9,9 +9,11 @@ import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from propdesk.config import Config, MailboxConfig, config_path, load_config
@@ -27,10 +29,16 @@ from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, MailboxError, StoreError
+from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
 from propdesk.logging import configure_logging, get_logger
+from propdesk.mail.compose import Composer, Templates, message_id_domain
 from propdesk.mail.imap import ImapMailbox
 from propdesk.mail.parse import parse_message
+from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
+from propdesk.notify.delivery import Clock, OutboxDelivery, utc_now
+from propdesk.notify.hooks import NotificationHooks
+from propdesk.notify.status import StaffActions
 from propdesk.store import migrate as migrations
 from propdesk.store.engine import make_engine
 
@@ -59,6 +67,11 @@ def migrate(config: Config) -> None:
         migrations.upgrade(eng)
         after = migrations.current_revision(eng)
         log.info("migrate.done", from_revision=before, to_revision=after)
+    except OperationalError as exc:  # unreachable/refused: one line for the operator
+        db = config.database
+        raise StoreError(
+            f"database {db.user}@{db.host}:{db.port}/{db.name}: {_safe_error(exc)}"
+        ) from None
     finally:
         eng.dispose()
 
@@ -106,6 +119,90 @@ def _safe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}"
 
 
+def smtp_sender(config: Config) -> SmtpSender:
+    """The SMTP adapter with its secrets resolved (password or an OAuth2 token source)."""
+    smtp = config.smtp
+    password = smtp.password.resolve() if smtp.password is not None else None
+    token: TokenSource | None = None
+    if smtp.oauth_token is not None:
+        ref = smtp.oauth_token
+        token = ref.resolve
+    elif smtp.oauth_token_command:
+        token = token_from_command(smtp.oauth_token_command, config.timeouts.smtp_seconds)
+    return SmtpSender(smtp, timeout=config.timeouts.smtp_seconds, password=password, token=token)
+
+
+def own_addresses(config: Config) -> list[str]:
+    """Addresses that are us: never mailed (a loop), and recognised by the intake."""
+    found = [config.smtp.from_address, *config.intake.own_addresses]
+    if config.smtp.reply_to:
+        found.append(config.smtp.reply_to)
+    found.extend(m.username for m in config.mailboxes if "@" in m.username)
+    return found
+
+
+def templates(config: Config) -> Templates:
+    """Notification templates, every one loaded and test-rendered now (a ConfigError if broken)."""
+    return Templates(config.notifications.templates_dir)
+
+
+def outbox_delivery(
+    config: Config,
+    db: Engine | sessionmaker[Session],
+    *,
+    sender: SmtpSender | None = None,
+    clock: Clock | None = None,
+) -> OutboxDelivery:
+    """The outbox delivery service; its ``run_once`` is the daemon loop's periodic task."""
+    return OutboxDelivery(
+        db,
+        sender if sender is not None else smtp_sender(config),
+        Composer(config, templates(config)),
+        config.notifications,
+        own_addresses(config),
+        clock=clock if clock is not None else utc_now,
+    )
+
+
+def staff_actions(config: Config, eng: Engine) -> StaffActions:
+    """Status changes and re-assignment, with their notifications queued in the same txn."""
+    return StaffActions(
+        eng,
+        load_rules(config.rules.file).policy.sla,
+        message_id_domain(config),
+        tenant_status_updates=config.notifications.tenant_status_updates,
+        notifications_enabled=config.notifications.enabled,
+    )
+
+
+def notification_hooks(
+    config: Config, the_rules: Rules | None = None, *, clock: Clock | None = None
+) -> NotificationHooks:
+    """The in-transaction hooks ingest calls to queue notifications (and record bounces)."""
+    return NotificationHooks(
+        (the_rules or load_rules(config.rules.file)).policy.sla,
+        message_id_domain(config),
+        enabled=config.notifications.enabled,
+        clock=clock if clock is not None else utc_now,
+    )
+
+
+def _probe_smtp(config: Config) -> Iterator[ProbeResult]:
+    smtp = config.smtp
+    target = f"smtp {smtp.host}:{smtp.port}"
+    if "smtp" not in config.model_fields_set:
+        # No [smtp] section: a mailbox-only set-up being checked; say what would be used.
+        yield ProbeResult(target, True, "no [smtp] section in the file: not checked")
+        return
+    try:
+        templates(config)
+        detail = smtp_sender(config).probe()
+    except Exception as exc:  # a probe reports every failure as a line
+        yield ProbeResult(target, False, _safe_error(exc))
+        return
+    yield ProbeResult(target, True, detail)
+
+
 def _probe_mailboxes(config: Config) -> Iterator[ProbeResult]:
     """Each mailbox: login, its folders, and the capabilities exactly-once relies on."""
     for mb in config.mailboxes:
@@ -138,7 +235,7 @@ def _probe_mailboxes(config: Config) -> Iterator[ProbeResult]:
 
 
 # Probes run by `check-config --connect`, in order. Adapters add theirs here.
-PROBES: list[Probe] = [_probe_database, _probe_mailboxes]
+PROBES: list[Probe] = [_probe_database, _probe_mailboxes, _probe_smtp]
 
 
 def probe(config: Config) -> Iterator[ProbeResult]:
@@ -154,9 +251,45 @@ HookFactory = Callable[[Config, Rules], IngestHook]
 #: Builds one periodic task for the daemon loop (outbox delivery, escalation pass).
 TaskFactory = Callable[[Config, Rules, sessionmaker[Session]], PeriodicTask]
 
+
+def _outbox_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
+    delivery = outbox_delivery(config, made)
+    return PeriodicTask(delivery.name, config.intervals.outbox_seconds, delivery.run_once)
+
+
+def escalation_service(
+    config: Config,
+    db: Engine | sessionmaker[Session] | None,
+    *,
+    the_rules: Rules | None = None,
+    clock: Clock | None = None,
+) -> EscalationService:
+    """The escalation/SLA service: the loop's periodic pass (``run_pass``) and, with ``db``
+    None, the creation hook's planner (it writes in the ingest transaction)."""
+    return EscalationService(
+        db,
+        the_rules or load_rules(config.rules.file),
+        clock=clock if clock is not None else utc_now,
+        message_id_domain=message_id_domain(config),
+        warn_before=timedelta(minutes=config.escalation.warn_before_resolution_minutes),
+        batch_size=config.escalation.batch_size,
+        enabled=config.escalation.enabled,
+    )
+
+
+def escalation_hooks(config: Config, the_rules: Rules | None = None) -> EscalationHook:
+    """In the creation transaction: escalations due at once, and each ticket's next time."""
+    return EscalationHook(escalation_service(config, None, the_rules=the_rules))
+
+
+def _escalation_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
+    service = escalation_service(config, made, the_rules=the_rules)
+    return PeriodicTask(service.name, config.intervals.escalation_seconds, service.run_pass)
+
+
 #: Colleagues register their factories here (one line each), like PROBES.
-INGEST_HOOKS: list[HookFactory] = []
-PERIODIC_TASKS: list[TaskFactory] = []
+INGEST_HOOKS: list[HookFactory] = [notification_hooks, escalation_hooks]
+PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task]
 
 
 def rules(config: Config) -> Rules:
@@ -177,14 +310,13 @@ def staff_addresses(config: Config, the_rules: Rules) -> frozenset[str]:
     found |= set(policy.specialists.values())
     found.add(policy.default_assignment.assignee)
     found |= {e.target for e in policy.escalations}
-    found |= set(config.intake.own_addresses)
-    found.add(config.smtp.from_address)
+    found |= set(own_addresses(config))
     return frozenset(a.lower() for a in found if "@" in a)
 
 
 def parser(config: Config) -> Parse:
     intake = config.intake
-    own = [*intake.own_addresses, config.smtp.from_address]
+    own = own_addresses(config)
 
     def parse(raw: bytes) -> InboundMessage:
         return parse_message(

@@ -242,6 +242,27 @@ class IntakeConfig(_Model):
     loop_header: str = "X-Propdesk-Loop"
 
 
+class NotificationsConfig(_Model):
+    """Outgoing notifications: templates, which tenant mails go out, and flood limits."""
+
+    enabled: bool = True
+    templates_dir: Path | None = None
+    tenant_status_updates: bool = True
+    tenant_cap_per_hour: int = Field(default=5, ge=0)
+    retry_base_seconds: float = Field(default=60.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    max_attempts: int = Field(default=20, ge=1)
+    batch_size: int = Field(default=100, ge=1, le=10000)
+
+
+class EscalationConfig(_Model):
+    """The escalation pass: SLA near-breach warnings and how many tickets one transaction locks."""
+
+    enabled: bool = True
+    warn_before_resolution_minutes: int = Field(default=30, ge=0)
+    batch_size: int = Field(default=500, ge=1, le=10000)
+
+
 class MetricsConfig(_Model):
     """Prometheus endpoint; empty ``listen`` turns it off."""
 
@@ -260,6 +281,8 @@ class Config(_Model):
     timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     source: Path | None = Field(default=None, exclude=True)
 
@@ -291,7 +314,12 @@ def _describe(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")
     given = error.get("input")
-    if kind not in ("missing",) and isinstance(given, str | int | float | bool):
+    # A secret typed straight into the file must not be echoed back into a log or terminal.
+    secretish = any(
+        isinstance(part, str) and any(w in part.lower() for w in ("password", "token", "secret"))
+        for part in error.get("loc", ())
+    )
+    if not secretish and isinstance(given, str | int | float | bool):
         return f"{message} (got {given!r})"
     return message
 

@@ -4,6 +4,7 @@ The pytest fixtures in ``tests/conftest.py`` and the demo (``python -m tests.sta
 ``deploy/dev/demo.sh``) both start the stack through these classes: one implementation.
 """
 
+from ._util import free_port, wait_for_port
 from .dovecot import Dovecot, ImapUser, StoredMessage
 from .postgres import (
     ThrowawayCluster,
@@ -26,7 +27,9 @@ __all__ = [
     "create_database",
     "database_exists",
     "drop_database",
+    "free_port",
     "server_answers",
     "start_shared_server",
     "truncate_all",
+    "wait_for_port",
 ]

@@ -159,9 +159,35 @@ class Dovecot:
                 check=True,
                 timeout=30,
             )
-        wait_for_port(self.host, self.port, what="dovecot")
-        self.pid = int((self.root / "run" / "master.pid").read_text().split()[0])
+        try:
+            self._await_started()
+        except BaseException:
+            self._stop_by_config()  # never leave a half-started master behind
+            raise
         return self
+
+    def _await_started(self) -> None:
+        wait_for_port(self.host, self.port, what="dovecot")
+        # The listeners are bound before the master daemonizes; the PID file comes after.
+        pidfile = self.root / "run" / "master.pid"
+        deadline = time.monotonic() + 10
+        while not (pidfile.exists() and pidfile.read_text().strip()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dovecot wrote no {pidfile}; see {self.log_file}")
+            time.sleep(0.02)
+        self.pid = int(pidfile.read_text().split()[0])
+
+    def _stop_by_config(self) -> None:
+        """Stop via doveadm (it reads the PID from this instance's base_dir)."""
+        doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
+        subprocess.run(
+            [doveadm, "-c", str(self.config_file), "stop"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+            timeout=30,
+        )
 
     def stop(self) -> None:
         """Stop the master by its PID (never by name) and wait until it is gone."""
@@ -183,7 +209,11 @@ class Dovecot:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> Dovecot:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.destroy()
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.destroy()

@@ -164,6 +164,9 @@ class ThrowawayCluster:
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="propdesk-pg-")))
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
+    # TCP auth method: "trust", or "scram-sha-256" to test real password logins. The Unix
+    # socket (in ``root``) always trusts, for admin work.
+    host_auth: str = "trust"
 
     @property
     def data(self) -> Path:
@@ -185,7 +188,8 @@ class ThrowawayCluster:
                 str(pg_bindir() / "initdb"),
                 "-D", str(self.data),
                 "-U", SUPERUSER,
-                "--auth=trust",
+                "--auth-local=trust",
+                f"--auth-host={self.host_auth}",
                 "-E", "UTF8",
                 "--locale=C.UTF-8",
                 "--no-sync",
@@ -214,7 +218,7 @@ class ThrowawayCluster:
 
     def stop(self, mode: str = "fast") -> None:
         """Stop it (``fast``, ``smart`` or ``immediate``, the last like a crash)."""
-        if self.running():
+        if (self.data / "postmaster.pid").exists():
             self._pg_ctl("-m", mode, "-w", "-t", "60", "stop")
 
     def restart(self, mode: str = "fast") -> None:
@@ -228,17 +232,29 @@ class ThrowawayCluster:
         return server_answers(self.host, self.port) or port_open(self.host, self.port)
 
     def create_database(self, name: str | None = None, *, migrate: bool = True) -> DatabaseConfig:
+        """A fresh database (trust clusters); see ``admin_sql`` for password-auth clusters."""
         return create_database(self.host, self.port, name, migrate=migrate)
+
+    def admin_sql(self, statement: str) -> None:
+        """Run one statement as postgres over the Unix socket (trusted whatever host_auth is)."""
+        with psycopg.connect(_conninfo(str(self.root), self.port), autocommit=True) as conn:
+            conn.execute(statement.encode())
 
     def destroy(self) -> None:
         """Stop (immediately) and remove every file of the cluster."""
         try:
             self.stop("immediate")
+        except RuntimeError:
+            pass  # already gone; nothing left to stop
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> ThrowawayCluster:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.destroy()
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.destroy()

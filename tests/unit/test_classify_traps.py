@@ -11,7 +11,9 @@ from propdesk.core.classify import classify_text
 from propdesk.core.location import UNIT_NOT_SPECIFIED, extract_location
 from propdesk.core.rules import load_rules
 from propdesk.core.vocabulary import Vocabulary
-from tests.unit.classify_cases import CASES, Case
+from tests.unit.classify_cases import CASES, CASES_2, Case
+
+ALL_CASES = CASES + CASES_2
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +31,13 @@ def _tickets(vocab: Vocabulary, subject: str, body: str) -> list[tuple[str, str 
     )
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c[0] for c in ALL_CASES])
 def test_tickets(vocab: Vocabulary, case: Case) -> None:
     _, subject, body, expected, _, _, _ = case
     assert _tickets(vocab, subject, body) == sorted(expected, key=str)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c[0] for c in ALL_CASES])
 def test_location(vocab: Vocabulary, case: Case) -> None:
     _, subject, body, _, unit, building, floor = case
     signature = ""

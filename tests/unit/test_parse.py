@@ -275,3 +275,59 @@ def test_mbox_from_line_is_stripped_with_a_defect() -> None:
     msg = parse_message(raw)
     assert msg.subject == "Building news"
     assert any("From " in d for d in msg.defects)
+
+
+def test_absurd_nesting_falls_back_to_the_stdlib_and_headers_only() -> None:
+    levels = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i) for i in range(2000)
+    )
+    raw = b"From: a@tenant.example\nSubject: deep\nMessage-ID: <deep@t>\n" + levels + b"\nhi\n"
+    msg = parse_message(raw)
+    assert msg.subject == "deep" and msg.message_id == "<deep@t>"
+    assert msg.extra["parser"] == "stdlib"
+    assert any("mail-parser failed" in d for d in msg.defects)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (b"Mon, 4 Mar 2024 07:58:07 EST", datetime(2024, 3, 4, 12, 58, 7, tzinfo=UTC)),
+        (b"4 Mar 24 07:58 +0100", datetime(2024, 3, 4, 6, 58, tzinfo=UTC)),
+        (b"2024-03-04T07:58:07Z", datetime(2024, 3, 4, 7, 58, 7, tzinfo=UTC)),
+        (b"Fri, 31 Dec 9999 23:59:59 -1200", None),
+        (b"someday", None),
+    ],
+)
+def test_dates_become_utc_or_none(value: bytes, expected: datetime | None) -> None:
+    msg = parse_message(b"From: a@tenant.example\nDate: " + value + b"\nSubject: d\n\nbody\n")
+    assert msg.date == expected
+    assert msg.date is None or msg.date.tzinfo is UTC
+    assert not any(d.startswith("parse failed") for d in msg.defects)
+
+
+def test_junk_lines_above_the_headers_are_dropped_with_a_defect() -> None:
+    raw = b"220 mx.example ESMTP\n-->\nFrom: Ana <ana@tenant.example>\nSubject: Leak\n\nDrip.\n"
+    msg = parse_message(raw)
+    assert msg.subject == "Leak" and msg.new_text == "Drip."
+    assert msg.sender is not None and msg.sender.address == "ana@tenant.example"
+    assert any("non-header line" in d for d in msg.defects)
+
+
+def test_bytes_likes_are_accepted() -> None:
+    raw = (DATA / "list_id.eml").read_bytes()
+    expected = parse_message(raw)
+    assert parse_message(bytearray(raw)) == expected
+    assert parse_message(memoryview(raw)) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [(b"..", "part-3.bin"), (b"../../etc/passwd", ".._.._etc_passwd"), (b"a\\\\b.txt", "a_b.txt")],
+)
+def test_attachment_names_are_never_paths(header: bytes, name: str) -> None:
+    raw = (
+        b"From: a@tenant.example\nSubject: x\nContent-Type: multipart/mixed; boundary=B\n\n"
+        b"--B\nContent-Type: text/plain\n\nhi\n--B\nContent-Type: application/octet-stream\n"
+        b'Content-Disposition: attachment; filename="' + header + b'"\n\nxx\n--B--\n'
+    )
+    assert [a.filename for a in parse_message(raw).attachments] == [name]

@@ -7,6 +7,7 @@ import pytest
 from propdesk.core.message import NotTicketReason
 from propdesk.mail.charsets import clean_text, decode_bytes, decode_header_value
 from propdesk.mail.filters import MailFacts, classify_not_ticket, sender_blocked
+from propdesk.mail.flowed import unflow
 from propdesk.mail.html_text import html_to_text
 
 
@@ -113,3 +114,48 @@ def test_sender_blocked_matches_subdomains_not_suffixes() -> None:
     assert sender_blocked("a@notspam.example", ["@spam.example"]) is None
     assert sender_blocked("a@spam.example", ["spam.example"]) == "spam.example"
     assert sender_blocked("", ["@spam.example"]) is None
+
+
+def test_unflow_joins_soft_breaks_per_quote_depth() -> None:
+    text = "A long line that \nwraps here.\n> quoted soft \n> continues\n-- \nsig"
+    assert unflow(text) == "A long line that wraps here.\n> quoted soft continues\n-- \nsig"
+    assert unflow(" >stuffed") == ">stuffed"
+    assert unflow("there is \na word", delsp=True) == "there is a word"
+    assert unflow("Donau-  \nschiff", delsp=True) == "Donau- schiff"
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<div>line1</div><div>line2</div>", "line1\nline2"),  # Gmail: a div per line
+        ("<div>one</div><div><br></div><div>two</div>", "one\n\ntwo"),  # Gmail blank line
+        ("<div>x</div>\n   <div>y</div>", "x\ny"),  # source whitespace is not a line
+        (
+            "<p class=MsoNormal>a<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>"
+            "<p class=MsoNormal>b</p><p class=MsoNormal>c</p>",
+            "a\n\nb\nc",  # Outlook: a <p> per line, an empty one per blank line
+        ),
+        ("a<br>b<br><br>c", "a\nb\n\nc"),
+    ],
+)
+def test_html_line_structure_of_common_clients(html: str, text: str) -> None:
+    assert html_to_text(html) == text
+
+
+@pytest.mark.parametrize(
+    ("subject", "reason"),
+    [
+        ("Automatic reply: Leak", NotTicketReason.AUTO_REPLY),
+        ("Out of Office: away until 5 May", NotTicketReason.AUTO_REPLY),
+        ("Out of office", NotTicketReason.AUTO_REPLY),
+        ("Out of office next week, can you come Monday?", None),
+        ("On vacation - please fix the heater while I'm away", None),
+        ("Undelivered package in the lobby", None),
+        ("Delivery failure of my new fridge", None),
+    ],
+)
+def test_subjects_alone_are_judged_conservatively(
+    subject: str, reason: NotTicketReason | None
+) -> None:
+    verdict = classify_not_ticket(facts(subject=subject))
+    assert (verdict[0] if verdict else None) is reason

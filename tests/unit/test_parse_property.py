@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from propdesk.core.message import InboundMessage
 from propdesk.core.quoting import split_body
+from propdesk.mail.html_text import html_to_text
 from propdesk.mail.parse import parse_message
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -31,6 +32,7 @@ NASTY = [
     b"\n--X\nContent-Type: message/rfc822\n\n",
     b"\n--X--\n",
     b"Date: Tue, 99 Foo 2024 25:61:00 +9999\n",
+    b"Date: Fri, 31 Dec 9999 23:59:59 -1200\n",
     b'From: <@>, ,,"" <a@b\n',
     b"Message-ID: \n",
     b"<html><blockquote><div id=divRplyFwdMsg>",
@@ -59,6 +61,7 @@ def mutated(draw: st.DrawFn) -> bytes:
 
 def _check(msg: InboundMessage, raw: bytes) -> None:
     assert isinstance(msg, InboundMessage)
+    assert not any(d.startswith("parse failed") for d in msg.defects), msg.defects
     assert msg.size == len(raw) and len(msg.sha256) == 64
     assert msg.message_id.startswith("<") and msg.message_id.endswith(">")
     texts = [msg.subject, msg.body_text, msg.new_text, msg.quoted_text, msg.signature]
@@ -94,3 +97,10 @@ def test_split_body_only_moves_lines(text: str) -> None:
     for part in (split.new, split.quoted, split.signature):
         for line in part.split("\n"):
             assert line == "" or line in original
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>/=\"' &;#xbrpdivlockquotesyle\n")), max_size=400))
+def test_html_to_text_never_raises_and_has_no_markup_sentinels(html: str) -> None:
+    text = html_to_text(html)
+    assert "\x00" not in text

@@ -71,3 +71,17 @@ def test_signatures(text: str, new: str, signature: str) -> None:
 def test_long_closing_paragraph_is_not_a_signature() -> None:
     text = "Leak.\n\nThanks,\nI will be home all day tomorrow so any time after nine works for me."
     assert split_body(text).signature == ""
+
+
+def test_bare_attribution_above_a_quote_block_is_history() -> None:
+    split = split_body("Marc wrote:\n> old point\n\nMy answer.")
+    assert split.new == "My answer."
+    assert split.quoted == "Marc wrote:\n> old point"
+
+
+def test_bare_forward_drops_a_wrapped_forwarded_header_block() -> None:
+    text = (
+        "-------- Forwarded Message --------\nSubject: Leak\nTo: A <a@x.example>, B\n"
+        "<b@x.example>\n\nWater in the hall.\n"
+    )
+    assert split_body(text).new == "Water in the hall."

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from propdesk import __version__
-from propdesk.errors import ConfigError, RulesError
+from propdesk.errors import ConfigError, PropdeskError, RulesError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -70,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, RulesError) as exc:
         print(f"propdesk: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except PropdeskError as exc:  # an operation failed for a reason we can state in one line
+        print(f"propdesk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     return code

@@ -17,7 +17,7 @@ from propdesk.core.vocabulary import Role, Vocabulary
 _LIST_MARKER_RE = re.compile(r"^\s*(?:[-*\u2022\u25cf]|\(?\d{1,2}[.)]|[a-z][.)])\s+")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Za-z0-9\"'(])|(?<=[a-z]):\s+")
 _CLAUSE_SPLIT_RE = re.compile(
-    r"\s*;\s*|,\s+(?=(?:but|and|also|plus)\b)|\s+(?=(?:but now|and also|plus also)\b)"
+    r"\s*;\s*|,\s+(?=(?:but|and|also|plus|the|my|our)\b)|\s+(?=(?:but now|and also|plus also)\b)"
     r"|\s+-\s+(?=[a-z])",
     re.IGNORECASE,
 )
@@ -32,6 +32,11 @@ _HYPOTHETICAL_RE = re.compile(
     r"^\W*(?:i'd|i would|i could|we'd|we would|if)\b(?!\s+(?:like|love|appreciate|be grateful))",
     re.IGNORECASE,
 )
+# "First, ..." / "Second: ..." open an enumerated matter ("first floor" does not).
+_ORDINAL_START_RE = re.compile(
+    r"^\W*(?:first|second|third|fourth|next|lastly|finally)\s*[,:\-\u2013]", re.IGNORECASE
+)
+_MIN_PIECE = 2.0  # "and my neighbors say the same" is no matter of its own
 CLOSING_CUES = frozenset({"resolved", "gratitude", "confirmation", "info"})
 
 
@@ -147,6 +152,12 @@ def _negated(text: str, tokens: list[Token], first: int, negation: frozenset[str
     return False
 
 
+def _masks_situation(role: Role) -> bool:
+    """Phrases that may hide a shorter situation phrase ("smoke detector" hides "smoke");
+    sentence-level cues ("we have no", "can you") never do."""
+    return role.kind != "cue" or role.name == "neutral"
+
+
 def _locative(tokens: list[Token], first: int) -> bool:
     """The phrase names where something is ("behind the fridge", "next to the sink")."""
     j = first - 1
@@ -166,7 +177,9 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
     evidence_layer: list[Match] = longest_matches(
         m for m in found if any(r.kind not in _COOCCURRENCE_KINDS for r in vocab.roles[m.phrase])
     )
-    situation_layer: list[Match] = longest_matches(found)
+    situation_layer: list[Match] = longest_matches(
+        m for m in found if any(_masks_situation(r) for r in vocab.roles[m.phrase])
+    )
     hits: list[Hit] = []
     for layer, wanted in ((evidence_layer, False), (situation_layer, True)):
         for m in layer:
@@ -221,6 +234,8 @@ def evidence(
             groups_hit.add(hit.role.name)
         elif kind == "contractor" and not hit.negated:
             contractor.append(hit.phrase)
+    if _ORDINAL_START_RE.match(text):
+        cues.add("separator")
     fired = frozenset(
         rule.name
         for rule in vocab.urgency_rules
@@ -287,7 +302,8 @@ def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list
                 current = ev
                 continue
             a, b = current.top_topic(), ev.top_topic()
-            starts_new = (a is not None and b is not None and a != b) or bool(
+            strong = b is not None and ev.topic_scores[b] >= _MIN_PIECE
+            starts_new = (a is not None and strong and a != b) or bool(
                 ev.cues & ({"separator"} | CLOSING_CUES)
             )
             if starts_new:

@@ -88,6 +88,8 @@ def _opens(clause: Clause, topic: Topic, current: ActionItem | None) -> bool:
     if clause.topic_scores.get(topic.key, 0.0) < _MIN_OPEN:
         return False
     asks = clause.question or "request" in clause.cues
+    if clause.urgency_rules:
+        return True  # an emergency situation is always a matter
     if topic.problem_free or topic.category in _QUESTION_TYPES:
         return asks or clause.problem
     if clause.problem or asks or bool(clause.cues & {"still", "absence"}):

@@ -27,7 +27,7 @@ UNIT_NOT_SPECIFIED = "Unit not specified"
 _ID = r"[A-Za-z]?\d{1,4}[A-Za-z]?"
 _KEYWORD_RE = re.compile(
     r"(?<![A-Za-z])(apartment|apartamento|apt|unit|flat|suite|ste|residence)\.?"
-    r"(?:\s*(?:#|no\.?|number))?\s*(" + _ID + r")(?![\w/-]|:\d)",
+    r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*(" + _ID + r")(?![\w/-]|:\d)",
     re.IGNORECASE,
 )
 _HASH_RE = re.compile(r"#\s?(\d{1,4}[A-Za-z]?)(?![\w:/])")

@@ -39,9 +39,24 @@ _ATTRIBUTION = re.compile(
             (?:wrote|schrieb(?:\s[^:]{1,200})?|a\s+écrit|a\s+ecrit|escribió|escribio
             |ha\s+scritto|schreef|escreveu|skrev)\s*:
         |.{0,200}(?:<[^>]*@[^>]*>|\d{1,2}:\d{2}|\d{4}).{0,200}\s
-            (?:wrote|writes|schrieb|a\s+écrit|escribió)\s*:
+            (?:wrote|writes|schrieb|a\s+écrit|escribió|написал|написала|napisał)\s*:
     )\s*$""",
     re.IGNORECASE | re.VERBOSE | re.DOTALL,
+)
+
+_ATTRIBUTION_END = re.compile(
+    r"(?:wrote|writes|schrieb[^:]*|écrit|ecrit|escribió|escribio|scritto|schreef|escreveu|skrev"
+    r"|написал|написала|napisał)\s*:\s*$",
+    re.IGNORECASE,
+)
+_BARE_ATTRIBUTION = re.compile(
+    r"^.{1,200}\s(?:wrote|writes|schrieb|a\s+écrit|escribió|ha\s+scritto|написал|napisał)\s*:\s*$",
+    re.IGNORECASE,
+)
+
+# How a wrapped attribution starts: a leading word, or a date/time/address in the first line.
+_ATTRIBUTION_HEAD = re.compile(
+    r"^\s*(?:(?:on|am|le|el|il|op|em|den|på)\s|.*(?:\d{1,2}:\d{2}|\d{4}|@))", re.IGNORECASE
 )
 
 # Outlook-style header block: "From:" then, within the next lines, "Sent:"/"Date:" and "To:" or
@@ -64,7 +79,8 @@ _SIGN_OFF = re.compile(
     r"^\s*(?:thanks?(?:\s+(?:again|so\s+much|a\s+lot|in\s+advance))?|thank\s+you(?:\s+\w+)?"
     r"|many\s+thanks|thx|tia|cheers|best|best\s+wishes|all\s+the\s+best|(?:best|kind|warm"
     r"|warmest|many)?\s*regards|sincerely(?:\s+yours)?|yours(?:\s+(?:truly|sincerely))?"
-    r"|respectfully|take\s+care|br|mvg|gruß|grüße|saludos|cordialement)\s*[,.!-]*\s*$",
+    r"|respectfully|take\s+care|br|mvg|gruß|grüße|saludos|cordialement|merci|danke|gracias"
+    r"|grazie|obrigad[oa]|cordiali\s+saluti|mit\s+freundlichen\s+grüßen)\s*[,.!-]*\s*$",
     re.IGNORECASE,
 )
 # A line in a sign-off block that tells us where the tenant lives: it stays in the new text.
@@ -91,13 +107,20 @@ def _attribution_at(lines: list[str], i: int) -> int:
     first = lines[i].strip()
     if not first or len(first) > 400 or _QUOTED_LINE.match(first):
         return 0
+    nxt = next((ln for ln in lines[i + 1 : i + 3] if ln.strip()), "")
+    if _QUOTED_LINE.match(nxt) and _BARE_ATTRIBUTION.match(first):
+        return 1  # "Bob wrote:" directly above a ">" block needs no date to be trusted
     joined = first
     for span in range(1, 4):
-        if _ATTRIBUTION.match(joined):
+        # The verb check is cheap; the full pattern backtracks, so only run it when it can match.
+        if joined.endswith(":") and _ATTRIBUTION_END.search(joined) and _ATTRIBUTION.match(joined):
             return span
-        if i + span >= len(lines) or not lines[i + span].strip():
+        if not _ATTRIBUTION_HEAD.match(first) or i + span >= len(lines):
+            return 0  # only a line that looks like the start of one may wrap
+        nxt = lines[i + span].strip()
+        if not nxt or nxt.startswith(">"):
             return 0
-        joined = f"{joined} {lines[i + span].strip()}"
+        joined = f"{joined} {nxt}"
     return 0
 
 
@@ -124,6 +147,15 @@ def _history_start(lines: list[str]) -> tuple[int, bool]:
             if not _QUOTED_LINE.match(nxt):
                 return i, False
     return len(lines), False
+
+
+def _forwarded_body(lines: list[str]) -> str:
+    """The text of a forwarded message: its header block (up to a blank line) dropped."""
+    start = next((i for i, ln in enumerate(lines) if ln.strip()), len(lines))
+    if start < len(lines) and (_HDR_FROM.match(lines[start]) or _HDR_OTHER.match(lines[start])):
+        end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+        return "\n".join(lines[end:])
+    return "\n".join(lines[start:])
 
 
 def _trim(lines: list[str]) -> str:
@@ -164,7 +196,7 @@ def _split_sign_off(lines: list[str]) -> tuple[list[str], list[str]]:
     return lines, []
 
 
-def split_body(text: str, *, _unwrap_forward: bool = True) -> SplitBody:
+def split_body(text: str, *, _unwrap_forward: int = 4) -> SplitBody:
     """Split ``text`` (LF line endings) into new text, quoted history and signature."""
     lines = text.split("\n")
     start, is_forward = _history_start(lines)
@@ -188,9 +220,8 @@ def split_body(text: str, *, _unwrap_forward: bool = True) -> SplitBody:
     quoted_lines.extend(history)
     new_lines, sig_lines = _split_signature(new_lines)
     new = _trim(new_lines)
-    if not new.strip() and is_forward and _unwrap_forward:
+    if not new.strip() and is_forward and _unwrap_forward > 0:
         # A bare forward with no comment: what was forwarded is what the sender is telling us
-        # (its own history and signature still split off; one level only).
-        fwd = [ln for ln in history[1:] if not _HDR_OTHER.match(ln) and not _HDR_FROM.match(ln)]
-        new = split_body("\n".join(fwd), _unwrap_forward=False).new
+        # (its own history and signature still split off; a few nested forwards at most).
+        new = split_body(_forwarded_body(history[1:]), _unwrap_forward=_unwrap_forward - 1).new
     return SplitBody(new=new, quoted=_trim(quoted_lines), signature=_trim(sig_lines))

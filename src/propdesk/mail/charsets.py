@@ -50,6 +50,8 @@ _SUPERSETS = {
 _TEXT_CODEC_BLOCKLIST = {"base64", "hex", "zlib", "bz2", "quopri", "uu", "rot-13", "rot13"}
 
 _FEW_BAD_BYTES = 8
+_ENCODED_SURROGATE = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")  # CESU-8 / WTF-8 leftovers
+_NON_ASCII_TEXT = re.compile(r"[^\x00-\x7f\ud800-\udfff]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _BAD_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 # Other line boundaries (str.splitlines honours them, our line logic splits on LF only).
@@ -57,8 +59,8 @@ _LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\u2028\u2029]")
 
 
 def clean_text(text: str) -> str:
-    """Drop what PostgreSQL ``text`` refuses (NUL, lone surrogates) and stray controls; LF only."""
-    text = _LINE_BREAKS.sub("\n", text)
+    """Drop what PostgreSQL ``text`` refuses (NUL, lone surrogates), stray controls; LF, no NBSP."""
+    text = _LINE_BREAKS.sub("\n", text).replace("\u00a0", " ")
     text = _SURROGATES.sub("", text)
     return _BAD_CONTROLS.sub("", text)
 
@@ -72,7 +74,7 @@ def _codec_for(declared: str | None) -> str | None:
         return _SUPERSETS[name] or None
     try:
         info = codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         return None
     if info.name in _TEXT_CODEC_BLOCKLIST or not getattr(info, "_is_text_encoding", True):
         return None
@@ -88,6 +90,8 @@ def _mostly_utf8(data: bytes, defects: list[str], *, declared_known: bool) -> st
     bad = len(_SURROGATES.findall(text))
     if bad > max(_FEW_BAD_BYTES, len(data) // 100):
         return None
+    if bad and not _NON_ASCII_TEXT.search(text) and not _ENCODED_SURROGATE.search(data):
+        return None  # no valid multi-byte sequence at all: an 8-bit charset, not UTF-8
     if bad:
         defects.append(f"{bad} invalid UTF-8 bytes dropped")
     elif not declared_known:
@@ -151,10 +155,13 @@ def raw_header_text(value: str) -> tuple[str, list[str]]:
 
 
 _WS = re.compile(r"\s+")
+_HEADER_NEEDS_WORK = re.compile(r"[\x00-\x1f\x7f]|\s\s")  # folding, controls, runs of space
 
 
 def decode_header_value(value: str) -> tuple[str, list[str]]:
     """Unfold and RFC 2047-decode one header value, never raising; returns (text, defects)."""
+    if value.isascii() and "=?" not in value and not _HEADER_NEEDS_WORK.search(value):
+        return value.strip(), []  # the common case: plain, unfolded ASCII
     text, defects = raw_header_text(value)
     if "=?" not in text:
         return clean_text(_WS.sub(" ", text)).strip(), defects

@@ -54,10 +54,13 @@ _BOUNCE_SUBJECT = re.compile(
     r"|mail\s+system\s+error|postmaster\s+notify|undelivered\s+mail)",
     re.IGNORECASE,
 )
+# Only the forms auto-responders actually use: a tenant's "Out of office next week, can you
+# come Monday?" must still become a ticket.
 _AUTOREPLY_SUBJECT = re.compile(
-    r"^\s*(?:auto(?:matic)?[\s-]*(?:reply|response|respons|antwort)|out\s+of\s+(?:the\s+)?office"
-    r"|away\s+from\s+(?:the\s+)?office|on\s+vacation|abwesenheit|réponse\s+automatique"
-    r"|respuesta\s+automática|risposta\s+automatica|autosvar)\b",
+    r"^\s*(?:auto(?:matic)?[\s-]*(?:reply|response|respons|antwort)\b"
+    r"|out\s+of\s+(?:the\s+)?office\s*(?::|reply\b|notice\b|autoreply\b|\(|$)"
+    r"|abwesenheitsnotiz|réponse\s+automatique|respuesta\s+automática|risposta\s+automatica"
+    r"|autosvar)",
     re.IGNORECASE,
 )
 
@@ -163,11 +166,12 @@ def rule_auto_reply_weak(facts: MailFacts) -> Verdict | None:
 
 
 def rule_bounce_weak(facts: MailFacts) -> Verdict | None:
-    """A null Return-Path or a bounce subject (after the auto-reply rules: those share <>)."""
+    """A null Return-Path (after the auto-reply rules: RFC 3834 replies use <> too).
+
+    A bounce-like subject alone is not enough: "Undelivered package in the lobby" is a ticket.
+    """
     if _h(facts, "return-path").replace(" ", "") == "<>":
         return NotTicketReason.BOUNCE, "null Return-Path"
-    if _BOUNCE_SUBJECT.match(facts.subject):
-        return NotTicketReason.BOUNCE, "bounce subject"
     return None
 
 

@@ -12,6 +12,7 @@ raises: whatever it could not do is listed in ``defects``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import mimetypes
 import re
@@ -28,9 +29,10 @@ from typing import Any
 import mailparser
 
 from propdesk.core.message import Address, Attachment, InboundMessage, NotTicketReason
-from propdesk.core.quoting import split_body
-from propdesk.mail.charsets import clean_text, decode_bytes, decode_header_value
+from propdesk.core.quoting import SplitBody, split_body
+from propdesk.mail.charsets import clean_text, decode_bytes, decode_header_value, raw_header_text
 from propdesk.mail.filters import MailFacts, classify_not_ticket
+from propdesk.mail.flowed import unflow
 from propdesk.mail.html_text import html_to_text
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -47,8 +49,15 @@ _BINARY_MAGIC = {
     b"\xff\xd8\xff": "a JPEG image",
 }
 _HEADER_LINE = re.compile(rb"^[!-9;-~]{1,100}:")
+_JUNK_LINES = 5  # at most this many junk lines above the headers are dropped
 _MSGID = re.compile(r"<[^<>\s]{1,900}>")
-_BODY_MSGID = re.compile(r"^\s*Message-ID\s*:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
+_ESCAPED_BYTES = re.compile(r"\\(?:u[dD][89a-fA-F]|x[89a-fA-F])[0-9a-fA-F]")
+_BODY_BOUNDARY = re.compile(rb"(?m)^--([^\r\n]{1,200}?)(?:--)?[ \t]*\r?$")
+_LOOKS_HTML = re.compile(r"<(?:html|body|div|p|br|table|span|font)\b", re.IGNORECASE)
+_BODY_MSGID = re.compile(
+    rb"^[ \t>]*Message-ID[ \t]*:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE
+)
+_BOUNCE_SCAN_BYTES = 256 * 1024
 
 _MP_ATTR = {"from": "from_", "to": "to", "cc": "cc", "reply-to": "reply_to"}
 
@@ -96,9 +105,16 @@ def _normalise(raw: bytes, defects: list[str]) -> bytes:
     if stripped is not data and len(stripped) != len(data):
         data = stripped
         defects.append("blank lines before the headers removed")
-    if data.startswith(b"From "):
+    if data.startswith((b"From ", b">From ")):
         data = data.split(b"\n", 1)[1] if b"\n" in data else b""
         defects.append("mbox 'From ' separator line removed")
+    lines = data.split(b"\n", _JUNK_LINES + 2)
+    if not _HEADER_LINE.match(lines[0]):
+        # A few junk lines (a transport banner, a stray "-->") above a real header block.
+        for k in range(1, min(_JUNK_LINES + 1, len(lines) - 1)):
+            if _HEADER_LINE.match(lines[k]) and _HEADER_LINE.match(lines[k + 1]):
+                defects.append(f"{k} non-header line(s) before the headers removed")
+                return b"\n".join(lines[k:])
     return data
 
 
@@ -160,11 +176,12 @@ def _addresses(msg: Message, parser: Any, name: str, defects: list[str]) -> tupl
             value = getattr(parser, _MP_ATTR[name])
             if isinstance(value, list):
                 pairs = [(str(n), str(a)) for n, a in value]
-                got = True
+                # mail-parser backslash-escapes undecodable 8-bit names; ours decodes them.
+                got = not any(_ESCAPED_BYTES.search(n + a) for n, a in pairs)
         except Exception as exc:  # a library bug must not cost us the sender
             defects.append(f"{name}: mail-parser address parse failed ({type(exc).__name__})")
     if not got:
-        raw = [str(v) for k, v in msg.raw_items() if k.lower() == name][:1]
+        raw = [raw_header_text(str(v))[0] for k, v in msg.raw_items() if k.lower() == name][:1]
         try:
             pairs = [
                 (decode_header_value(n)[0], decode_header_value(a)[0]) for n, a in getaddresses(raw)
@@ -174,14 +191,17 @@ def _addresses(msg: Message, parser: Any, name: str, defects: list[str]) -> tupl
     out = []
     for display, addr in pairs:
         address = _norm_address(addr)
-        if "@" not in address and not address:
+        if not address:  # a group name, "undisclosed-recipients:;"
             continue
         out.append(Address(address=address, name=clean_text(display).strip().strip('"')))
     return tuple(out)
 
 
 def _date(msg: Message, parser: Any, defects: list[str]) -> datetime | None:
-    """The Date header as tz-aware UTC, or None (with a defect) when absent or unparsable."""
+    """The Date header as tz-aware UTC, or None (with a defect) when absent or unparsable.
+
+    mail-parser first, then the stdlib's RFC 5322 parser, then ISO 8601 (some scripts send it).
+    """
     value: datetime | None = None
     if parser is not None:
         try:
@@ -189,19 +209,24 @@ def _date(msg: Message, parser: Any, defects: list[str]) -> datetime | None:
             value = got if isinstance(got, datetime) else None
         except Exception:  # fall through to the stdlib
             value = None
-    raw = msg.get("date")
+    raw = str(msg.get("date") or "").strip()
     if value is None and raw:
         try:
-            value = parsedate_to_datetime(str(raw))
+            value = parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError, OverflowError):
-            value = None
+            try:
+                value = datetime.fromisoformat(raw)
+            except ValueError:
+                value = None
     if value is None:
         if raw:
             defects.append("Date header unparsable")
         return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 9999 in a far-west zone
+        defects.append("Date header out of range")
+        return None
 
 
 def _message_id(headers: dict[str, str], sha: str, defects: list[str]) -> str:
@@ -237,7 +262,18 @@ def _part_text(part: Message, walk: _Walk) -> str:
         charset = None
     text, text_defects = decode_bytes(data, charset)
     walk.defects.extend(f"{part.get_content_type()}: {d}" for d in text_defects)
+    if part.get_content_type() == "text/plain" and _param(part, "format") == "flowed":
+        text = unflow(text, delsp=_param(part, "delsp") == "yes")
     return text
+
+
+def _param(part: Message, name: str) -> str:
+    """A Content-Type parameter, lower-cased; "" when absent or unparsable."""
+    try:
+        value = part.get_param(name)
+    except Exception:  # a malformed parameter list
+        return ""
+    return value.strip().lower() if isinstance(value, str) else ""
 
 
 def _filename(part: Message, index: int, ctype: str) -> str:
@@ -247,8 +283,9 @@ def _filename(part: Message, index: int, ctype: str) -> str:
         name = ""
     if isinstance(name, tuple):  # RFC 2231 value the stdlib did not collapse
         name = name[2] if len(name) == 3 else ""
+    # Never a path: no separators, no "." / ".." (the name is sender-controlled).
     name = decode_header_value(str(name))[0].replace("/", "_").replace("\\", "_").strip()
-    if name:
+    if name.strip("."):
         return name[:255]
     ext = mimetypes.guess_extension(ctype) or ".bin"
     if ctype.startswith("message/"):
@@ -256,13 +293,21 @@ def _filename(part: Message, index: int, ctype: str) -> str:
     return f"part-{index}{ext}"
 
 
+def _flatten(part: Message, walk: _Walk) -> bytes:
+    """A part back as bytes; the generator refuses some broken headers, so rebuild by hand."""
+    try:
+        return part.as_bytes(policy=compat32)
+    except Exception:  # HeaderParseError, unencodable charsets, ...
+        walk.defects.append(f"{part.get_content_type()}: rebuilt from raw headers")
+    head = "".join(f"{k}: {v}\n" for k, v in part.raw_items()).encode("utf-8", "surrogateescape")
+    kids = b"\n".join(_flatten(kid, walk) for kid in _children(part))
+    return head + b"\n" + (kids or _payload_bytes(part))
+
+
 def _attachment(part: Message, index: int, max_bytes: int, walk: _Walk) -> None:
     ctype = part.get_content_type()
     if part.is_multipart():  # message/rfc822 and friends: keep the enclosed message whole
-        try:
-            data = part.as_bytes(policy=compat32)
-        except Exception:  # unencodable enclosed headers
-            data = str(part).encode("utf-8", "surrogateescape")
+        data = _flatten(part, walk)
         body = data.split(b"\n\n", 1)
         data = body[1] if len(body) == 2 and ctype.startswith("message/") else data
     else:
@@ -296,8 +341,9 @@ def _attachment(part: Message, index: int, max_bytes: int, walk: _Walk) -> None:
 
 
 def _children(part: Message) -> list[Message]:
-    payload = part.get_payload()
-    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
+    if not part.is_multipart():  # get_payload() would decode a leaf, which can raise
+        return []
+    return [p for p in part.get_payload() if isinstance(p, Message)]
 
 
 def _enclosed_message_id(part: Message) -> str | None:
@@ -315,11 +361,21 @@ def _enclosed_message_id(part: Message) -> str | None:
     return match.group(0) if match else None
 
 
-def _walk(  # noqa: PLR0912 - one branch per MIME shape reads better than indirection
+def _walk(
     part: Message, walk: _Walk, max_bytes: int, depth: int = 0, counter: Iterator[int] | None = None
 ) -> None:
+    """Collect body texts and attachments; one unreadable part costs only that part."""
+    counter = counter if counter is not None else itertools.count(1)
+    try:
+        _walk_part(part, walk, max_bytes, depth, counter)
+    except Exception as exc:  # a stdlib/codec corner we did not foresee: skip the part
+        walk.defects.append(f"{part.get_content_type()}: unreadable part ({type(exc).__name__})")
+
+
+def _walk_part(  # noqa: PLR0912 - one branch per MIME shape reads better than indirection
+    part: Message, walk: _Walk, max_bytes: int, depth: int, counter: Iterator[int]
+) -> None:
     """Collect body texts and attachments; enclosed messages are attachments, not body."""
-    counter = counter if counter is not None else iter(range(1, 1_000_000))
     index = next(counter)
     ctype = part.get_content_type()
     walk.part_types.add(ctype)
@@ -334,6 +390,9 @@ def _walk(  # noqa: PLR0912 - one branch per MIME shape reads better than indire
         for kid in _children(part):  # only to learn the types inside (delivery-status etc.)
             walk.part_types.add(kid.get_content_type())
         _attachment(part, index, max_bytes, walk)
+        return
+    if ctype.startswith("multipart/") and not part.is_multipart():
+        _walk_broken_multipart(part, walk, max_bytes, depth, counter)
         return
     if part.is_multipart():
         kids = _children(part)
@@ -354,18 +413,44 @@ def _walk(  # noqa: PLR0912 - one branch per MIME shape reads better than indire
     except Exception:  # malformed parameters: treat as unnamed
         is_named = False
     if ctype in ("text/plain", "text/html") and disposition != "attachment" and not is_named:
-        text = _part_text(part, walk)
-        if ctype == "text/html":
-            text = html_to_text(text)
-            walk.sources.add("html")
-        else:
-            walk.sources.add("plain")
-        if text.strip():
-            walk.texts.append(text)
+        _add_text(_part_text(part, walk), walk, html=ctype == "text/html")
         return
     if ctype == "text/plain" and not _payload_bytes(part) and not is_named:
         return  # an empty body part, not an attachment
     _attachment(part, index, max_bytes, walk)
+
+
+def _walk_broken_multipart(
+    part: Message, walk: _Walk, max_bytes: int, depth: int, counter: Iterator[int]
+) -> None:
+    """A multipart whose declared boundary never appears: retry with the one the body uses,
+    else read the payload as text (HTML converted) rather than losing the message."""
+    data = _payload_bytes(part)
+    match = _BODY_BOUNDARY.search(data)
+    if match and b'"' not in match.group(1):
+        head = b'Content-Type: multipart/mixed; boundary="' + match.group(1) + b'"\n\n'
+        try:
+            inner = message_from_bytes(head + data, policy=compat32)
+        except Exception:  # the stdlib choked too: fall through to plain text
+            inner = None
+        kids = _children(inner) if inner is not None and inner.is_multipart() else []
+        if kids:
+            walk.defects.append("multipart boundary not found; recovered from the body")
+            for kid in kids:
+                _walk(kid, walk, max_bytes, depth + 1, counter)
+            return
+    walk.defects.append("multipart without parts; payload read as text")
+    text = _part_text(part, walk)
+    _add_text(text, walk, html=bool(_LOOKS_HTML.search(text)))
+
+
+def _add_text(text: str, walk: _Walk, *, html: bool) -> None:
+    """One body text (HTML converted to readable text), remembering where it came from."""
+    if html:
+        text = html_to_text(text)
+    walk.sources.add("html" if html else "plain")
+    if text.strip():
+        walk.texts.append(text)
 
 
 def _walk_as_attachment(
@@ -406,14 +491,18 @@ def _walk_alternative(
 
 
 def _bounced_id(
-    walk: _Walk, body: str, in_reply_to: str | None, references: tuple[str, ...]
+    walk: _Walk, data: bytes, own_id: str, in_reply_to: str | None, references: tuple[str, ...]
 ) -> str | None:
     """The Message-ID a bounce reports on: enclosed original, inline copy, then threading."""
     if walk.enclosed_ids:
         return walk.enclosed_ids[0]
-    match = _BODY_MSGID.search(body)
-    if match:
-        return match.group(1)
+    # A non-MIME bounce (qmail, Exim, broken MIME) quotes the original's headers in its body.
+    parts = re.split(rb"\r?\n\r?\n", data[:_BOUNCE_SCAN_BYTES], maxsplit=1)
+    body = parts[1] if len(parts) == 2 else b""
+    for match in _BODY_MSGID.finditer(body):
+        found = match.group(1).decode("ascii", "replace")
+        if found != own_id:
+            return found
     if in_reply_to:
         return in_reply_to
     return references[-1] if references else None
@@ -442,6 +531,17 @@ def _not_rfc822(raw: bytes, sha: str, reason: str) -> InboundMessage:
     )
 
 
+def _as_bytes(raw: object) -> bytes:
+    """bytes from bytes-likes (IMAP libraries hand out bytearray/memoryview) or, leniently, str."""
+    if isinstance(raw, bytes):
+        return raw
+    if isinstance(raw, str):
+        return raw.encode("utf-8", "surrogateescape")
+    if isinstance(raw, bytearray | memoryview):
+        return bytes(raw)
+    return b""  # not bytes at all: reported as not RFC 822 ("empty input")
+
+
 def parse_message(
     raw: bytes,
     *,
@@ -451,6 +551,7 @@ def parse_message(
     loop_header: str = "X-Propdesk-Loop",
 ) -> InboundMessage:
     """Parse raw message bytes; never raises (problems become ``defects``)."""
+    raw = _as_bytes(raw)
     sha = hashlib.sha256(raw).hexdigest()
     try:
         return _parse(
@@ -467,7 +568,12 @@ def parse_message(
 
 
 def _asdict_minimal(raw: bytes, sha: str) -> dict[str, Any]:
+    """Fields for a message we failed to parse: the raw text, split as well as we can."""
     text = clean_text(raw[:100_000].decode("utf-8", "replace"))
+    try:
+        split = split_body(text)
+    except Exception:  # the splitter failed too: keep nothing as "new" rather than history
+        split = SplitBody(new="", quoted=text, signature="")
     return {
         "message_id": f"<{sha[:32]}@propdesk.invalid>",
         "sha256": sha,
@@ -481,9 +587,9 @@ def _asdict_minimal(raw: bytes, sha: str) -> dict[str, Any]:
         "in_reply_to": None,
         "references": (),
         "body_text": text,
-        "new_text": text,
-        "quoted_text": "",
-        "signature": "",
+        "new_text": split.new,
+        "quoted_text": split.quoted,
+        "signature": split.signature,
     }
 
 
@@ -523,10 +629,7 @@ def _parse(
     references = tuple(_MSGID.findall(first.get("references", "")))
     subject = first.get("subject", "")
     ctype = msg.get_content_type()
-    try:
-        report_type = str(msg.get_param("report-type") or "").lower()
-    except Exception:  # malformed parameters
-        report_type = ""
+    report_type = _param(msg, "report-type")
     facts = MailFacts(
         headers=first,
         sender=sender.address if sender else "",
@@ -541,7 +644,7 @@ def _parse(
     verdict = classify_not_ticket(facts)
     not_ticket, detail = verdict if verdict else (None, None)
     bounced = (
-        _bounced_id(walk, body, in_reply_to, references)
+        _bounced_id(walk, data, first.get("message-id", "").strip(), in_reply_to, references)
         if not_ticket is NotTicketReason.BOUNCE
         else None
     )

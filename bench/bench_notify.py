@@ -1,0 +1,189 @@
+"""Notification throughput: 1,000 tenant emails -> tickets -> notification mails at the SMTP peer.
+
+End to end = real parser, the ingest service (one transaction per message, with the notification
+hook writing outbox rows), and the outbox delivery task over one reused SMTP connection to a real
+aiosmtpd peer, interleaved as the daemon loop does (a batch of messages, then a delivery pass).
+Printed next to the peer's raw smtplib rate (1,000 small messages on one connection) measured in
+the same run, so the overhead of our side is visible. Median of 3 runs each.
+
+If the classification pipeline (propdesk.core.pipeline) is not installed yet, a stand-in analysis
+makes one plumbing ticket per email with the core's build_ticket; everything else is real.
+
+    PYTHONPATH=src:. /work/main/.venv/bin/python bench/bench_notify.py [--emails 1000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import importlib
+import secrets
+import smtplib
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from tests.stack import SmtpPeer, create_database, drop_database, truncate_all
+
+from propdesk import app
+from propdesk.config import parse_config
+from propdesk.core.build import build_ticket
+from propdesk.core.models import Category, Subcategory, Urgency
+from propdesk.ingest import Analysis
+from propdesk.logging import configure_logging
+from propdesk.mail.imap import FetchedMessage
+from propdesk.store.engine import make_engine
+from propdesk.store.tables_outbox import outbox
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus" / "tenant" / "emails"
+BATCH = 50
+
+
+def tenant_emails(count: int) -> list[bytes]:
+    """``count`` distinct tenant emails: the corpus cycled, each with its own sender and id."""
+    sources = sorted(CORPUS.glob("*.eml"))
+    if not sources:
+        sys.exit(f"no corpus at {CORPUS}")
+    out: list[bytes] = []
+    for n in range(count):
+        msg = email.message_from_bytes(
+            sources[n % len(sources)].read_bytes(), policy=email.policy.default
+        )
+        for name in ("From", "Message-ID", "Sender", "Reply-To"):
+            del msg[name]
+        msg["From"] = f"Tenant {n} <tenant{n}@example.com>"
+        msg["Message-ID"] = f"<bench-{n}-{secrets.token_hex(4)}@example.com>"
+        out.append(msg.as_bytes())
+    return out
+
+
+def raw_smtplib_rate(peer: SmtpPeer, count: int) -> float:
+    """Messages per second with plain smtplib on one connection (the peer's ceiling)."""
+    msg = EmailMessage()
+    msg["From"] = "bench@property.com"
+    msg["To"] = "raw@example.com"
+    msg["Subject"] = "raw"
+    msg.set_content("x" * 800)
+    peer.reset()
+    start = time.perf_counter()
+    with smtplib.SMTP(peer.host, peer.port, timeout=30) as conn:
+        for _ in range(count):
+            conn.send_message(msg)
+    peer.wait_for(count, timeout=120)
+    return count / (time.perf_counter() - start)
+
+
+def stand_in_analyse(config: Any) -> Any:
+    """One plumbing ticket per email via core.build (used only without core.pipeline)."""
+    rules = app.rules(config)
+    hours = app.business_hours(config)
+
+    def analyse(msg: Any, received_at: datetime, now: datetime) -> Any:
+        sender = msg.sender.address if msg.sender else "unknown@example.com"
+        ticket = build_ticket(
+            category=Category.MAINTENANCE,
+            subcategory=Subcategory.PLUMBING,
+            urgency=Urgency.MEDIUM,
+            requires_contractor=False,
+            short_description=f"Maintenance request: {msg.subject[:60]}",
+            description=msg.new_text[:2000],
+            sender=sender,
+            subject=msg.subject,
+            message_id=msg.message_id,
+            received_at=received_at,
+            rules=rules,
+            hours=hours,
+            now=now,
+            random_bytes=secrets.token_bytes,
+        )
+        return Analysis((ticket,))
+
+    return analyse
+
+
+def end_to_end(config: Any, eng: Any, peer: SmtpPeer, emails: list[bytes]) -> tuple[float, int]:
+    """(emails per second, notification mails delivered) for one run."""
+    analyse = None
+    try:
+        importlib.import_module("propdesk.core.pipeline")
+    except ModuleNotFoundError:
+        analyse = stand_in_analyse(config)
+    service = app.ingest_service(config, eng, analyse=analyse)
+    delivery = app.outbox_delivery(config, eng)
+    truncate_all(eng)
+    peer.reset()
+    received_at = datetime.now(UTC) - timedelta(minutes=1)
+    start = time.perf_counter()
+    for first in range(0, len(emails), BATCH):
+        for uid, raw in enumerate(emails[first : first + BATCH], start=first + 1):
+            service.process("bench", 1, FetchedMessage(uid, len(raw), received_at, raw))
+        delivery.run_once(limit=100_000)
+    while delivery.run_once(limit=100_000).handled:
+        pass
+    with eng.connect() as conn:
+        rows = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
+        sent = conn.execute(
+            select(func.count()).select_from(outbox).where(outbox.c.status == "sent")
+        ).scalar_one()
+    peer.wait_for(sent, timeout=120)
+    elapsed = time.perf_counter() - start
+    delivery.close()
+    if sent != rows:
+        print(f"  warning: {rows - sent} of {rows} outbox rows not sent", file=sys.stderr)
+    return len(emails) / elapsed, int(sent)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--emails", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    db = create_database("127.0.0.1", 5432)
+    peer = SmtpPeer().start()
+    try:
+        config = parse_config(
+            {
+                "database": db.model_dump(mode="json", exclude_none=True),
+                "smtp": {"host": peer.host, "port": peer.port, "tls": "none"},
+                "logging": {"level": "warning"},
+                "notifications": {"tenant_cap_per_hour": 100_000},
+            }
+        )
+        configure_logging("warning", "console")
+        eng = make_engine(config.database, pooled=True)
+        emails = tenant_emails(args.emails)
+        raw_rates, e2e_rates, mails = [], [], []
+        for run in range(args.runs):
+            raw_rates.append(raw_smtplib_rate(peer, args.emails))
+            rate, sent = end_to_end(config, eng, peer, emails)
+            e2e_rates.append(rate)
+            mails.append(sent)
+            print(
+                f"run {run + 1}: raw smtplib {raw_rates[-1]:.0f} msg/s; end to end "
+                f"{rate:.1f} emails/s ({sent} notification mails, {rate * sent / len(emails):.1f}"
+                " mails/s)"
+            )
+        eng.dispose()
+    finally:
+        peer.stop()
+        drop_database("127.0.0.1", 5432, db.name)
+    med = statistics.median(e2e_rates)
+    print(
+        f"median of {args.runs}: end to end {med:.1f} tenant emails/s "
+        f"({statistics.median(mails)} notification mails per run, "
+        f"{med * statistics.median(mails) / args.emails:.1f} mails/s); "
+        f"raw smtplib to the same peer {statistics.median(raw_rates):.0f} msg/s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Notifications: which events mail whom, the outbox hooks, and outbox delivery over SMTP."""

@@ -1,0 +1,209 @@
+"""Outbox delivery: a periodic task of the daemon loop that sends due rows over SMTP.
+
+Each row is claimed, sent and marked in ONE short transaction that holds the row lock (``FOR
+UPDATE SKIP LOCKED``) while the SMTP conversation runs. Why per row and not per batch: if the
+process dies between the server's ``250`` and the commit, only that one row goes back to pending
+and is sent again (with the same Message-ID, so the duplicate is recognisable); a batch
+transaction would re-send the whole batch. Several daemons can share the database: each skips the
+rows another holds.
+
+Failures never make the loop wait: 4xx or a lost connection stores ``next_attempt_at`` with
+exponential backoff and ends the pass if the server could not be reached at all; 5xx marks the row
+dead with the server's answer. Loop and flood safety (robots, our own addresses, the per-tenant
+hourly cap) are decided here, right before sending, and recorded as ``suppressed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, Row
+from sqlalchemy.orm import Session, sessionmaker
+
+from propdesk.config import NotificationsConfig
+from propdesk.logging import get_logger
+from propdesk.mail.compose import Composer, Outgoing
+from propdesk.mail.smtp import Outcome, SendResult
+from propdesk.notify.events import TENANT
+from propdesk.notify.safety import RecipientPolicy
+from propdesk.store import outbox as repo
+
+log = get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock (tz-aware UTC)."""
+    return datetime.now(UTC)
+
+
+class Sender(Protocol):
+    """What delivery needs from the SMTP adapter."""
+
+    def send(self, msg: EmailMessage, envelope_from: str, recipient: str) -> SendResult: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class PassStats:
+    """What one delivery pass did."""
+
+    sent: int = 0
+    retry: int = 0
+    dead: int = 0
+    suppressed: int = 0
+    stopped_early: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retry + self.dead + self.suppressed
+
+
+def outgoing_from_row(row: Row[Any]) -> Outgoing:
+    """The compose input for one stored row."""
+    return Outgoing(
+        kind=row.kind,
+        recipient=row.recipient,
+        ticket_ids=tuple(row.ticket_ids),
+        message_id=row.message_id,
+        context=row.context,
+        in_reply_to=row.in_reply_to,
+        references=tuple(row.parent_references or ()),
+    )
+
+
+class OutboxDelivery:
+    """Sends due outbox rows; ``run_once`` is the periodic task body."""
+
+    name = "outbox"
+    description = "send due notification emails from the outbox over SMTP"
+
+    def __init__(
+        self,
+        db: Engine | sessionmaker[Session],
+        sender: Sender,
+        composer: Composer,
+        settings: NotificationsConfig,
+        own_addresses: Iterable[str],
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._sessions = db if isinstance(db, sessionmaker) else sessionmaker(db)
+        self._sender = sender
+        self._composer = composer
+        self._settings = settings
+        self._policy = RecipientPolicy(own_addresses)
+        self._clock = clock
+
+    def __call__(self) -> PassStats:
+        return self.run_once()
+
+    def run_once(self, limit: int | None = None) -> PassStats:
+        """Deliver up to ``limit`` (default: batch_size) due rows; stop early if SMTP is down."""
+        stats = PassStats()
+        budget = limit if limit is not None else self._settings.batch_size
+        while stats.handled < budget:
+            outcome = self._one(stats)
+            if outcome is None:
+                break
+            if outcome is _STOP:
+                stats.stopped_early = True
+                break
+        if stats.handled:
+            log.info(
+                "outbox.pass",
+                sent=stats.sent,
+                retry=stats.retry,
+                dead=stats.dead,
+                suppressed=stats.suppressed,
+                stopped_early=stats.stopped_early,
+            )
+        return stats
+
+    def close(self) -> None:
+        """Close the kept SMTP connection (at shutdown)."""
+        self._sender.close()
+
+    def _one(self, stats: PassStats) -> object | None:
+        now = self._clock()
+        with self._sessions.begin() as session:
+            conn = session.connection()
+            row = repo.claim_one(conn, now)
+            if row is None:
+                return None
+            reason = self._refusal(conn, row, now)
+            if reason is not None:
+                repo.finish(conn, row.id, now, status="suppressed", error=reason, attempted=False)
+                stats.suppressed += 1
+                log.warning("outbox.suppressed", outbox_id=row.id, kind=row.kind, reason=reason)
+                return _DONE
+            try:
+                msg = self._composer.compose(outgoing_from_row(row), now)
+            except Exception as exc:  # a row that cannot be rendered must not block the rest
+                error = f"cannot compose: {type(exc).__name__}: {exc}"[:1000]
+                repo.finish(conn, row.id, now, status="dead", error=error)
+                stats.dead += 1
+                log.error("outbox.compose_failed", outbox_id=row.id, error=error)
+                return _DONE
+            result = self._sender.send(msg, self._composer.envelope_from, row.recipient)
+            done = self._clock()
+            return self._record(conn, row, result, done, stats)
+
+    def _refusal(self, conn: Any, row: Row[Any], now: datetime) -> str | None:
+        reason = self._policy.refusal(row.recipient)
+        if reason is not None:
+            return reason
+        cap = self._settings.tenant_cap_per_hour
+        if row.audience == TENANT:
+            recent = repo.sent_since(conn, row.recipient, now - timedelta(hours=1))
+            if recent >= cap:
+                return f"flood cap: {recent} mails to this tenant in the last hour (cap {cap})"
+        return None
+
+    def _record(
+        self, conn: Any, row: Row[Any], result: SendResult, now: datetime, stats: PassStats
+    ) -> object:
+        fields = {"outbox_id": row.id, "kind": row.kind, "ticket_id": row.ticket_id}
+        if result.outcome is Outcome.SENT:
+            repo.finish(conn, row.id, now, status="sent")
+            stats.sent += 1
+            log.info("outbox.sent", message_id=row.message_id, **fields)
+            return _DONE
+        if result.outcome is Outcome.DEAD:
+            repo.finish(conn, row.id, now, status="dead", error=result.answer)
+            stats.dead += 1
+            log.error("outbox.dead", answer=result.answer, **fields)
+            return _DONE
+        attempts = row.attempts + 1
+        if attempts >= self._settings.max_attempts:
+            error = f"gave up after {attempts} attempts; last answer: {result.answer}"
+            repo.finish(conn, row.id, now, status="dead", error=error[:1000])
+            stats.dead += 1
+            log.error("outbox.dead", answer=error, **fields)
+            return _DONE
+        delay = repo.backoff(
+            attempts, self._settings.retry_base_seconds, self._settings.retry_max_seconds
+        )
+        repo.finish(
+            conn, row.id, now, status="pending", error=result.answer, next_attempt_at=now + delay
+        )
+        stats.retry += 1
+        log.warning(
+            "outbox.retry_later",
+            answer=result.answer,
+            attempts=attempts,
+            retry_in_seconds=delay.total_seconds(),
+            **fields,
+        )
+        return _STOP if result.connection_failed else _DONE
+
+
+_DONE = object()
+_STOP = object()

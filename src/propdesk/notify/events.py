@@ -1,0 +1,162 @@
+"""Which events mail whom (the spec's ``send_ticket_notifications``, plus what users expect).
+
+Pure planning: tickets and events in, ``Planned`` notifications out; the hooks store them as outbox
+rows in the caller's transaction. Deviations from the naive spec, on purpose:
+- one email that became several tickets gets ONE tenant acknowledgement listing them all (the
+  spec's per-ticket loop would send the tenant one mail per ticket);
+- each assignee still gets one mail per ticket (each is separate work, maybe for separate people);
+- In Progress / Pending updates to the tenant are switchable (``tenant_status_updates``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from propdesk.core.models import Ticket, TicketStatus, Urgency
+from propdesk.core.policy import SlaTarget
+
+URGENCY_LABELS = {Urgency.HIGH: "High", Urgency.MEDIUM: "Medium", Urgency.LOW: "Low"}
+STAFF = "staff"
+TENANT = "tenant"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One notification to store in the outbox."""
+
+    kind: str
+    audience: str  # "tenant" (flood-capped) or "staff" (never dropped by the cap)
+    recipient: str
+    ticket_ids: tuple[str, ...]
+    context: Mapping[str, Any]
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = field(default_factory=tuple)
+
+
+def describe_span(span: timedelta) -> str:
+    """``within 30 minutes`` / ``within 4 hours`` / ``within 3 days`` for templates."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 120 and minutes % 60:
+        return f"within {minutes} minutes"
+    hours = minutes // 60
+    if hours < 48 or hours % 24:
+        return f"within {hours} hour{'s' if hours != 1 else ''}"
+    days = hours // 24
+    return f"within {days} days"
+
+
+def ticket_context(ticket: Ticket, sla: Mapping[Urgency, SlaTarget]) -> dict[str, Any]:
+    """The JSON-ready fields templates may use for one ticket."""
+    target = sla.get(ticket.urgency)
+    return {
+        "ticket_id": ticket.ticket_id,
+        "short_description": ticket.short_description,
+        "description": ticket.description,
+        "category": ticket.category.value,
+        "subcategory": ticket.subcategory.value if ticket.subcategory else "",
+        "urgency": ticket.urgency.value,
+        "urgency_label": URGENCY_LABELS.get(ticket.urgency, ticket.urgency.value),
+        "unit_number": ticket.unit_number or "not specified",
+        "requested_for": ticket.requested_for,
+        "assignment_group": ticket.assignment_group,
+        "assigned_to": ticket.assigned_to,
+        "status": ticket.status.value,
+        "created_at": ticket.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "after_hours": ticket.metadata.after_hours,
+        "requires_contractor": ticket.metadata.requires_contractor,
+        "sla_response": describe_span(target.response) if target else "as soon as we can",
+        "sla_resolution": describe_span(target.resolution) if target else "as soon as we can",
+    }
+
+
+@dataclass(frozen=True)
+class Source:
+    """What we know about the email that created tickets (for threading and the greeting)."""
+
+    message_id: str | None
+    references: tuple[str, ...] = ()
+    sender_name: str = ""
+    attachments: tuple[str, ...] = ()
+
+
+def plan_created(
+    tickets: Sequence[Ticket], source: Source, sla: Mapping[Urgency, SlaTarget]
+) -> list[Planned]:
+    """One mail per ticket to its assignee, one acknowledgement per tenant listing all tickets."""
+    out: list[Planned] = []
+    contexts = [ticket_context(t, sla) for t in tickets]
+    for ticket, ctx in zip(tickets, contexts, strict=True):
+        out.append(
+            Planned(
+                kind="ticket_assigned",
+                audience=STAFF,
+                recipient=ticket.assigned_to,
+                ticket_ids=(ticket.ticket_id,),
+                context={
+                    "tickets": [ctx],
+                    "attachments": list(source.attachments),
+                    "tenant_name": source.sender_name,
+                },
+            )
+        )
+    by_tenant: dict[str, list[int]] = {}
+    for i, ticket in enumerate(tickets):
+        by_tenant.setdefault(ticket.requested_for.lower(), []).append(i)
+    for tenant, idx in by_tenant.items():
+        out.append(
+            Planned(
+                kind="ticket_created_tenant",
+                audience=TENANT,
+                recipient=tenant,
+                ticket_ids=tuple(tickets[i].ticket_id for i in idx),
+                context={"tickets": [contexts[i] for i in idx], "tenant_name": source.sender_name},
+                in_reply_to=source.message_id,
+                references=source.references,
+            )
+        )
+    return out
+
+
+def plan_status_change(
+    ticket: Ticket,
+    sla: Mapping[Urgency, SlaTarget],
+    *,
+    note: str | None = None,
+    tenant_status_updates: bool = True,
+) -> list[Planned]:
+    """Resolved: the completion mail; In Progress / Pending: an update if switched on."""
+    ctx = ticket_context(ticket, sla)
+    base: dict[str, Any] = {"tickets": [ctx], "note": note or "", "status": ticket.status.value}
+    if ticket.status is TicketStatus.RESOLVED:
+        kind = "ticket_resolved_tenant"
+    elif ticket.status in (TicketStatus.IN_PROGRESS, TicketStatus.PENDING):
+        if not tenant_status_updates:
+            return []
+        kind = "ticket_status_tenant"
+    else:
+        return []
+    return [
+        Planned(
+            kind=kind,
+            audience=TENANT,
+            recipient=ticket.requested_for.lower(),
+            ticket_ids=(ticket.ticket_id,),
+            context=base,
+        )
+    ]
+
+
+def plan_assigned(ticket: Ticket, sla: Mapping[Urgency, SlaTarget]) -> list[Planned]:
+    """A re-assignment tells the new assignee, with the same mail a new ticket gets."""
+    return [
+        Planned(
+            kind="ticket_assigned",
+            audience=STAFF,
+            recipient=ticket.assigned_to,
+            ticket_ids=(ticket.ticket_id,),
+            context={"tickets": [ticket_context(ticket, sla)]},
+        )
+    ]

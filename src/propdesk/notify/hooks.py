@@ -1,0 +1,85 @@
+"""In-transaction hooks the ingest service calls: they write outbox rows in ITS transaction.
+
+Why in the same transaction: a ticket committed without its notifications (or notifications for a
+ticket that was rolled back) is exactly the inconsistency the outbox exists to prevent. The hooks
+only insert rows; sending happens later in the delivery task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from propdesk.core.message import InboundMessage, NotTicketReason
+from propdesk.core.models import Ticket, Urgency
+from propdesk.core.policy import SlaTarget
+from propdesk.ingest import IngestHook
+from propdesk.logging import get_logger
+from propdesk.mail.compose import parse_message_id
+from propdesk.notify.delivery import Clock, utc_now
+from propdesk.notify.events import Source, plan_created
+from propdesk.notify.status import ticket_from_row
+from propdesk.store import outbox as repo
+
+log = get_logger(__name__)
+
+
+def source_of(message: InboundMessage) -> Source:
+    """Threading and greeting data from the tenant's email."""
+    name = message.sender.name if message.sender is not None else ""
+    # A message without a Message-ID gets a synthetic one from the parser: nothing to thread to.
+    parent = None if message.message_id.endswith("@propdesk.invalid>") else message.message_id
+    return Source(
+        message_id=parent,
+        references=tuple(message.references),
+        sender_name=name,
+        attachments=tuple(a.filename for a in message.attachments if not a.inline),
+    )
+
+
+class NotificationHooks(IngestHook):
+    """The notification side of ingest: created tickets -> outbox rows; bounces -> bounced."""
+
+    def __init__(
+        self,
+        sla: Mapping[Urgency, SlaTarget],
+        message_id_domain: str,
+        *,
+        enabled: bool = True,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._sla = sla
+        self._domain = message_id_domain
+        self._enabled = enabled
+        self._clock = clock
+
+    def tickets_created(
+        self, session: Any, message: Any, parsed: InboundMessage, tickets: Sequence[Any]
+    ) -> None:
+        """Assignee mail per ticket and ONE acknowledgement per tenant for the whole email."""
+        if not self._enabled or not tickets:
+            return
+        made = [t if isinstance(t, Ticket) else ticket_from_row(t) for t in tickets]
+        planned = plan_created(made, source_of(parsed), self._sla)
+        written = repo.add(session, planned, self._clock(), self._domain)
+        log.debug("outbox.queued", count=len(written), tickets=[t.ticket_id for t in made])
+
+    def comment_added(
+        self, session: Any, message: Any, parsed: InboundMessage, ticket: Any, event: Any
+    ) -> None:
+        """A tenant's reply added to a ticket: no mail (the assignee sees it on the ticket).
+
+        Deliberate: acknowledging every reply is what turns two auto-responders into a loop.
+        """
+
+    def message_recorded(self, session: Any, message: Any, parsed: InboundMessage) -> None:
+        """A bounce that names one of our Message-IDs marks that notification bounced."""
+        bounced = parsed.bounced_message_id
+        if parsed.not_ticket is not NotTicketReason.BOUNCE or not bounced:
+            return
+        if parse_message_id(bounced) is None:
+            return
+        detail = f"bounce {parsed.message_id}: {parsed.subject}"[:1000]
+        row_id = repo.mark_bounced(session, bounced, self._clock(), detail)
+        if row_id is not None:
+            log.warning("outbox.bounced", outbox_id=row_id, message_id=bounced)
