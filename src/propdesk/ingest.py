@@ -37,7 +37,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from propdesk.core.message import InboundMessage
@@ -168,10 +174,26 @@ def _first_line(exc: BaseException, limit: int = 2000) -> str:
 
 
 def _is_outage(exc: BaseException) -> bool:
-    """A lost or refused database connection: not the message's fault."""
-    if isinstance(exc, OperationalError | InterfaceError):
+    """A lost or refused database connection, or a schema that does not match the code (a missing
+    table or column: a deployment problem): not the message's fault, so the pass stops instead
+    of quarantining every message. Content-driven errors (``DataError``) still quarantine."""
+    if isinstance(exc, OperationalError | InterfaceError | ProgrammingError):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _new_row(
+    mailbox: str, uidvalidity: int, msg: FetchedMessage, sha: str, **values: Any
+) -> InboundMessageRow:
+    return InboundMessageRow(
+        mailbox=mailbox,
+        uidvalidity=uidvalidity,
+        uid=msg.uid,
+        sha256=sha,
+        size=msg.size,
+        received_at=msg.received_at,
+        **values,
+    )
 
 
 def ticket_refs(parsed: InboundMessage) -> list[str]:
@@ -252,15 +274,7 @@ class IngestService:
                     # No look-up first: the poller just saw this UID unrecorded, and the
                     # unique key turns any race into "already done" below.
                     with self._sessions.begin() as s:
-                        row = InboundMessageRow(
-                            mailbox=mailbox,
-                            uidvalidity=uidvalidity,
-                            uid=msg.uid,
-                            sha256=sha,
-                            size=msg.size,
-                            received_at=msg.received_at,
-                            outcome="ignored",
-                        )
+                        row = _new_row(mailbox, uidvalidity, msg, sha, outcome="ignored")
                         result = self._run(s, row, msg.raw, attempt)
                         failpoint("before_commit")
                     failpoint("after_commit")
@@ -512,13 +526,11 @@ class IngestService:
     ) -> Result:
         error = _first_line(exc)
         log.warning("ingest.quarantine", error=error[:300], exc_info=exc)
-        row = InboundMessageRow(
-            mailbox=mailbox,
-            uidvalidity=uidvalidity,
-            uid=msg.uid,
-            sha256=sha,
-            size=msg.size,
-            received_at=msg.received_at,
+        row = _new_row(
+            mailbox,
+            uidvalidity,
+            msg,
+            sha,
             outcome="quarantined",
             reason="processing_error",
             error=repo.clean_text(error),
