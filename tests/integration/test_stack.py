@@ -201,3 +201,13 @@ def test_smtp_peer_with_auth() -> None:
         assert len(peer.wait_for(1)) == 1
         cfg = peer.smtp_config()
         assert cfg.username == "notify" and cfg.password is not None
+
+
+def test_dovecot_pool_refills_when_empty(dovecot: Dovecot) -> None:
+    spares, dovecot._spares = dovecot._spares, []  # simulate a session that used them all
+    try:
+        fresh = [dovecot.add_user() for _ in range(3)]
+        assert len({u.name for u in fresh}) == 3
+        assert all(dovecot.messages(u) == [] for u in fresh)
+    finally:
+        dovecot._spares = spares + dovecot._spares

@@ -59,6 +59,7 @@ service imap-login {{
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 login_trusted_networks = 127.0.0.0/8
+auth_failure_delay = 0  # tests wait for logins; no brute-force delay needed here
 
 passdb {{
   driver = passwd-file
@@ -118,7 +119,7 @@ class Dovecot:
     host: str = HOST
     users: dict[str, ImapUser] = field(default_factory=dict)
     pid: int | None = None
-    spare_users: int = 40  # pre-created so that a fresh user per test costs nothing
+    spare_users: int = 100  # pre-created so that a fresh user per test costs nothing
 
     def __post_init__(self) -> None:
         self._spares: list[ImapUser] = []
@@ -231,8 +232,16 @@ class Dovecot:
 
     def add_user(self, name: str | None = None, password: str | None = None) -> ImapUser:
         """Add a login (a fresh, empty mailbox); its password is also put in the environment."""
-        if name is None and password is None and self._spares:
-            return self._spares.pop(0)
+        if name is None and password is None:
+            if not self._spares and self.pid is not None:
+                # Refill in bulk: one passwd-file reload (at most a second) per batch.
+                self._spares = [
+                    self._new_user(f"user{secrets.token_hex(4)}", None) for _ in range(50)
+                ]
+                self._write_users()
+                self._wait_login(self._spares[0])
+            if self._spares:
+                return self._spares.pop(0)
         user = self._new_user(name or f"user{secrets.token_hex(4)}", password)
         if self.pid is not None:
             self._write_users()
