@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    RowMapping,
+    Row,
     Select,
     Table,
     and_,
@@ -37,20 +37,17 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from propdesk.core import escalation as policy
-from propdesk.core.models import (
-    OPEN_STATUSES,
-    Ticket,
-    TicketMetadata,
-    TicketStatus,
-    ensure_utc,
-)
+from propdesk.core.models import OPEN_STATUSES, Ticket, TicketStatus, ensure_utc
 from propdesk.core.rules import Rules
+from propdesk.ingest import IngestHook
 from propdesk.logging import get_logger
 from propdesk.notify.events import STAFF, Planned, ticket_context
+from propdesk.notify.status import ticket_from_row
 from propdesk.store import outbox
 from propdesk.store.tables import TicketRow
 from propdesk.store.tables_escalation import (
@@ -107,6 +104,13 @@ class PassReport:
     breached: list[Breached] = field(default_factory=list)
     seconds: float = 0.0
 
+    def summary(self) -> str:
+        """One line for the daemon's task log (the lists can be long)."""
+        return (
+            f"examined {self.examined}, escalated {len(self.escalated)}, "
+            f"warned {len(self.warned)}, breached {len(self.breached)}"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
@@ -117,16 +121,6 @@ class _Plan:
     next_at: datetime | None
 
 
-def ticket_from_row(row: Mapping[Any, Any]) -> Ticket:
-    """The core's ticket from a ``tickets`` row: the columns carry the model's field names (the
-    model turns plain strings into its enums), ``metadata`` is the JSONB of ``to_dict``."""
-    values = {name: row[name] for name in _ROW_FIELDS}
-    return Ticket(**values, metadata=TicketMetadata.from_dict(row["metadata"]))
-
-
-_ROW_FIELDS = tuple(f.name for f in fields(Ticket) if f.name != "metadata")
-
-
 class EscalationService:
     """Records escalations and SLA breaches; built by ``propdesk.app`` from the config.
 
@@ -134,18 +128,24 @@ class EscalationService:
     assignee's near-breach warning off.
     """
 
+    name = "escalation"
+    description = "escalate tickets whose rules came due; record SLA breaches; warn assignees"
+
     def __init__(
         self,
-        engine: Engine,
+        db: Engine | sessionmaker[Session] | None,
         rules: Rules,
         *,
         clock: Callable[[], datetime],
         message_id_domain: str,
         warn_before: timedelta = timedelta(minutes=30),
         batch_size: int = 500,
+        enabled: bool = True,
     ) -> None:
-        self._engine = engine
+        # ``db`` may be None for the creation hook alone (it writes in ingest's session).
+        self._sessions = sessionmaker(db) if isinstance(db, Engine) else db
         self._rules = rules
+        self._enabled = enabled
         self._clock = clock
         self._domain = message_id_domain
         self._warn_before = warn_before
@@ -164,9 +164,11 @@ class EscalationService:
             return []
         now = ensure_utc(self._clock(), "now")
         t = self._tickets
-        rows = (
-            session.execute(_with_history(select(t)).where(t.c.id.in_(ticket_pks))).mappings().all()
-        )
+        if not self._enabled:
+            # Switched off: no mail, but the tickets are due at the first pass once switched on.
+            session.execute(update(t).where(t.c.id.in_(ticket_pks)).values(next_escalation_at=now))
+            return []
+        rows = session.execute(_with_history(select(t)).where(t.c.id.in_(ticket_pks))).all()
         report = PassReport(now=now)
         self._process(session, rows, now, report)
         return report.escalated + report.warned
@@ -182,6 +184,10 @@ class EscalationService:
         now = ensure_utc(now if now is not None else self._clock(), "now")
         started = time.perf_counter()
         report = PassReport(now=now)
+        if not self._enabled:
+            return report
+        if self._sessions is None:
+            raise RuntimeError("EscalationService built without a database cannot run a pass")
         t = self._tickets
         due = (
             _with_history(select(t))
@@ -194,8 +200,8 @@ class EscalationService:
             .with_for_update(skip_locked=True, of=t)
         )
         while True:
-            with Session(self._engine) as session, session.begin():
-                rows = session.execute(due, {"now": now}).mappings().all()
+            with self._sessions.begin() as session:
+                rows = session.execute(due, {"now": now}).all()
                 self._process(session, rows, now, report)
             if len(rows) < self._batch_size:
                 break
@@ -216,7 +222,7 @@ class EscalationService:
     def _process(
         self,
         session: Session,
-        rows: Sequence[RowMapping],
+        rows: Sequence[Row[Any]],
         now: datetime,
         report: PassReport,
     ) -> None:
@@ -230,14 +236,12 @@ class EscalationService:
         breach_rows: list[tuple[int, str, datetime]] = []  # (ticket_pk, kind, deadline)
         next_at: dict[int, datetime | None] = {}
         for row in rows:
-            pk = row["id"]
+            pk = row.id
             ticket = tickets[pk] = ticket_from_row(row)
-            plan = self._plan(
-                ticket, row, now, set(row["applied_rules"]), set(row["breached_kinds"])
-            )
+            plan = self._plan(ticket, row, now, set(row.applied_rules), set(row.breached_kinds))
             esc_rows.extend((pk, rule, target, due_at) for rule, target, due_at in plan.escalations)
             breach_rows.extend((pk, kind, deadline) for kind, deadline in plan.breaches)
-            if plan.next_at != row["next_escalation_at"]:
+            if plan.next_at != row.next_escalation_at:
                 next_at[pk] = plan.next_at
 
         if esc_rows:
@@ -364,7 +368,7 @@ class EscalationService:
     def _plan(
         self,
         ticket: Ticket,
-        row: RowMapping,
+        row: Row[Any],
         now: datetime,
         applied: set[str],
         breached: set[str],
@@ -382,8 +386,8 @@ class EscalationService:
 
         breaches: list[tuple[str, datetime]] = []
         open_ = ticket.status in OPEN_STATUSES
-        response_due: datetime | None = row["response_due_at"]
-        resolution_due: datetime | None = row["resolution_due_at"]
+        response_due: datetime | None = row.response_due_at
+        resolution_due: datetime | None = row.resolution_due_at
         if ticket.status is TicketStatus.NEW and response_due and SLA_RESPONSE not in breached:
             if now > response_due:
                 breaches.append((SLA_RESPONSE, response_due))
@@ -431,6 +435,18 @@ def _span(delta: timedelta) -> str:
     if hours:
         return f"{hours} h {mins:02d} min"
     return f"{mins} min"
+
+
+class EscalationHook(IngestHook):
+    """The escalation side of ingest: runs ``tickets_created`` in the creation transaction."""
+
+    def __init__(self, service: EscalationService) -> None:
+        self._service = service
+
+    def tickets_created(
+        self, session: Any, message: Any, parsed: Any, tickets: Sequence[Any]
+    ) -> None:
+        self._service.tickets_created(session, [t.id for t in tickets])
 
 
 # -- read side: what `propdesk tickets list/show` shows about escalations and SLA --------------

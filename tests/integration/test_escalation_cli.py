@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -57,4 +58,46 @@ def test_escalate_once_prints_what_it_escalated(
 def test_escalate_refuses_a_time_without_zone(config_file: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--config", str(config_file), "escalate", "--once", "--now", "2026-03-04T10:31"])
+    assert exc.value.code == 2
+
+
+def test_tickets_list_breached_due_within_and_show(
+    clean_db: Engine,
+    db_config: DatabaseConfig,
+    config_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = datetime.now(UTC)  # `tickets list` and a pass without --now use the real clock
+    service = app.escalation_service(Config(database=db_config), clean_db, clock=lambda: now)
+    late = make_ticket(now - timedelta(minutes=40), urgency="1")  # response due 10 min ago
+    soon = make_ticket(now - timedelta(minutes=80), urgency="2")  # response due in 40 min
+    calm = make_ticket(now, urgency="3")  # response due in 8 h
+    create(clean_db, service, late, soon, calm)
+    assert main(["--config", str(config_file), "escalate", "--once"]) == 0
+    capsys.readouterr()
+
+    def listed(*options: str) -> list[str]:
+        argv = ["--config", str(config_file), "tickets", "list", "--format", "json", *options]
+        assert main(argv) == 0
+        return [json.loads(line)["ticket_id"] for line in capsys.readouterr().out.splitlines()]
+
+    assert listed("--breached") == [late.ticket_id]
+    assert listed("--due-within", "1h") == [soon.ticket_id]
+    # Within two days: every open deadline still ahead (late's resolution is due in 3 h 20).
+    assert sorted(listed("--due-within", "2d")) == sorted(
+        [late.ticket_id, soon.ticket_id, calm.ticket_id]
+    )
+    assert sorted(listed()) == sorted([late.ticket_id, soon.ticket_id, calm.ticket_id])
+
+    assert main(["--config", str(config_file), "tickets", "show", late.ticket_id]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["sla"]["response"]["state"] == "breached"
+    assert shown["sla"]["resolution"]["state"] == "open"
+    assert [e["rule"] for e in shown["escalations"]] == ["supervisor"]
+    assert shown["escalations"][0]["target"] == "supervisor@property.com"
+
+
+def test_due_within_refuses_a_bad_duration(config_file: Path) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--config", str(config_file), "tickets", "list", "--due-within", "soon"])
     assert exc.value.code == 2
