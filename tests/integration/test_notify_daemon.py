@@ -4,12 +4,13 @@ One daemon turn polls first, then runs the periodic tasks, so the mail goes out 
 
 from __future__ import annotations
 
+import time
 from email.message import EmailMessage
 
 from sqlalchemy import Engine, select
 
 from propdesk import app
-from propdesk.config import Config, DatabaseConfig, MailboxConfig
+from propdesk.config import Config, DatabaseConfig, MailboxConfig, NotificationsConfig
 from propdesk.store.tables import TicketRow
 from tests.stack import Dovecot, ImapUser, SmtpPeer
 
@@ -63,3 +64,36 @@ def test_daemon_turn_mails_assignees_and_acknowledges_once(
     assert [r for r, _ in staff] == sorted(a for _, a in tickets)
     assert all(s.startswith("New Ticket Assigned: [TKT-") for _, s in staff)
     assert all(m.mail_from == config.smtp.from_address for m in got)
+
+
+def test_smtp_outage_does_not_stop_ingestion_and_mail_follows(
+    clean_db: Engine,
+    db_config: DatabaseConfig,
+    mailbox_config: MailboxConfig,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    smtp_peer: SmtpPeer,
+) -> None:
+    config = Config(
+        database=db_config,
+        mailboxes=[mailbox_config],
+        smtp=smtp_peer.smtp_config(),
+        notifications=NotificationsConfig(retry_base_seconds=0.2, retry_max_seconds=0.2),
+    )
+    smtp_peer.stop()
+    dovecot.append(imap_user, two_problem_mail())
+    daemon = app.daemon(config)
+    try:
+        first = daemon.loop.run_once()  # ingests; delivery fails fast and is rescheduled
+        assert first.ok, first
+        with clean_db.connect() as conn:
+            assert conn.execute(select(TicketRow.ticket_id)).all()
+        smtp_peer.start()
+        time.sleep(0.3)
+        daemon.loop.run_once()
+    finally:
+        daemon.close()
+    got = smtp_peer.wait_for(2)
+    ids = [m.message["Message-ID"] for m in got]
+    assert len(ids) == len(set(ids))
+    assert sum(m.rcpt_tos == ("maria.lopez@example.org",) for m in got) == 1
