@@ -3,11 +3,12 @@
 End to end = real parser, the ingest service (one transaction per message, with the notification
 hook writing outbox rows), and the outbox delivery task over one reused SMTP connection to a real
 aiosmtpd peer, interleaved as the daemon loop does (a batch of messages, then a delivery pass).
-Printed next to the peer's raw smtplib rate (1,000 small messages on one connection) measured in
-the same run, so the overhead of our side is visible. Median of 3 runs each.
+Printed next to the peer's raw smtplib rate (1,000 copies of one composed notification on one
+connection, the peer in its own process) measured in the same run, so the overhead of our side
+is visible. Median of 3 runs each.
 
-If the classification pipeline (propdesk.core.pipeline) is not installed yet, a stand-in analysis
-makes one plumbing ticket per email with the core's build_ticket; everything else is real.
+Tickets come from the real classification pipeline, so an email may give zero, one or several
+tickets (and so several assignee mails but one acknowledgement).
 
     PYTHONPATH=src:. /work/main/.venv/bin/python bench/bench_notify.py [--emails 1000] [--runs 3]
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
-import importlib
 import multiprocessing
 import secrets
 import smtplib
@@ -35,9 +35,6 @@ from tests.stack._util import free_port
 
 from propdesk import app
 from propdesk.config import parse_config
-from propdesk.core.build import build_ticket
-from propdesk.core.models import Category, Subcategory, Urgency
-from propdesk.ingest import Analysis
 from propdesk.logging import configure_logging
 from propdesk.mail.compose import Composer, Outgoing, sample_context
 from propdesk.mail.imap import FetchedMessage
@@ -146,42 +143,9 @@ def sample_notification(config: Any) -> EmailMessage:
     return composer.compose(item, datetime.now(UTC))
 
 
-def stand_in_analyse(config: Any) -> Any:
-    """One plumbing ticket per email via core.build (used only without core.pipeline)."""
-    rules = app.rules(config)
-    hours = app.business_hours(config)
-
-    def analyse(msg: Any, received_at: datetime, now: datetime) -> Any:
-        sender = msg.sender.address if msg.sender else "unknown@example.com"
-        ticket = build_ticket(
-            category=Category.MAINTENANCE,
-            subcategory=Subcategory.PLUMBING,
-            urgency=Urgency.MEDIUM,
-            requires_contractor=False,
-            short_description=f"Maintenance request: {msg.subject[:60]}",
-            description=msg.new_text[:2000],
-            sender=sender,
-            subject=msg.subject,
-            message_id=msg.message_id,
-            received_at=received_at,
-            rules=rules,
-            hours=hours,
-            now=now,
-            random_bytes=secrets.token_bytes,
-        )
-        return Analysis((ticket,))
-
-    return analyse
-
-
 def end_to_end(config: Any, eng: Any, peer: PeerProcess, emails: list[bytes]) -> tuple[float, int]:
     """(emails per second, notification mails delivered) for one run."""
-    analyse = None
-    try:
-        importlib.import_module("propdesk.core.pipeline")
-    except ModuleNotFoundError:
-        analyse = stand_in_analyse(config)
-    service = app.ingest_service(config, eng, analyse=analyse)
+    service = app.ingest_service(config, eng)
     delivery = app.outbox_delivery(config, eng)
     truncate_all(eng)
     base = peer.count
