@@ -168,7 +168,7 @@ class _Attempt:
     tickets: list[str] = field(default_factory=list)
 
 
-def _first_line(exc: BaseException, limit: int = 2000) -> str:
+def _error_text(exc: BaseException, limit: int = 2000) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text[:limit]}" if text else type(exc).__name__
 
@@ -297,7 +297,7 @@ class IngestService:
                 except Exception as exc:  # one bad message must never stop the others
                     if _is_outage(exc):
                         raise StoreError(
-                            f"database unavailable: {_first_line(exc, 200).splitlines()[0]}"
+                            f"database: {_error_text(exc, 200).splitlines()[0]}"
                         ) from exc
                     return self._quarantine(
                         mailbox=mailbox,
@@ -334,7 +334,7 @@ class IngestService:
             except IntegrityError as exc:
                 if repo.constraint_of(exc) == IMAP_KEY:
                     return self._already_by_key(mailbox, uidvalidity, meta.uid)
-                raise StoreError(f"cannot record uid {meta.uid}: {_first_line(exc, 200)}") from exc
+                raise StoreError(f"cannot record uid {meta.uid}: {_error_text(exc, 200)}") from exc
             self._log(result)
             return result
 
@@ -524,7 +524,7 @@ class IngestService:
         exc: BaseException,
         attempt: _Attempt,
     ) -> Result:
-        error = _first_line(exc)
+        error = _error_text(exc)
         log.warning("ingest.quarantine", error=error[:300], exc_info=exc)
         row = _new_row(
             mailbox,
@@ -546,9 +546,9 @@ class IngestService:
         except IntegrityError as again:
             if repo.constraint_of(again) == IMAP_KEY:
                 return self._already_by_key(mailbox, uidvalidity, msg.uid)
-            raise StoreError(f"cannot quarantine uid {msg.uid}: {_first_line(again)}") from again
+            raise StoreError(f"cannot quarantine uid {msg.uid}: {_error_text(again)}") from again
         except Exception as again:
-            raise StoreError(f"cannot quarantine uid {msg.uid}: {_first_line(again)}") from again
+            raise StoreError(f"cannot quarantine uid {msg.uid}: {_error_text(again)}") from again
         result = Result(msg.uid, "quarantined", "processing_error", message_pk=pk)
         self._log(result, error=error[:300])
         return result
@@ -576,10 +576,8 @@ class IngestService:
                 return result
             except Exception as exc:
                 if _is_outage(exc):
-                    raise StoreError(
-                        f"database unavailable: {_first_line(exc, 200).splitlines()[0]}"
-                    ) from exc
-                error = _first_line(exc)
+                    raise StoreError(f"database: {_error_text(exc, 200).splitlines()[0]}") from exc
+                error = _error_text(exc)
                 with self._sessions.begin() as s:
                     row = s.get(InboundMessageRow, pk)
                     if row is not None:

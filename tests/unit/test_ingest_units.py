@@ -13,8 +13,9 @@ import pytest
 from propdesk.core.message import InboundMessage
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.signals import StopFlag
+from propdesk.errors import MailboxError
 from propdesk.ingest import ticket_refs
-from propdesk.mail.imap import MessageMeta, batches
+from propdesk.mail.imap import MessageMeta, batches, run_token_command
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -139,3 +140,12 @@ def test_loop_runs_due_tasks_and_survives_a_failing_one() -> None:
     report = DaemonLoop([], poll_seconds=1, tasks=[PeriodicTask("broken", 1, boom)]).run_once()
     assert not report.ok
     assert "smtp down" in report.task_errors[0]
+
+
+def test_token_command_output_is_the_token_and_failures_hide_it() -> None:
+    assert run_token_command([sys.executable, "-c", "print(' tok-123 ')"]) == "tok-123"
+    with pytest.raises(MailboxError, match="exited with 3") as info:
+        run_token_command([sys.executable, "-c", "print('hunter2'); raise SystemExit(3)"])
+    assert "hunter2" not in str(info.value)
+    with pytest.raises(MailboxError, match="printed no token"):
+        run_token_command([sys.executable, "-c", "pass"])
