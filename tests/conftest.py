@@ -32,11 +32,11 @@ from tests.stack import (
     ThrowawayCluster,
     create_database,
     drop_database,
-    server_answers,
-    start_shared_server,
     truncate_all,
+    use_shared_server,
 )
 from tests.stack.postgres import SHARED_HOST, SHARED_PORT
+from tests.stack.reap import reap_stale
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -48,6 +48,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "filterwarnings", "ignore:Requiring AUTH while not requiring TLS:UserWarning"
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reap_stale_stack() -> None:
+    """Remove what killed sessions left behind (only instances whose owner process is gone)."""
+    reap_stale()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -82,8 +88,12 @@ def shared_dir() -> Path:
 # --- PostgreSQL -----------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[tuple[str, int]]:
-    """(host, port) of a server: the shared one (started if down), else a throwaway cluster."""
-    if server_answers() or start_shared_server():
+    """(host, port) of a server: the shared one (started if down), else a throwaway cluster.
+
+    ``PROPDESK_TEST_PG=throwaway`` forces the throwaway cluster (to test that path, or on a
+    machine whose PostgreSQL must not be touched).
+    """
+    if use_shared_server():
         yield SHARED_HOST, SHARED_PORT
         return
     with ThrowawayCluster() as cluster:
