@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from propdesk.core import escalation as policy
 from propdesk.core.models import OPEN_STATUSES, Ticket, TicketStatus, ensure_utc
 from propdesk.core.rules import Rules
+from propdesk.core.sla import SlaState, sla_status
 from propdesk.ingest import IngestHook
 from propdesk.logging import get_logger
 from propdesk.notify.events import STAFF, Planned, ticket_context
@@ -238,7 +239,7 @@ class EscalationService:
         for row in rows:
             pk = row.id
             ticket = tickets[pk] = ticket_from_row(row)
-            plan = self._plan(ticket, row, now, set(row.applied_rules), set(row.breached_kinds))
+            plan = self._plan(ticket, now, set(row.applied_rules), set(row.breached_kinds))
             esc_rows.extend((pk, rule, target, due_at) for rule, target, due_at in plan.escalations)
             breach_rows.extend((pk, kind, deadline) for kind, deadline in plan.breaches)
             if plan.next_at != row.next_escalation_at:
@@ -368,7 +369,6 @@ class EscalationService:
     def _plan(
         self,
         ticket: Ticket,
-        row: Row[Any],
         now: datetime,
         applied: set[str],
         breached: set[str],
@@ -384,19 +384,21 @@ class EscalationService:
         if after is not None:
             candidates.append(after)
 
+        # The SLA clocks are the core's (propdesk.core.sla): a clock that stopped late (work
+        # started after the response deadline) counts as breached too, not only "still New".
         breaches: list[tuple[str, datetime]] = []
-        open_ = ticket.status in OPEN_STATUSES
-        response_due: datetime | None = row.response_due_at
-        resolution_due: datetime | None = row.resolution_due_at
-        if ticket.status is TicketStatus.NEW and response_due and SLA_RESPONSE not in breached:
-            if now > response_due:
+        clocks = sla_status(ticket, self._rules.policy, now)
+        response_due = clocks.deadlines.response_due
+        resolution_due = clocks.deadlines.resolution_due
+        if SLA_RESPONSE not in breached:
+            if clocks.response is SlaState.BREACHED:
                 breaches.append((SLA_RESPONSE, response_due))
-            else:
+            elif clocks.response is not SlaState.MET:
                 candidates.append(response_due + _TICK)
-        if open_ and resolution_due and SLA_RESOLUTION not in breached:
-            if now > resolution_due:
+        if SLA_RESOLUTION not in breached:
+            if clocks.resolution is SlaState.BREACHED:
                 breaches.append((SLA_RESOLUTION, resolution_due))
-            else:
+            elif clocks.resolution is not SlaState.MET:
                 candidates.append(resolution_due + _TICK)
                 if self._warn_before and SLA_WARNING_RULE not in applied:
                     warn_at = resolution_due - self._warn_before
@@ -487,19 +489,19 @@ def sla_filters(
 
 
 @dataclass(frozen=True, slots=True)
-class SlaState:
-    """One deadline of one ticket, for ``tickets show``."""
+class SlaClock:
+    """One SLA clock of one ticket, for ``tickets show``."""
 
-    kind: str
-    due_at: datetime | None
-    state: str  # met | breached | open | n/a
+    kind: str  # response | resolution
+    due_at: datetime
+    state: str  # the core's SlaState: met | ok | near_breach | breached
 
 
 def escalation_state(
-    conn: Connection, ticket_pk: int, now: datetime
-) -> tuple[list[dict[str, Any]], list[SlaState]]:
-    """A ticket's recorded escalations (rule, target, due_at, escalated_at, outbox_id) and the
-    state of its response and resolution deadlines at ``now``."""
+    conn: Connection, ticket_pk: int, now: datetime, rules: Rules
+) -> tuple[list[dict[str, Any]], list[SlaClock]]:
+    """A ticket's recorded escalations (rule, target, due_at, escalated_at, outbox_id) and its
+    two SLA clocks at ``now`` as the core sees them (a recorded breach stays breached)."""
     e = EscalationRow.__table__
     t = TICKETS
     esc = [
@@ -510,40 +512,15 @@ def escalation_state(
             .order_by(e.c.escalated_at, e.c.id)
         ).mappings()
     ]
-    row = (
-        conn.execute(
-            select(
-                t.c.status,
-                t.c.started_at,
-                t.c.resolved_at,
-                t.c.closed_at,
-                t.c.response_due_at,
-                t.c.resolution_due_at,
-            ).where(t.c.id == ticket_pk)
-        )
-        .mappings()
-        .one()
-    )
-    b = SlaBreachRow.__table__
-    breached = set(conn.execute(select(b.c.kind).where(b.c.ticket_pk == ticket_pk)).scalars())
-    responded = row["started_at"] or row["resolved_at"] or row["closed_at"]
-    if row["status"] != TicketStatus.NEW.value and responded is None:
-        responded = now  # status moved on without a timestamp: count it as responded
-    resolved = row["resolved_at"] or row["closed_at"]
-    if row["status"] in (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value) and not resolved:
-        resolved = now
-    states = [
-        _deadline(SLA_RESPONSE, row["response_due_at"], responded, now, breached),
-        _deadline(SLA_RESOLUTION, row["resolution_due_at"], resolved, now, breached),
+    row = conn.execute(_with_history(select(t)).where(t.c.id == ticket_pk)).one()
+    clocks = sla_status(ticket_from_row(row), rules.policy, now)
+    recorded = set(row.breached_kinds)
+
+    def clock(kind: str, due: datetime, state: SlaState) -> SlaClock:
+        shown = SlaState.BREACHED if kind in recorded else state
+        return SlaClock(kind, due, shown.value)
+
+    return esc, [
+        clock(SLA_RESPONSE, clocks.deadlines.response_due, clocks.response),
+        clock(SLA_RESOLUTION, clocks.deadlines.resolution_due, clocks.resolution),
     ]
-    return esc, states
-
-
-def _deadline(
-    kind: str, due: datetime | None, done: datetime | None, now: datetime, breached: set[str]
-) -> SlaState:
-    if due is None:
-        return SlaState(kind, None, "n/a")
-    if kind in breached or (done is None and now > due) or (done is not None and done > due):
-        return SlaState(kind, due, "breached")
-    return SlaState(kind, due, "met" if done is not None else "open")

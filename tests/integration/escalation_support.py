@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
 
-from propdesk.core.models import Priority, Ticket, Urgency
+from propdesk import app
+from propdesk.config import Config
+from propdesk.core.models import Priority, Ticket, TicketStatus, Urgency
 from propdesk.core.rules import load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.escalation_service import EscalationHook, EscalationService
@@ -74,9 +76,10 @@ def escalations(engine: Engine) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
-def set_status(engine: Engine, pk: int, status: str, at: datetime) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE tickets SET status = :s, updated_at = :at WHERE id = :pk"),
-            {"s": status, "at": at, "pk": pk},
-        )
+def set_status(engine: Engine, ticket_id: str, status: str, at: datetime) -> None:
+    """Move a ticket as staff do (``propdesk tickets set-status``: the core's lifecycle, its
+    timestamps, events and tenant mail); Resolved from New goes through In Progress."""
+    staff = app.staff_actions(Config(), engine)
+    if status == TicketStatus.RESOLVED:
+        staff.set_status(ticket_id, TicketStatus.IN_PROGRESS, now=at, by="test")
+    staff.set_status(ticket_id, TicketStatus(status), now=at, by="test")

@@ -14,26 +14,33 @@ from sqlalchemy import Engine, func, select
 
 from propdesk import app
 from propdesk.config import BusinessHoursConfig, Config, DatabaseConfig, SmtpConfig
-from propdesk.core.hours import BusinessHours
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Priority, Urgency
-from propdesk.core.rules import Rules
 from propdesk.ingest import Analyse, Analysis
 from propdesk.mail.imap import FetchedMessage
 from propdesk.store.tables_outbox import outbox
 from tests.integration.escalation_support import create, escalations, make_ticket
-from tests.integration.ingest_support import analyser, keyword_analyser, tenant_mail
+from tests.integration.ingest_support import analyser, tenant_mail
 from tests.stack import SmtpPeer
 
 
-def emergency_analyser(rules: Rules, hours: BusinessHours) -> Analyse:
-    """Ingest's test analyser with every ticket raised to urgency 1 (classification is not
-    under test here; after_hours is still computed by the core from the receive time)."""
-    base = keyword_analyser(rules, hours)
+def emergency_analyser(config: Config) -> Analyse:
+    """The real pipeline with every ticket raised to urgency 1 and no contractor, so exactly
+    the after-hours emergency rule is due at creation (classification is not under test here;
+    after_hours is still computed by the core from the receive time)."""
+    base = analyser(config)
 
     def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
         found = base(msg, received_at, now)
-        high = [replace(t, urgency=Urgency.HIGH, priority=Priority.HIGH) for t in found.tickets]
+        high = [
+            replace(
+                t,
+                urgency=Urgency.HIGH,
+                priority=Priority.HIGH,
+                metadata=replace(t.metadata, requires_contractor=False),
+            )
+            for t in found.tickets
+        ]
         return Analysis(tuple(high), found.ignored_reason)
 
     return analyse
@@ -46,11 +53,9 @@ def test_after_hours_emergency_is_escalated_in_the_creation_transaction_once(
     config = Config(
         database=db_config, smtp=smtp_config, business_hours=BusinessHoursConfig(hours={})
     )
-    the_rules = app.rules(config)
-    analyse = emergency_analyser(the_rules, app.business_hours(config))
-    ingest = app.ingest_service(config, clean_db, the_rules=the_rules, analyse=analyse)
+    ingest = app.ingest_service(config, clean_db, analyse=emergency_analyser(config))
     received = datetime.now(UTC) - timedelta(minutes=1)
-    raw = tenant_mail(1, "Water is pouring through the ceiling, please come now!")
+    raw = tenant_mail(1, "Water is flooding the bathroom from the ceiling, please come now!")
     fetched = FetchedMessage(uid=1, size=len(raw), received_at=received, raw=raw)
 
     result = ingest.process("INBOX", 7, fetched)

@@ -1,7 +1,7 @@
 """Escalation and SLA views for ``propdesk tickets list`` and ``tickets show``.
 
 Kept out of ``cli/tickets.py`` (the ingest's module) so that module only needs three calls:
-``add_list_options(parser)``, ``list_filters(args, now)`` and ``show_dict(conn, pk, now)``.
+``add_list_options(parser)``, ``list_filters(args, now)`` and ``show_dict(args, conn, pk, now)``.
 The leading underscore keeps the command discovery from treating this as a sub-command.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection
 
+from propdesk import app
 from propdesk.core.models import iso_utc
 from propdesk.escalation_service import escalation_state, sla_filters
 
@@ -56,9 +57,12 @@ def list_filters(args: argparse.Namespace, now: datetime) -> list[ColumnElement[
     )
 
 
-def show_dict(conn: Connection, ticket_pk: int, now: datetime) -> dict[str, Any]:
-    """``tickets show``: each SLA deadline with its state, and every escalation sent."""
-    escalations, states = escalation_state(conn, ticket_pk, now)
+def show_dict(
+    args: argparse.Namespace, conn: Connection, ticket_pk: int, now: datetime
+) -> dict[str, Any]:
+    """``tickets show``: each SLA clock with its state, and every escalation sent."""
+    the_rules = app.rules(app.load(args.config, log_format=args.log_format))
+    escalations, states = escalation_state(conn, ticket_pk, now, the_rules)
     return {
         "sla": {s.kind: {"due_at": iso_utc(s.due_at), "state": s.state} for s in states},
         "escalations": [

@@ -149,7 +149,7 @@ def run_show(args: argparse.Namespace) -> int:
                 }
                 for a in repo.attachments_of_ticket(s, t)
             ],
-            **_sla.show_dict(s.connection(), t.id, utc_now()),
+            **_sla.show_dict(args, s.connection(), t.id, utc_now()),
         }
     print(json.dumps(out, indent=2, ensure_ascii=False))
     return 0
