@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import Engine
 
 from propdesk.config import Config, DatabaseConfig, MailboxConfig, SmtpConfig
@@ -31,11 +32,11 @@ from tests.stack import (
     ThrowawayCluster,
     create_database,
     drop_database,
-    server_answers,
-    start_shared_server,
     truncate_all,
+    use_shared_server,
 )
 from tests.stack.postgres import SHARED_HOST, SHARED_PORT
+from tests.stack.reap import reap_stale
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -49,12 +50,26 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _reap_stale_stack() -> None:
+    """Remove what killed sessions left behind (only instances whose owner process is gone)."""
+    reap_stale()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Everything under tests/integration/ talks to a real server: mark it so."""
     integration_dir = Path(__file__).resolve().parent / "integration"
     for item in items:
         if integration_dir in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _structlog_reset() -> Iterator[None]:
+    """Tests that run the CLI in-process configure logging onto pytest's capture stream, which
+    is closed after the test: reset structlog so later tests never write to a closed file."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")
@@ -73,8 +88,12 @@ def shared_dir() -> Path:
 # --- PostgreSQL -----------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[tuple[str, int]]:
-    """(host, port) of a server: the shared one (started if down), else a throwaway cluster."""
-    if server_answers() or start_shared_server():
+    """(host, port) of a server: the shared one (started if down), else a throwaway cluster.
+
+    ``PROPDESK_TEST_PG=throwaway`` forces the throwaway cluster (to test that path, or on a
+    machine whose PostgreSQL must not be touched).
+    """
+    if use_shared_server():
         yield SHARED_HOST, SHARED_PORT
         return
     with ThrowawayCluster() as cluster:

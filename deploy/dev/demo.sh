@@ -63,11 +63,12 @@ source "$STATE/env"  # PROPDESK_CONFIG and the mailbox password (never in the co
 "$PY" -m propdesk migrate
 "$PY" -m tests.stack append --dir "$STATE" "$REPO"/deploy/dev/samples/*.eml
 
+"$PY" -m propdesk check-config --connect || echo "demo: a probe failed (see above)" >&2
+
 if "$PY" -c 'import propdesk.cli.run' 2>/dev/null; then
     echo "demo: running propdesk in the foreground; Ctrl-C stops it and the stack" >&2
     "$PY" -m propdesk run
 else
-    "$PY" -m propdesk check-config --connect || true
     echo "demo: 'propdesk run' is not in this build yet (the ingest work adds it)." >&2
     echo "demo: the stack stays up for you: config $PROPDESK_CONFIG, 'source $STATE/env'." >&2
     echo "demo: Ctrl-C stops it." >&2

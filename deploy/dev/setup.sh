@@ -52,6 +52,11 @@ if ! pg_answers; then
     fi
 fi
 
+# The throwaway-cluster fallback needs the server binaries even when some server answers.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+    [[ " ${need[*]-} " == *" postgresql "* ]] || need+=(postgresql)
+fi
+
 if [ "${#need[@]}" -gt 0 ]; then
     apt_install "${need[@]}"
 fi
@@ -72,15 +77,12 @@ elif [ -s /run/dovecot/master.pid ] && kill -0 "$(cat /run/dovecot/master.pid)" 
     as_root doveadm stop >/dev/null 2>&1 || as_root kill "$(cat /run/dovecot/master.pid)" || true
 fi
 
-# PostgreSQL freshly installed: the package creates cluster "main"; make sure it runs with
-# trust auth on loopback for the local user postgres (dev/CI machine only).
+# A freshly installed cluster may not have been started (policy-rc.d, no systemd): start it.
+# Its pg_hba is left alone: when a trust login as postgres on 127.0.0.1 fails, the tests and
+# the demo use a throwaway cluster of their own instead (tests/stack/postgres.py).
 if ! pg_answers && ls /etc/postgresql/*/main >/dev/null 2>&1; then
     ver="$(ls /etc/postgresql | sort -V | tail -n1)"
-    hba="/etc/postgresql/$ver/main/pg_hba.conf"
-    if ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
-        log "pg_hba: trust on 127.0.0.1 for the dev stack"
-        as_root sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
-    fi
+    log "starting PostgreSQL $ver"
     as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
 fi
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
+import subprocess
+import sys
 import time
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from imapclient import IMAPClient
@@ -22,8 +26,12 @@ from tests.stack import (
     database_exists,
     truncate_all,
 )
+from tests.stack._util import pid_alive
+from tests.stack.reap import reap_stale
 
 pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _mail(n: int, subject: str = "Leaking tap") -> bytes:
@@ -201,3 +209,38 @@ def test_smtp_peer_with_auth() -> None:
         assert len(peer.wait_for(1)) == 1
         cfg = peer.smtp_config()
         assert cfg.username == "notify" and cfg.password is not None
+
+
+def test_dovecot_pool_refills_when_empty(dovecot: Dovecot) -> None:
+    spares, dovecot._spares = dovecot._spares, []  # simulate a session that used them all
+    try:
+        fresh = [dovecot.add_user() for _ in range(3)]
+        assert len({u.name for u in fresh}) == 3
+        assert all(dovecot.messages(u) == [] for u in fresh)
+    finally:
+        dovecot._spares = spares + dovecot._spares
+
+
+def test_reap_stale_cleans_up_after_a_killed_session(pg_server: tuple[str, int]) -> None:
+    """A SIGKILLed session leaves Dovecot, a cluster and a database behind; the reaper ends them."""
+    script = (
+        "import os, time\n"
+        "from tests.stack import Dovecot, ThrowawayCluster, create_database\n"
+        "d = Dovecot().start(); c = ThrowawayCluster().start()\n"
+        f"db = create_database({pg_server[0]!r}, {pg_server[1]}, migrate=False)\n"
+        "print(d.root, d.pid, c.root, db.name, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=f"{REPO / 'src'}{os.pathsep}{REPO}")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env, cwd=REPO
+    )
+    assert proc.stdout is not None
+    dovecot_root, dovecot_pid, cluster_root, db_name = proc.stdout.readline().split()
+    proc.kill()
+    proc.wait()
+    assert pid_alive(int(dovecot_pid)) and database_exists(*pg_server, db_name)
+    reaped = reap_stale()
+    assert {dovecot_root, cluster_root, db_name} <= set(reaped)
+    assert not pid_alive(int(dovecot_pid)) and not Path(cluster_root).exists()
+    assert not database_exists(*pg_server, db_name)

@@ -14,6 +14,7 @@ from .postgres import (
     server_answers,
     start_shared_server,
     truncate_all,
+    use_shared_server,
 )
 from .smtp_peer import ReceivedMail, SmtpPeer
 
@@ -31,5 +32,6 @@ __all__ = [
     "server_answers",
     "start_shared_server",
     "truncate_all",
+    "use_shared_server",
     "wait_for_port",
 ]

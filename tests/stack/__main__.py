@@ -35,8 +35,7 @@ from .postgres import (
     ThrowawayCluster,
     create_database,
     drop_database,
-    server_answers,
-    start_shared_server,
+    use_shared_server,
 )
 from .smtp_peer import SmtpPeer
 
@@ -67,7 +66,7 @@ def up(state: Path) -> int:
         _say(f"smtp peer smtp://127.0.0.1:{peer.port}, received mail -> {state / 'sent'}")
 
         name = f"propdesk_demo_{os.getpid()}"
-        if server_answers() or start_shared_server():
+        if use_shared_server():
             db = create_database("127.0.0.1", 5432, name, migrate=False)
             teardown.callback(drop_database, db.host, db.port, db.name)
             _say(f"database {db.name} on the local PostgreSQL 127.0.0.1:5432")

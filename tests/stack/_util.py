@@ -7,6 +7,8 @@ import os
 import socket
 import time
 
+OWNER_FILE = "owner.pid"  # the PID of the process that started an instance, in its root dir
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now (the kernel picks it; a tiny race is accepted)."""

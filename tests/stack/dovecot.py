@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from imapclient import IMAPClient
-from imapclient.exceptions import LoginError
 
 from propdesk.config import MailboxConfig, SecretRef
 
-from ._util import free_port, is_root, pid_alive, wait_for_port, wait_pid_gone
+from ._util import OWNER_FILE, free_port, is_root, pid_alive, wait_for_port, wait_pid_gone
 
 MAIL_UID = 65534  # nobody/nogroup, as in the verified recipe
 HOST = "127.0.0.1"
@@ -59,6 +58,7 @@ service imap-login {{
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 login_trusted_networks = 127.0.0.0/8
+auth_failure_delay = 0  # tests wait for logins; no brute-force delay needed here
 
 passdb {{
   driver = passwd-file
@@ -118,7 +118,7 @@ class Dovecot:
     host: str = HOST
     users: dict[str, ImapUser] = field(default_factory=dict)
     pid: int | None = None
-    spare_users: int = 40  # pre-created so that a fresh user per test costs nothing
+    spare_users: int = 100  # pre-created so that a fresh user per test costs nothing
 
     def __post_init__(self) -> None:
         self._spares: list[ImapUser] = []
@@ -143,6 +143,7 @@ class Dovecot:
             raise PermissionError("Dovecot must be started as root (it drops to uid 65534)")
         # uid 65534 must traverse the root to reach its Maildir (mkdtemp makes it 0700).
         self.root.chmod(0o755)
+        (self.root / OWNER_FILE).write_text(f"{os.getpid()}\n")  # lets reap_stale() find orphans
         for sub in ("run", "state", "log", "mail"):
             (self.root / sub).mkdir(exist_ok=True)
         os.chown(self.root / "mail", MAIL_UID, MAIL_UID)
@@ -231,8 +232,16 @@ class Dovecot:
 
     def add_user(self, name: str | None = None, password: str | None = None) -> ImapUser:
         """Add a login (a fresh, empty mailbox); its password is also put in the environment."""
-        if name is None and password is None and self._spares:
-            return self._spares.pop(0)
+        if name is None and password is None:
+            if not self._spares and self.pid is not None:
+                # Refill in bulk: one passwd-file reload (at most a second) per batch.
+                self._spares = [
+                    self._new_user(f"user{secrets.token_hex(4)}", None) for _ in range(50)
+                ]
+                self._write_users()
+                self._wait_login(self._spares[0])
+            if self._spares:
+                return self._spares.pop(0)
         user = self._new_user(name or f"user{secrets.token_hex(4)}", password)
         if self.pid is not None:
             self._write_users()
@@ -250,15 +259,29 @@ class Dovecot:
         return user
 
     def _wait_login(self, user: ImapUser, timeout: float = 5.0) -> None:
+        """Wait until Dovecot has re-read the users file and accepts ``user``.
+
+        Dovecot checks the file at most once a second, and a lookup that fails meanwhile makes
+        the next ones seconds slower, so wait out that second first, then ask the auth process
+        (``doveadm auth test``; a failed IMAP LOGIN would also earn this IP a login penalty).
+        """
+        doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
         deadline = time.monotonic() + timeout
+        time.sleep(1.1)
         while True:
-            try:
-                with self.client(user):
-                    return
-            except LoginError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+            proc = subprocess.run(
+                [doveadm, "-c", str(self.config_file), "auth", "test", user.name, user.password],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+                timeout=30,
+            )
+            if proc.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dovecot does not accept the new user {user.name}")
+            time.sleep(0.2)
 
     def mailbox_config(
         self, user: ImapUser | str, name: str = "main", **overrides: Any

@@ -27,7 +27,7 @@ from propdesk.config import DatabaseConfig
 from propdesk.store import migrate as migrations
 from propdesk.store.engine import make_engine
 
-from ._util import free_port, is_root, port_open, wait_for_port
+from ._util import OWNER_FILE, free_port, is_root, port_open, wait_for_port
 
 SHARED_HOST = "127.0.0.1"
 SHARED_PORT = 5432
@@ -75,6 +75,14 @@ def start_shared_server() -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def use_shared_server() -> bool:
+    """True when the machine's server is to be used: it answers (started if it was down) and
+    ``PROPDESK_TEST_PG=throwaway`` does not ask for a throwaway cluster instead."""
+    if os.environ.get("PROPDESK_TEST_PG") == "throwaway":
+        return False
+    return server_answers() or start_shared_server()
 
 
 def _version_key(v: str) -> tuple[int, ...]:
@@ -181,6 +189,7 @@ class ThrowawayCluster:
         if (self.data / "PG_VERSION").exists():
             return self
         self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / OWNER_FILE).write_text(f"{os.getpid()}\n")  # lets reap_stale() find orphans
         if is_root():
             shutil.chown(self.root, SUPERUSER, SUPERUSER)
         _as_postgres(
