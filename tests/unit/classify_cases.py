@@ -2636,3 +2636,211 @@ CASES_9: list[Case] = [
         None,
     ),
 ]
+
+# Tenth batch, written blind: longer letters, traps inside ordinary sentences.
+CASES_10: list[Case] = [
+    (
+        "long letter two issues",
+        "Bathroom and detector",
+        "Hello,\n\nI'm sorry to bother you "
+        "again. Since we moved in last spring we've had ongoing issues with the bathroom. The tub "
+        "faucet drips constantly, and now there's a brown ring forming in the tub from the drip. "
+        "I've tried tightening the handle but nothing helps.\n\nOn a separate note, our hallway "
+        "smoke detector has been chirping on and off for a week.\n\nWe're usually home after 6pm."
+        "\n\nBest regards,\nLinda and Paul Ortega\nUnit 14D",
+        [(M, "plumbing", "2", False), (M, "electrical", "2", False)],
+        "Unit 14D",
+        None,
+        None,
+    ),
+    (
+        "jammed mailbox",
+        "Mailbox",
+        "Good evening - the lock on our mailbox is jammed and I can't "
+        "get my mail out, I've been waiting on a check. Mailbox 22, I'm in apartment 7H.",
+        [(M, "general_repair", "2", False)],
+        "Unit 7H",
+        None,
+        None,
+    ),
+    (
+        "clubhouse shower",
+        "Clubhouse",
+        "Hi, we're hosting a baby shower on the 12th and wondered "
+        "if we could use the clubhouse from 1-4pm. Do we need to pay a deposit? - Kim (8B)",
+        [(A, None, "3", False)],
+        "Unit 8B",
+        None,
+        None,
+    ),
+    (
+        "laundry door unlocked",
+        "Laundry room door",
+        "The exterior door to the laundry room "
+        "doesn't lock, anyone from the street can walk in and use the machines. Building E",
+        [(M, "general_repair", "1", False)],
+        None,
+        "E",
+        None,
+    ),
+    (
+        "banging radiators question",
+        "Radiators",
+        "Is it normal for the radiators to bang loudly "
+        "every morning around 5am? It wakes us up. 2A",
+        [(M, "hvac", "2", False)],
+        "Unit 2A",
+        None,
+        None,
+    ),
+    (
+        "faucet sprays sideways",
+        "Faucet",
+        "My kitchen sink faucet sprays water sideways from the base whenever I turn it on. Apt 10B",
+        [(M, "plumbing", "2", False)],
+        "Unit 10B",
+        None,
+        None,
+    ),
+    (
+        "accessible spot request",
+        "Parking",
+        "I'd like to request a parking spot closer to the "
+        "entrance - I have a disability placard. Unit 1C",
+        [(C, "parking", "3", False)],
+        "Unit 1C",
+        None,
+        None,
+    ),
+    (
+        "washer vibrates floor",
+        "Noise",
+        "Our upstairs neighbors' washing machine runs at 2am and the whole floor vibrates.",
+        [(C, "noise_complaint", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "package thief",
+        "Packages",
+        "Someone has been stealing packages from the lobby - three of "
+        "mine this month. Can we get a locked package room?",
+        [(C, "security", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "evening internet",
+        "Internet",
+        "Internet has been cutting out every evening between 7 and 11. Is there an outage?",
+        [(U, None, "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "downsize",
+        "Units",
+        "Can you tell me if there are any 1-bedroom units coming available? My "
+        "lease is up in June and I want to downsize.",
+        [(L, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "notice period",
+        "Notice",
+        "How much notice do I need to give before moving out? My lease is month to month now.",
+        [(MV, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "paid twice",
+        "Rent",
+        "I paid my rent twice by accident this month (once by check and once "
+        "online). Can you refund one of them?",
+        [(P, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "pool heated",
+        "Pool",
+        "Hi! When will the pool be heated? It's still freezing.",
+        [(A, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "disposal leaking",
+        "Disposal",
+        "The garbage disposal is leaking from the bottom onto everything under the sink.",
+        [(M, "appliance", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "fixture hanging",
+        "Light fixture",
+        "My ceiling light fixture is hanging by its wires, it came loose from the ceiling. Unit 6J",
+        [(M, "electrical", "2", False)],
+        "Unit 6J",
+        None,
+        None,
+    ),
+    (
+        "window stuck shut",
+        "Window",
+        "The window in my bathroom is stuck shut and I can't open it to let the steam out.",
+        [(M, "general_repair", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "icy steps",
+        "Snow",
+        "Snow hasn't been cleared from the back steps of Building B and it's all ice.",
+        [(M, "general_repair", "2", False)],
+        None,
+        "B",
+        None,
+    ),
+    (
+        "squatter",
+        "Vacant unit",
+        "I think someone is living in the vacant unit next to me - I "
+        "hear voices and see lights at night even though it's supposed to be empty. I'm in 9D.",
+        [(C, "security", "2", False)],
+        "Unit 9D",
+        None,
+        None,
+    ),
+    (
+        "plumber no-show",
+        "Re: Your request #5531",
+        "The plumber never showed up today. I took the "
+        "afternoon off for nothing. Can we reschedule?",
+        [(M, "plumbing", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "locked out of gym",
+        "Gym",
+        "Hi, I'm locked out of the gym - my fob works everywhere except there. Unit 3K",
+        [(A, None, "2", False)],
+        "Unit 3K",
+        None,
+        None,
+    ),
+]

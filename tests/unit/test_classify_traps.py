@@ -21,6 +21,7 @@ from tests.unit.classify_cases import (
     CASES_7,
     CASES_8,
     CASES_9,
+    CASES_10,
     Case,
 )
 

@@ -24,7 +24,8 @@ _SUBORDINATE_RE = re.compile(
     r"once|until)\b",
     re.IGNORECASE,
 )
-_QUESTION_SPLIT_MIN = 3.0  # a follow-up question needs clear evidence to be its own matter
+_QUESTION_SPLIT_MIN = 3.0
+_FOLLOW_UP_QUESTION = 6.0  # "Can we get a locked package room?" after a theft: same matter  # a follow-up question needs clear evidence to be its own matter
 _BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|it's|its|they|they're|which|plus it)\b", re.I)
 
 
@@ -208,8 +209,9 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         last = current.clauses[-1]
         if (
             clause.question
+            and not clause.conjoined
             and clause.block == last.block
-            and max(clause.topic_scores.values()) <= _STRONG_TOPIC
+            and max(clause.topic_scores.values()) <= _FOLLOW_UP_QUESTION
         ):
             return None  # "Is the vent clogged?": a question about the matter just described
         weak = max(clause.topic_scores.values()) < _STRONG_TOPIC
@@ -253,6 +255,7 @@ class _Splitter:
         self.last: Clause | None = None  # the clause fed before this one
         self.follow_ups: list[Clause] = []  # "still not fixed" / "any update?" with no topic
         self.asked = False  # some clause asks for something ("please send someone")
+        self.open_question: Clause | None = None  # a question with no topic, waiting for one
 
     def feed(self, clause: Clause) -> None:
         self._feed(clause)
@@ -287,11 +290,19 @@ class _Splitter:
                 self._open(lead, f"open:{lead.top_topic()} (asked about)")
                 assert self.current is not None
                 self.current.clauses.append(clause)
+            elif clause.question or "request" in clause.cues:
+                self.open_question = clause
             return
         topic = self.vocab.topics[name]
+        asked, self.open_question = self.open_question, None
         if current is None:
             if _opens(clause, topic, None, self.vocab):
                 self._open(clause, f"open:{topic.key}")
+            elif asked is not None and asked is self.last and asked.block == clause.block:
+                # "Any 1-bedrooms coming up? My lease is up in June.": the question's matter
+                self._open(clause, f"open:{topic.key} (answers the question before)")
+                assert self.current is not None
+                self.current.clauses.insert(0, asked)
             else:
                 self.lead_in.append(clause)
             return
