@@ -25,7 +25,18 @@ from tests.unit.classify_cases import (
     Case,
 )
 
-ALL_CASES = [*CASES, *CASES_2, *CASES_3, *CASES_4, *CASES_5, *CASES_6, *CASES_7, *CASES_8, *CASES_9]
+ALL_CASES = [
+    *CASES,
+    *CASES_2,
+    *CASES_3,
+    *CASES_4,
+    *CASES_5,
+    *CASES_6,
+    *CASES_7,
+    *CASES_8,
+    *CASES_9,
+    *CASES_10,
+]
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ _SUBORDINATE_RE = re.compile(
     r"once|until)\b",
     re.IGNORECASE,
 )
-_QUESTION_SPLIT_MIN = 3.0
-_FOLLOW_UP_QUESTION = 6.0  # "Can we get a locked package room?" after a theft: same matter  # a follow-up question needs clear evidence to be its own matter
+_QUESTION_SPLIT_MIN = 3.0  # a follow-up question needs clear evidence to be its own matter
+_FOLLOW_UP_QUESTION = 6.0  # "Can we get a locked package room?" after a theft: same matter
 _BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|it's|its|they|they're|which|plus it)\b", re.I)
 
 
@@ -275,23 +275,7 @@ class _Splitter:
         if name is None and "still" in clause.cues:
             self.follow_ups.append(clause)
         if name is None:
-            if "separator" in clause.cues or clause.list_item:
-                self.separated = True
-            elif current is not None:
-                current.clauses.append(clause)
-            elif (
-                self.lead_in
-                and self.last is self.lead_in[-1]
-                and (clause.question or "request" in clause.cues)
-            ):
-                # "I moved out in May. When will I get it back?": the question is about the
-                # matter just described
-                lead = self.lead_in.pop()
-                self._open(lead, f"open:{lead.top_topic()} (asked about)")
-                assert self.current is not None
-                self.current.clauses.append(clause)
-            elif clause.question or "request" in clause.cues:
-                self.open_question = clause
+            self._no_topic(clause)
             return
         topic = self.vocab.topics[name]
         asked, self.open_question = self.open_question, None
@@ -320,6 +304,22 @@ class _Splitter:
             current.clauses.append(clause)
         self.after_closing = False
         self.separated = False
+
+    def _no_topic(self, clause: Clause) -> None:
+        """A clause about nothing in particular: a separator, a detail, or a question."""
+        asks = clause.question or "request" in clause.cues
+        if "separator" in clause.cues or clause.list_item:
+            self.separated = True
+        elif self.current is not None:
+            self.current.clauses.append(clause)
+        elif self.lead_in and self.last is self.lead_in[-1] and asks:
+            # "I moved out in May. When will I get it back?": about the matter just described
+            lead = self.lead_in.pop()
+            self._open(lead, f"open:{lead.top_topic()} (asked about)")
+            assert self.current is not None
+            self.current.clauses.append(clause)
+        elif asks:
+            self.open_question = clause
 
     def _open(self, clause: Clause, reason: str) -> None:
         item = ActionItem([clause], [reason])
