@@ -22,6 +22,7 @@ from tests.unit.classify_cases import (
     CASES_8,
     CASES_9,
     CASES_10,
+    CASES_11,
     Case,
 )
 
@@ -36,6 +37,7 @@ ALL_CASES = [
     *CASES_8,
     *CASES_9,
     *CASES_10,
+    *CASES_11,
 ]
 
 

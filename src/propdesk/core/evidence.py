@@ -27,6 +27,9 @@ _PUNCT_RE = re.compile(r"[,;:.!?()\[\]]|\s-\s")
 # Co-occurrence rules (urgency, context) see every phrase; other roles compete longest-first
 # only with each other, so "sewage is coming" (urgency) does not hide "sewage" (topic).
 _COOCCURRENCE_KINDS = frozenset({"urgency", "context"})
+_VERBAL_NEGATORS = frozenset(
+    {"don't", "doesn't", "didn't", "never", "isn't", "wasn't", "aren't", "weren't", "not"}
+)
 # "I'd patch the holes when I move out": a hypothetical names no real problem.
 _HYPOTHETICAL_RE = re.compile(
     r"^\W*(?:i'd|i would|i could|we'd|we would|if)\b(?!\s+(?:like|love|appreciate|be grateful))",
@@ -144,17 +147,17 @@ def split_sentences(text: str) -> list[Sentence]:
     return out
 
 
-def _negated(text: str, tokens: list[Token], first: int, negation: frozenset[str]) -> bool:
-    """A negation word shortly before the phrase, in the same stretch of the sentence."""
+def _negator(text: str, tokens: list[Token], first: int, negation: frozenset[str]) -> str:
+    """The negation word shortly before the phrase, in the same stretch of the sentence."""
     for j in range(first - 1, max(-1, first - 1 - _NEGATION_WINDOW), -1):
         if _PUNCT_RE.search(text, tokens[j].end, tokens[j + 1].start):
-            return False  # "does not light, it only clicks": the comma ends the negation
+            return ""  # "does not light, it only clicks": the comma ends the negation
         word = tokens[j].text
         if word in _RESET_WORDS:
-            return False
+            return ""
         if word in negation:
-            return True
-    return False
+            return word
+    return ""
 
 
 def _masks_situation(role: Role) -> bool:
@@ -193,9 +196,12 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
     seen: set[tuple[int, int, str, str]] = set()  # "plunger" and "plunge~" on one word: once
     for layer, wanted in ((evidence_layer, False), (situation_layer, True)):
         for m in layer:
-            negated = _negated(norm, tokens, m.first, vocab.negation)
+            negator = _negator(norm, tokens, m.first, vocab.negation)
+            negated = bool(negator)
+            # "I don't have a pet": a denied action names no matter ("no smoke detector" does)
+            denied_action = negator in _VERBAL_NEGATORS and m.length > 1
             locative = _locative(tokens, m.first)
-            denied = (
+            denied = denied_action or (
                 m.first >= 2
                 and tokens[m.first - 2].text == "not"
                 and tokens[m.first - 1].text in {"a", "an"}
