@@ -338,9 +338,12 @@ def action_items(subject: str, new_text: str, vocab: Vocabulary) -> list[ActionI
     subj = clauses(subject_text, vocab, from_subject=True) if subject_text else []
     subject_clause = subj[0] if len(subj) == 1 else None
     splitter = _Splitter(vocab)
-    for clause in clauses(new_text, vocab):
+    body = clauses(new_text, vocab)
+    for clause in body:
         splitter.feed(clause)
     items = [i for i in splitter.items if not i.resolved]
+    if not splitter.items and not splitter.closing_seen:
+        items = _fallback(body)
     if subject_clause is not None and subject_clause.topic_scores:
         if not items and splitter.follow_ups:
             # "Re: Leaking faucet" + "Still not fixed!": a follow-up is a ticket for that issue
@@ -349,6 +352,16 @@ def action_items(subject: str, new_text: str, vocab: Vocabulary) -> list[ActionI
         allow_alone = not is_reply and (not splitter.closing_seen or splitter.asked)
         _use_subject(items, subject_clause, vocab, allow_alone=allow_alone)
     return items
+
+
+def _fallback(body: list[Clause]) -> list[ActionItem]:
+    """Nothing opened, nothing closed, yet the tenant reports a problem or asks for something
+    about a thing we know: one matter from everything said, rather than silently nothing."""
+    described = [c for c in body if c.topic_scores]
+    wants = any(c.problem or c.question or "request" in c.cues for c in body)
+    if not described or not wants:
+        return []
+    return [ActionItem(described, ["open:fallback (whole email)"])]
 
 
 def _use_subject(
