@@ -27,6 +27,14 @@ _PUNCT_RE = re.compile(r"[,;:.!?()\[\]]|\s-\s")
 # Co-occurrence rules (urgency, context) see every phrase; other roles compete longest-first
 # only with each other, so "sewage is coming" (urgency) does not hide "sewage" (topic).
 _COOCCURRENCE_KINDS = frozenset({"urgency", "context"})
+_INDOOR_TEMP_RE = re.compile(
+    r"\b(\d{2})\s*(?:degrees|deg|\u00b0)\s*f?\b[^.!?]{0,20}?\b(?:in here|inside|in the "
+    r"(?:apartment|unit|bedroom|living room|house)|in my (?:apartment|unit|bedroom|place))"
+    r"|\b(?:it's|its|it is)\s+(?:only\s+)?(\d{2})\s*(?:degrees)?\s+(?:in here|inside)\b",
+    re.IGNORECASE,
+)
+_COLD_INSIDE_F = 62
+_HOT_INSIDE_F = 85
 _VERBAL_NEGATORS = frozenset(
     {"don't", "doesn't", "didn't", "never", "isn't", "wasn't", "aren't", "weren't", "not"}
 )
@@ -182,8 +190,22 @@ def _locative(tokens: list[Token], first: int) -> bool:
     return pair in {("next", "to"), ("front", "of")}  # "next to the sink", "in front of my door"
 
 
+def _temperature_words(text: str) -> list[Token]:
+    """ "It's 55 degrees in my apartment" says "cold inside" without the words: add them.
+
+    Indoor readings only (not "95 degrees out"); below 63F is cold, above 84F is hot."""
+    end = len(text)
+    for m in _INDOOR_TEMP_RE.finditer(text):
+        degrees = int(m.group(1) or m.group(2))
+        if degrees <= _COLD_INSIDE_F:
+            return [Token("cold", end, end), Token("inside", end, end)]
+        if degrees >= _HOT_INSIDE_F:
+            return [Token("hot", end, end), Token("inside", end, end)]
+    return []
+
+
 def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
-    tokens = tokenize(text, vocab.spelling)
+    tokens = tokenize(text, vocab.spelling) + _temperature_words(text)
     norm = normalise(text)
     found = vocab.index.find_all(tokens)
     evidence_layer: list[Match] = longest_matches(
