@@ -140,3 +140,23 @@ def test_follow_up_on_a_reply_is_a_ticket_for_that_issue(
 def test_indoor_temperature_is_evidence(vocab: Vocabulary, body: str, urgency: str) -> None:
     (item,) = classify_text("Temperature", body, vocab)
     assert (item.subcategory, item.urgency) == ("hvac", urgency)
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Re: Plumber visit", "Sounds good, see you Tuesday!"),
+        ("Re: AC repair", "Will do, thanks."),
+        ("Re: Your ticket TKT-1234 - leak", "Received, thank you."),
+        ("Re: Dishwasher", "Perfect, Wednesday works."),
+        ("Re: work order", "Thank you so much for fixing the heater!"),
+        ("Re: Leak", "The plumber came and fixed it, all good now."),
+        ("Re: Pest control", "Yes, you can enter my apartment tomorrow, I'll be at work."),
+        ("Re: Fridge", "Great news, thanks! The new fridge is so much quieter."),
+        ("Re: sink", "Never mind, my husband unclogged it."),
+        ("Re: noise", "It stopped last night, thanks for talking to them."),
+        ("Hello", "Just saying hi! Hope you have a great weekend."),
+    ],
+)
+def test_no_request_no_ticket(vocab: Vocabulary, subject: str, body: str) -> None:
+    assert classify_text(subject, body, vocab) == []

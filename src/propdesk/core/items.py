@@ -279,8 +279,12 @@ class _Splitter:
             return
         topic = self.vocab.topics[name]
         asked, self.open_question = self.open_question, None
+        # after "thanks!", a bare statement ("The new fridge is so quiet") opens nothing
+        quiet = self.closing_seen and not (
+            clause.problem or clause.question or "request" in clause.cues or clause.urgency_rules
+        )
         if current is None:
-            if _opens(clause, topic, None, self.vocab):
+            if _opens(clause, topic, None, self.vocab) and not quiet:
                 self._open(clause, f"open:{topic.key}")
             elif asked is not None and asked is self.last and asked.block == clause.block:
                 # "Any 1-bedrooms coming up? My lease is up in June.": the question's matter
