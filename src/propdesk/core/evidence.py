@@ -343,25 +343,33 @@ def evidence(
 _PRONOUN_RE = re.compile(r"\b(?:it|its|it's|them|they|they're)\b", re.IGNORECASE)
 
 
-def _objects(clause: Clause, min_weight: float = 0.0) -> set[str]:
+def _objects(clause: Clause, vocab: Vocabulary, min_weight: float = 0.0) -> set[str]:
+    """Words naming things; for noise the nuisance itself ("parties", "barks") is the thing."""
     return {
         w
         for h in clause.hits
-        if h.role.kind == "topic" and h.role.weight >= min_weight
+        if h.role.weight >= min_weight
+        and (
+            h.role.kind == "topic"
+            or (
+                h.role.kind == "problem"
+                and vocab.topics[h.role.name].subcategory == "noise_complaint"
+            )
+        )
         for w in h.words
     }
 
 
-def _two_problems(a: Clause, b: Clause) -> bool:
+def _two_problems(a: Clause, b: Clause, vocab: Vocabulary) -> bool:
     """ "the kitchen sink is leaking and the shower drain is clogged": the second half names a
     clear thing of its own (not "it", not a word of the first half) and its own problem."""
-    strong_b = _objects(b, _CLEAR_OBJECT)
+    strong_b = _objects(b, vocab, _CLEAR_OBJECT)
     return (
         a.problem
         and b.problem
-        and bool(_objects(a))
+        and bool(_objects(a, vocab))
         and bool(strong_b)
-        and not strong_b & _objects(a)
+        and not strong_b & _objects(a, vocab)
         and not _PRONOUN_RE.search(b.text)
     )
 
@@ -401,7 +409,7 @@ def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list
                 continue
             a, b = current.top_topic(), ev.top_topic()
             strong = b is not None and ev.topic_scores[b] >= _MIN_PIECE
-            second = _two_problems(current, ev)
+            second = _two_problems(current, ev, vocab)
             starts_new = (
                 (a is not None and strong and a != b)
                 or bool(ev.cues & ({"separator"} | CLOSING_CUES))

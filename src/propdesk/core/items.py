@@ -26,6 +26,7 @@ _SUBORDINATE_RE = re.compile(
 )
 _QUESTION_SPLIT_MIN = 3.0  # a follow-up question needs clear evidence to be its own matter
 _FOLLOW_UP_QUESTION = 6.0  # "Can we get a locked package room?" after a theft: same matter
+_CLEAR_THING = 4.0  # an object phrase this heavy clearly names one thing ("dryer", "toilet")
 _BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|it's|its|they|they're|which|plus it)\b", re.I)
 
 
@@ -154,6 +155,19 @@ def _about_current(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
     return group >= _CONTINUITY * best
 
 
+def _new_thing(clause: Clause, current: ActionItem) -> bool:
+    """ "The washer ate my quarters. The dryer also doesn't heat.": a clearly named thing
+    that the current matter has not mentioned."""
+    named = {
+        w
+        for h in clause.hits
+        if h.role.kind == "topic" and h.role.weight >= _CLEAR_THING
+        for w in h.words
+    }
+    seen = {w for c in current.clauses for h in c.hits if h.role.kind == "topic" for w in h.words}
+    return bool(named) and not named & seen
+
+
 def _names_same_thing(clause: Clause, current: ActionItem) -> bool:
     """A bare noun ("the door") that heads a longer thing of the current matter ("oven door")."""
     top = clause.top_topic()
@@ -185,9 +199,18 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     if cur is None:
         return None
     separator = separated or "separator" in clause.cues or clause.list_item
+    if _BACK_REFERENCE_RE.match(clause.text) and not clause.list_item:
+        return None  # "It also makes a gurgling sound": the same thing again
     if "merge" in clause.cues:
         return None
     same_group = (cur.category, cur.subcategory) == (topic.category, topic.subcategory)
+    if (
+        separator
+        and topic.category not in _QUESTION_TYPES
+        and _new_thing(clause, current)
+        and _opens(clause, topic, current, vocab)
+    ):
+        return "split:another thing with its own problem"
     if clause.second_problem and not separator and _opens(clause, topic, current, vocab):
         return "split:second problem in one sentence"
     if topic.key == cur.key or (same_group and topic.category in _QUESTION_TYPES):
