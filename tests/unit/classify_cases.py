@@ -3665,3 +3665,154 @@ CASES_15: list[Case] = [
         None,
     ),
 ]
+
+# Sixteenth batch, written blind: a random mix in the dev corpus's style.
+CASES_16: list[Case] = [
+    (
+        "shower valve",
+        "Shower",
+        "Hi there,\n\nThe shower only gets lukewarm no matter how far I "
+        "turn the handle. The kitchen has plenty of hot water.\n\nThanks,\nRaj\n10C",
+        [(M, "plumbing", "2", False)],
+        "Unit 10C",
+        None,
+        None,
+    ),
+    (
+        "fridge ice",
+        "Freezer ice buildup",
+        "There's a thick layer of ice building up in the back "
+        "of our freezer and the door won't close all the way anymore. Unit 5R",
+        [(M, "appliance", "2", False)],
+        "Unit 5R",
+        None,
+        None,
+    ),
+    (
+        "noisy ac condenser",
+        "AC noise",
+        "The AC makes a loud rattling sound every time it kicks "
+        "on. Otherwise it cools fine. Apt 8T",
+        [(M, "hvac", "2", False)],
+        "Unit 8T",
+        None,
+        None,
+    ),
+    (
+        "lease break job",
+        "Job relocation",
+        "I have to relocate for work in 6 weeks. What are my "
+        "options for ending my lease early? - Sam, 2T",
+        [(L, None, "3", False)],
+        "Unit 2T",
+        None,
+        None,
+    ),
+    (
+        "towed guest",
+        "Towed",
+        "My guest's car was towed from the visitor lot last night even "
+        "though she had a pass on the dash. I need to know who to call. 4T",
+        [(C, "parking", "2", False)],
+        "Unit 4T",
+        None,
+        None,
+    ),
+    (
+        "smoke detector hardwired",
+        "Smoke detector beeping",
+        "The hardwired smoke detector in the "
+        "hall keeps beeping even after I changed the backup battery. Apt 6T",
+        [(M, "electrical", "2", False)],
+        "Unit 6T",
+        None,
+        None,
+    ),
+    (
+        "neighbor parking in front",
+        "Neighbor",
+        "My neighbor in 3D keeps yelling at me for parking "
+        "in front of her unit even though it's open parking. It's getting hostile. I'm in 3E.",
+        [(C, "neighbor_dispute", "2", False)],
+        "Unit 3E",
+        None,
+        None,
+    ),
+    (
+        "package room door",
+        "Package room",
+        "The package room door won't open with my fob anymore. Unit 9T",
+        [(A, None, "2", False)],
+        "Unit 9T",
+        None,
+        None,
+    ),
+    (
+        "rent receipt",
+        "Receipt",
+        "Can you send me a receipt for May rent? I paid by money order.",
+        [(P, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "move-in cleaning",
+        "Move-in",
+        "We moved into 7T yesterday and the apartment wasn't cleaned - "
+        "there's food in the fridge and dirt all over the floors.",
+        [(M, "cleaning", "2", False)],
+        "Unit 7T",
+        None,
+        None,
+    ),
+    (
+        "bathroom ceiling hole",
+        "Hole in ceiling",
+        "There's a hole in my bathroom ceiling where the "
+        "plaster fell down this morning. No water, just plaster. Apt 11T",
+        [(M, "general_repair", "2", False)],
+        "Unit 11T",
+        None,
+        None,
+    ),
+    (
+        "hallway smoke",
+        "Smoke",
+        "The hallway smells like smoke and it's a little hazy, I can't "
+        "tell where it's coming from. 3rd floor.",
+        [(M, "general_repair", "1", False)],
+        None,
+        None,
+        "3",
+    ),
+    (
+        "wifi in common area",
+        "Lounge wifi",
+        "The wifi in the resident lounge hasn't worked all week.",
+        [(U, None, "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "outlet no power",
+        "Outlet",
+        "The outlet by my bed stopped working, nothing I plug in gets "
+        "power. The breaker looks fine. Unit 12T",
+        [(M, "electrical", "2", False)],
+        "Unit 12T",
+        None,
+        None,
+    ),
+    (
+        "second floor noise",
+        "Noise",
+        "Whoever lives above me on the 3rd floor plays video games "
+        "yelling into a headset until 4am. I'm in 205.",
+        [(C, "noise_complaint", "2", False)],
+        "Unit 205",
+        None,
+        "3",
+    ),  # the floor is stated (where the noise is)
+]

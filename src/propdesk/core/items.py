@@ -168,6 +168,33 @@ def _new_thing(clause: Clause, current: ActionItem) -> bool:
     return bool(named) and not named & seen
 
 
+_PARTS = frozenset(
+    {
+        "door",
+        "doors",
+        "handle",
+        "knob",
+        "seal",
+        "gasket",
+        "shelf",
+        "drawer",
+        "hinge",
+        "button",
+        "lid",
+        "tray",
+        "rack",
+    }
+)
+
+
+def _part_of_appliance(clause: Clause, cur: Topic) -> bool:
+    """ "ice building up in the freezer and the door won't close": the appliance's door."""
+    if cur.subcategory != "appliance" or not clause.conjoined:
+        return False
+    things = {w for h in clause.hits if h.role.kind == "topic" for w in h.words}
+    return bool(things) and things <= _PARTS
+
+
 def _names_same_thing(clause: Clause, current: ActionItem) -> bool:
     """A bare noun ("the door") that heads a longer thing of the current matter ("oven door")."""
     top = clause.top_topic()
@@ -227,7 +254,7 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
             return None  # the tenant's own list entry delimits the matter
         if _BACK_REFERENCE_RE.match(clause.text) or _about_current(clause, cur, vocab):
             return None
-        if _names_same_thing(clause, current):
+        if _names_same_thing(clause, current) or _part_of_appliance(clause, cur):
             return None  # "my oven door hinge is broken and the door won't close"
         last = current.clauses[-1]
         if (
