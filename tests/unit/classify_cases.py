@@ -3816,3 +3816,129 @@ CASES_16: list[Case] = [
         "3",
     ),  # the floor is stated (where the noise is)
 ]
+
+# Seventeenth batch, written blind: formal, angry and non-native writers.
+CASES_17: list[Case] = [
+    (
+        "formal radiator",
+        "Request for maintenance",
+        "Dear Sir or Madam,\n\nI am writing to inform "
+        "you that the radiator in my living room has been leaking water onto the floor for several "
+        "days. I would be grateful if you could arrange for it to be repaired at your earliest "
+        "convenience.\n\nYours faithfully,\nMargaret Hall\nFlat 4B",
+        [(M, "hvac", "2", False)],
+        "Unit 4B",
+        None,
+        None,
+    ),
+    (
+        "angry elevator",
+        "UNACCEPTABLE",
+        "THE ELEVATOR HAS BEEN BROKEN FOR TWO WEEKS!!! I AM 80 "
+        "YEARS OLD AND LIVE ON THE 9TH FLOOR. FIX IT NOW!!!",
+        [(M, "general_repair", "2", True)],
+        None,
+        None,
+        "9",
+    ),
+    (
+        "esl door",
+        "Door problem",
+        "Hello, my door of apartment is not close good, the key is very "
+        "hard and sometime not lock. Please send somebody. Apartment 12B",
+        [(M, "general_repair", "1", False)],
+        "Unit 12B",
+        None,
+        None,
+    ),
+    (
+        "esl water heater",
+        "Problem",
+        "Good morning. Since 2 days we have not hot water in apartment. Please help us. Apt 3H",
+        [(M, "plumbing", "1", False)],
+        "Unit 3H",
+        None,
+        None,
+    ),
+    (
+        "formal noise",
+        "Noise disturbance",
+        "Dear Management,\n\nI wish to report persistent "
+        "noise from the apartment above mine (6C). Loud music and stamping continue past midnight "
+        "most nights.\n\nRegards,\nD. Patel, 5C",
+        [(C, "noise_complaint", "2", False)],
+        "Unit 5C",
+        None,
+        None,
+    ),
+    (
+        "angry towing",
+        "WHY WAS I TOWED",
+        "I PAID FOR MY SPOT AND YOU TOWED MY CAR. I WANT IT BACK "
+        "TODAY AND I WANT A REFUND FOR THE TOW.",
+        [(C, "parking", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "formal payment",
+        "Rent payment",
+        "Dear Office,\n\nPlease find enclosed my check for the "
+        "month of June. Kindly confirm receipt.\n\nSincerely,\nH. Lee",
+        [(P, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "esl fridge",
+        "Fridge",
+        "The refrigerator is making very much noise in night and the food is not cold. Flat 7A",
+        [(M, "appliance", "2", False)],
+        "Unit 7A",
+        None,
+        None,
+    ),
+    (
+        "angry roaches",
+        "ROACHES EVERYWHERE",
+        "This is disgusting. Roaches all over my kitchen and "
+        "nobody has done anything in a month. Send an exterminator or I'm calling the city.",
+        [(M, "general_repair", "2", True)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "formal lease",
+        "Lease inquiry",
+        "To whom it may concern,\n\nI would like to inquire whether "
+        "it is possible to extend my lease by three months beyond its current end date.\n\nKind "
+        "regards,\nT. Brown",
+        [(L, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "esl laundry",
+        "Laundry",
+        "The machine for dry in laundry room number 2 is not hot, clothes stay wet.",
+        [(M, "appliance", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "angry security",
+        "Security??",
+        "Third time someone has gone through the recycling and left "
+        "a mess, and last night a stranger was banging on doors on my floor at 2am. Where is "
+        "security?!",
+        [(C, "security", "2", False), (M, "cleaning", "2", False)],
+        None,
+        None,
+        None,
+    ),
+]

@@ -35,6 +35,9 @@ _INDOOR_TEMP_RE = re.compile(
 )
 _COLD_INSIDE_F = 62
 _HOT_INSIDE_F = 85
+_ACTION_VERBS = frozenset(
+    {"have", "get", "need", "want", "own", "keep", "use", "bring", "put", "install", "adopt"}
+)
 _VERBAL_NEGATORS = frozenset(
     {"don't", "doesn't", "didn't", "never", "isn't", "wasn't", "aren't", "weren't", "not"}
 )
@@ -221,7 +224,11 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
             negator = _negator(norm, tokens, m.first, vocab.negation)
             negated = bool(negator)
             # "I don't have a pet": a denied action names no matter ("no smoke detector" does)
-            denied_action = negator in _VERBAL_NEGATORS and m.length > 1
+            denied_action = (
+                negator in _VERBAL_NEGATORS
+                and m.length > 1
+                and tokens[m.first].text in _ACTION_VERBS
+            )
             locative = _locative(tokens, m.first)
             denied = denied_action or (
                 m.first >= 2
@@ -410,10 +417,16 @@ def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list
             a, b = current.top_topic(), ev.top_topic()
             strong = b is not None and ev.topic_scores[b] >= _MIN_PIECE
             second = _two_problems(current, ev, vocab)
+            # halves about the same kind of thing stay one clause unless each names its own
+            # thing and problem: "my door is not closing good, the key sometimes does not lock"
+            differ = (
+                a is not None
+                and b is not None
+                and (vocab.topics[a].category, vocab.topics[a].subcategory)
+                != (vocab.topics[b].category, vocab.topics[b].subcategory)
+            )
             starts_new = (
-                (a is not None and strong and a != b)
-                or bool(ev.cues & ({"separator"} | CLOSING_CUES))
-                or second
+                (strong and differ) or bool(ev.cues & ({"separator"} | CLOSING_CUES)) or second
             )
             if starts_new:
                 out.append(current)
