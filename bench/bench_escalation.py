@@ -5,6 +5,7 @@ the tickets in bulk with COPY, and times ``EscalationService.run_pass`` three ti
 the escalation state in between). Every ticket is due (``next_escalation_at`` in the past), so
 each run examines all N: a mix of urgencies and statuses, some needing a contractor, some
 after-hours emergencies, so the pass also writes escalations, outbox rows and SLA breaches.
+Last, the steady state: a pass over the same N open tickets with nothing due.
 
     PYTHONPATH=src python bench/bench_escalation.py [--tickets 100000] [--runs 3] [--keep]
 """
@@ -183,6 +184,22 @@ def main() -> int:
                 f"breached {len(report.breached)} ({report.examined / elapsed:,.0f} tickets/s)"
             )
         print(f"median of {args.runs}: {statistics.median(times):.2f} s for {args.tickets} tickets")
+        # The steady state: the same open tickets, none due any more. The pass is one index
+        # range scan that finds nothing, whatever the number of open tickets.
+        eng = app.engine(config)
+        try:
+            service = app.escalation_service(config, eng)
+            idle = []
+            for _ in range(args.runs):
+                started = time.perf_counter()
+                report = service.run_pass(NOW)
+                idle.append(time.perf_counter() - started)
+                assert report.examined == 0
+        finally:
+            eng.dispose()
+        print(
+            f"idle pass (nothing due, {args.tickets} open): {statistics.median(idle) * 1000:.1f} ms"
+        )
     finally:
         if not args.keep:
             _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

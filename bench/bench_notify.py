@@ -3,11 +3,12 @@
 End to end = real parser, the ingest service (one transaction per message, with the notification
 hook writing outbox rows), and the outbox delivery task over one reused SMTP connection to a real
 aiosmtpd peer, interleaved as the daemon loop does (a batch of messages, then a delivery pass).
-Printed next to the peer's raw smtplib rate (1,000 small messages on one connection) measured in
-the same run, so the overhead of our side is visible. Median of 3 runs each.
+Printed next to the peer's raw smtplib rate (1,000 copies of one composed notification on one
+connection, the peer in its own process) measured in the same run, so the overhead of our side
+is visible. Median of 3 runs each.
 
-If the classification pipeline (propdesk.core.pipeline) is not installed yet, a stand-in analysis
-makes one plumbing ticket per email with the core's build_ticket; everything else is real.
+Tickets come from the real classification pipeline, so an email may give zero, one or several
+tickets (and so several assignee mails but one acknowledgement).
 
     PYTHONPATH=src:. /work/main/.venv/bin/python bench/bench_notify.py [--emails 1000] [--runs 3]
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
-import importlib
+import multiprocessing
 import secrets
 import smtplib
 import statistics
@@ -30,13 +31,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 from tests.stack import SmtpPeer, create_database, drop_database, truncate_all
+from tests.stack._util import free_port
 
 from propdesk import app
 from propdesk.config import parse_config
-from propdesk.core.build import build_ticket
-from propdesk.core.models import Category, Subcategory, Urgency
-from propdesk.ingest import Analysis
 from propdesk.logging import configure_logging
+from propdesk.mail.compose import Composer, Outgoing, sample_context
 from propdesk.mail.imap import FetchedMessage
 from propdesk.store.engine import make_engine
 from propdesk.store.tables_outbox import outbox
@@ -64,77 +64,118 @@ def tenant_emails(count: int) -> list[bytes]:
     return out
 
 
-def raw_smtplib_rate(peer: SmtpPeer, count: int) -> float:
-    """Messages per second with plain smtplib on one connection (the peer's ceiling)."""
-    msg = EmailMessage()
-    msg["From"] = "bench@property.com"
-    msg["To"] = "raw@example.com"
-    msg["Subject"] = "raw"
-    msg.set_content("x" * 800)
-    peer.reset()
+class PeerProcess:
+    """The aiosmtpd peer in a child process, so its parsing does not share our GIL."""
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self._count = ctx.Value("l", 0)
+        self._ready = ctx.Event()
+        self._stop = ctx.Event()
+        self._proc = ctx.Process(
+            target=_peer_main, args=(self.port, self._count, self._ready, self._stop)
+        )
+
+    def start(self) -> PeerProcess:
+        self._proc.start()
+        if not self._ready.wait(30):
+            sys.exit("the SMTP peer did not start")
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._proc.join(10)
+
+    @property
+    def count(self) -> int:
+        return int(self._count.value)
+
+    def wait_for(self, total: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count < total:
+            if time.monotonic() > deadline:
+                sys.exit(f"the peer got {self.count} of {total} messages")
+            time.sleep(0.005)
+
+
+def _peer_main(port: int, count: Any, ready: Any, stop: Any) -> None:
+    peer = SmtpPeer(port=port)
+    record = peer._record
+
+    def counting(*args: Any) -> None:
+        record(*args)
+        peer.received.clear()  # keep memory flat; only the count matters here
+        with count.get_lock():
+            count.value += 1
+
+    peer._record = counting  # type: ignore[method-assign]
+    peer.start()
+    ready.set()
+    stop.wait()
+    peer.stop()
+
+
+def raw_smtplib_rate(peer: PeerProcess, sample: EmailMessage, count: int) -> float:
+    """Messages per second with plain smtplib on one connection, sending a real notification
+    (the same multipart size our delivery sends): the peer's ceiling for this traffic."""
+    base = peer.count
     start = time.perf_counter()
     with smtplib.SMTP(peer.host, peer.port, timeout=30) as conn:
         for _ in range(count):
-            conn.send_message(msg)
-    peer.wait_for(count, timeout=120)
+            conn.send_message(sample, "maintenance@property.com", ["raw@example.com"])
+    peer.wait_for(base + count)
     return count / (time.perf_counter() - start)
 
 
-def stand_in_analyse(config: Any) -> Any:
-    """One plumbing ticket per email via core.build (used only without core.pipeline)."""
-    rules = app.rules(config)
-    hours = app.business_hours(config)
-
-    def analyse(msg: Any, received_at: datetime, now: datetime) -> Any:
-        sender = msg.sender.address if msg.sender else "unknown@example.com"
-        ticket = build_ticket(
-            category=Category.MAINTENANCE,
-            subcategory=Subcategory.PLUMBING,
-            urgency=Urgency.MEDIUM,
-            requires_contractor=False,
-            short_description=f"Maintenance request: {msg.subject[:60]}",
-            description=msg.new_text[:2000],
-            sender=sender,
-            subject=msg.subject,
-            message_id=msg.message_id,
-            received_at=received_at,
-            rules=rules,
-            hours=hours,
-            now=now,
-            random_bytes=secrets.token_bytes,
-        )
-        return Analysis((ticket,))
-
-    return analyse
+def sample_notification(config: Any) -> EmailMessage:
+    """One composed acknowledgement, as delivery would send it."""
+    composer = Composer(config, app.templates(config))
+    ctx = sample_context()
+    item = Outgoing(
+        kind="ticket_created_tenant",
+        recipient="raw@example.com",
+        ticket_ids=("TKT-00000000",),
+        message_id="<propdesk.TKT-00000000.1@property.com>",
+        context={**ctx, "tickets": ctx["tickets"][:1]},
+    )
+    return composer.compose(item, datetime.now(UTC))
 
 
-def end_to_end(config: Any, eng: Any, peer: SmtpPeer, emails: list[bytes]) -> tuple[float, int]:
+def end_to_end(config: Any, eng: Any, peer: PeerProcess, emails: list[bytes]) -> tuple[float, int]:
     """(emails per second, notification mails delivered) for one run."""
-    analyse = None
-    try:
-        importlib.import_module("propdesk.core.pipeline")
-    except ModuleNotFoundError:
-        analyse = stand_in_analyse(config)
-    service = app.ingest_service(config, eng, analyse=analyse)
+    service = app.ingest_service(config, eng)
     delivery = app.outbox_delivery(config, eng)
     truncate_all(eng)
-    peer.reset()
+    base = peer.count
     received_at = datetime.now(UTC) - timedelta(minutes=1)
     start = time.perf_counter()
+    in_ingest = in_delivery = 0.0
     for first in range(0, len(emails), BATCH):
+        t0 = time.perf_counter()
         for uid, raw in enumerate(emails[first : first + BATCH], start=first + 1):
             service.process("bench", 1, FetchedMessage(uid, len(raw), received_at, raw))
+        t1 = time.perf_counter()
         delivery.run_once(limit=100_000)
+        in_ingest += t1 - t0
+        in_delivery += time.perf_counter() - t1
+    t1 = time.perf_counter()
     while delivery.run_once(limit=100_000).handled:
         pass
+    in_delivery += time.perf_counter() - t1
     with eng.connect() as conn:
         rows = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
         sent = conn.execute(
             select(func.count()).select_from(outbox).where(outbox.c.status == "sent")
         ).scalar_one()
-    peer.wait_for(sent, timeout=120)
+    peer.wait_for(base + sent)
     elapsed = time.perf_counter() - start
     delivery.close()
+    print(
+        f"  ingest {in_ingest:.1f} s ({len(emails) / in_ingest:.0f} emails/s), "
+        f"delivery {in_delivery:.1f} s ({sent / in_delivery:.0f} mails/s)"
+    )
     if sent != rows:
         print(f"  warning: {rows - sent} of {rows} outbox rows not sent", file=sys.stderr)
     return len(emails) / elapsed, int(sent)
@@ -147,7 +188,7 @@ def main() -> int:
     args = parser.parse_args()
 
     db = create_database("127.0.0.1", 5432)
-    peer = SmtpPeer().start()
+    peer = PeerProcess().start()
     try:
         config = parse_config(
             {
@@ -161,8 +202,9 @@ def main() -> int:
         eng = make_engine(config.database, pooled=True)
         emails = tenant_emails(args.emails)
         raw_rates, e2e_rates, mails = [], [], []
+        sample = sample_notification(config)
         for run in range(args.runs):
-            raw_rates.append(raw_smtplib_rate(peer, args.emails))
+            raw_rates.append(raw_smtplib_rate(peer, sample, args.emails))
             rate, sent = end_to_end(config, eng, peer, emails)
             e2e_rates.append(rate)
             mails.append(sent)

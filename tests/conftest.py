@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import Engine
 
 from propdesk.config import Config, DatabaseConfig, MailboxConfig, SmtpConfig
@@ -61,6 +62,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if integration_dir in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _structlog_reset() -> Iterator[None]:
+    """Tests that run the CLI in-process configure logging onto pytest's capture stream, which
+    is closed after the test: reset structlog so later tests never write to a closed file."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
@@ -284,7 +283,11 @@ def escalation_hooks(config: Config, the_rules: Rules | None = None) -> Escalati
 
 def _escalation_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
     service = escalation_service(config, made, the_rules=the_rules)
-    return PeriodicTask(service.name, config.intervals.escalation_seconds, service.run_pass)
+
+    def run() -> str:
+        return service.run_pass().summary()
+
+    return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
 
 
 #: Colleagues register their factories here (one line each), like PROBES.
@@ -310,14 +313,13 @@ def staff_addresses(config: Config, the_rules: Rules) -> frozenset[str]:
     found |= set(policy.specialists.values())
     found.add(policy.default_assignment.assignee)
     found |= {e.target for e in policy.escalations}
-    found |= set(config.intake.own_addresses)
-    found.add(config.smtp.from_address)
+    found |= set(own_addresses(config))
     return frozenset(a.lower() for a in found if "@" in a)
 
 
 def parser(config: Config) -> Parse:
     intake = config.intake
-    own = [*intake.own_addresses, config.smtp.from_address]
+    own = own_addresses(config)
 
     def parse(raw: bytes) -> InboundMessage:
         return parse_message(
@@ -400,10 +402,27 @@ def daemon(
     metrics: Metrics | None = None,
     extra_hooks: Sequence[IngestHook] = (),
 ) -> Daemon:
-    """Pollers for every configured mailbox plus the registered periodic tasks."""
+    """Pollers for every configured mailbox plus the registered periodic tasks.
+
+    Refuses to start on a schema that is not at the newest revision: every message would fail
+    on a missing table otherwise.
+    """
     the_rules = rules(config)
     pooled = engine(config)
     unpooled = engine(config, pooled=False)  # advisory locks must not go back to a pool
+    try:
+        current, head = migrations.current_revision(unpooled), migrations.head_revision(unpooled)
+    except Exception as exc:
+        pooled.dispose()
+        unpooled.dispose()
+        raise StoreError(f"cannot reach the database: {_safe_error(exc)}") from exc
+    if current != head:
+        pooled.dispose()
+        unpooled.dispose()
+        raise ConfigError(
+            f"database schema is at {current or 'nothing'}, the code needs {head}: "
+            "run `propdesk migrate` first"
+        )
     service = ingest_service(
         config, pooled, the_rules=the_rules, analyse=analyse, extra_hooks=extra_hooks
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    RowMapping,
+    Row,
     Select,
     Table,
     and_,
@@ -37,20 +37,18 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from propdesk.core import escalation as policy
-from propdesk.core.models import (
-    OPEN_STATUSES,
-    Ticket,
-    TicketMetadata,
-    TicketStatus,
-    ensure_utc,
-)
+from propdesk.core.models import OPEN_STATUSES, Ticket, TicketStatus, ensure_utc
 from propdesk.core.rules import Rules
+from propdesk.core.sla import SlaState, sla_status
+from propdesk.ingest import IngestHook
 from propdesk.logging import get_logger
 from propdesk.notify.events import STAFF, Planned, ticket_context
+from propdesk.notify.status import ticket_from_row
 from propdesk.store import outbox
 from propdesk.store.tables import TicketRow
 from propdesk.store.tables_escalation import (
@@ -107,6 +105,13 @@ class PassReport:
     breached: list[Breached] = field(default_factory=list)
     seconds: float = 0.0
 
+    def summary(self) -> str:
+        """One line for the daemon's task log (the lists can be long)."""
+        return (
+            f"examined {self.examined}, escalated {len(self.escalated)}, "
+            f"warned {len(self.warned)}, breached {len(self.breached)}"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
@@ -117,16 +122,6 @@ class _Plan:
     next_at: datetime | None
 
 
-def ticket_from_row(row: Mapping[Any, Any]) -> Ticket:
-    """The core's ticket from a ``tickets`` row: the columns carry the model's field names (the
-    model turns plain strings into its enums), ``metadata`` is the JSONB of ``to_dict``."""
-    values = {name: row[name] for name in _ROW_FIELDS}
-    return Ticket(**values, metadata=TicketMetadata.from_dict(row["metadata"]))
-
-
-_ROW_FIELDS = tuple(f.name for f in fields(Ticket) if f.name != "metadata")
-
-
 class EscalationService:
     """Records escalations and SLA breaches; built by ``propdesk.app`` from the config.
 
@@ -134,18 +129,24 @@ class EscalationService:
     assignee's near-breach warning off.
     """
 
+    name = "escalation"
+    description = "escalate tickets whose rules came due; record SLA breaches; warn assignees"
+
     def __init__(
         self,
-        engine: Engine,
+        db: Engine | sessionmaker[Session] | None,
         rules: Rules,
         *,
         clock: Callable[[], datetime],
         message_id_domain: str,
         warn_before: timedelta = timedelta(minutes=30),
         batch_size: int = 500,
+        enabled: bool = True,
     ) -> None:
-        self._engine = engine
+        # ``db`` may be None for the creation hook alone (it writes in ingest's session).
+        self._sessions = sessionmaker(db) if isinstance(db, Engine) else db
         self._rules = rules
+        self._enabled = enabled
         self._clock = clock
         self._domain = message_id_domain
         self._warn_before = warn_before
@@ -164,9 +165,11 @@ class EscalationService:
             return []
         now = ensure_utc(self._clock(), "now")
         t = self._tickets
-        rows = (
-            session.execute(_with_history(select(t)).where(t.c.id.in_(ticket_pks))).mappings().all()
-        )
+        if not self._enabled:
+            # Switched off: no mail, but the tickets are due at the first pass once switched on.
+            session.execute(update(t).where(t.c.id.in_(ticket_pks)).values(next_escalation_at=now))
+            return []
+        rows = session.execute(_with_history(select(t)).where(t.c.id.in_(ticket_pks))).all()
         report = PassReport(now=now)
         self._process(session, rows, now, report)
         return report.escalated + report.warned
@@ -182,6 +185,10 @@ class EscalationService:
         now = ensure_utc(now if now is not None else self._clock(), "now")
         started = time.perf_counter()
         report = PassReport(now=now)
+        if not self._enabled:
+            return report
+        if self._sessions is None:
+            raise RuntimeError("EscalationService built without a database cannot run a pass")
         t = self._tickets
         due = (
             _with_history(select(t))
@@ -194,8 +201,8 @@ class EscalationService:
             .with_for_update(skip_locked=True, of=t)
         )
         while True:
-            with Session(self._engine) as session, session.begin():
-                rows = session.execute(due, {"now": now}).mappings().all()
+            with self._sessions.begin() as session:
+                rows = session.execute(due, {"now": now}).all()
                 self._process(session, rows, now, report)
             if len(rows) < self._batch_size:
                 break
@@ -216,7 +223,7 @@ class EscalationService:
     def _process(
         self,
         session: Session,
-        rows: Sequence[RowMapping],
+        rows: Sequence[Row[Any]],
         now: datetime,
         report: PassReport,
     ) -> None:
@@ -230,14 +237,12 @@ class EscalationService:
         breach_rows: list[tuple[int, str, datetime]] = []  # (ticket_pk, kind, deadline)
         next_at: dict[int, datetime | None] = {}
         for row in rows:
-            pk = row["id"]
+            pk = row.id
             ticket = tickets[pk] = ticket_from_row(row)
-            plan = self._plan(
-                ticket, row, now, set(row["applied_rules"]), set(row["breached_kinds"])
-            )
+            plan = self._plan(ticket, now, set(row.applied_rules), set(row.breached_kinds))
             esc_rows.extend((pk, rule, target, due_at) for rule, target, due_at in plan.escalations)
             breach_rows.extend((pk, kind, deadline) for kind, deadline in plan.breaches)
-            if plan.next_at != row["next_escalation_at"]:
+            if plan.next_at != row.next_escalation_at:
                 next_at[pk] = plan.next_at
 
         if esc_rows:
@@ -364,7 +369,6 @@ class EscalationService:
     def _plan(
         self,
         ticket: Ticket,
-        row: RowMapping,
         now: datetime,
         applied: set[str],
         breached: set[str],
@@ -380,19 +384,21 @@ class EscalationService:
         if after is not None:
             candidates.append(after)
 
+        # The SLA clocks are the core's (propdesk.core.sla): a clock that stopped late (work
+        # started after the response deadline) counts as breached too, not only "still New".
         breaches: list[tuple[str, datetime]] = []
-        open_ = ticket.status in OPEN_STATUSES
-        response_due: datetime | None = row["response_due_at"]
-        resolution_due: datetime | None = row["resolution_due_at"]
-        if ticket.status is TicketStatus.NEW and response_due and SLA_RESPONSE not in breached:
-            if now > response_due:
+        clocks = sla_status(ticket, self._rules.policy, now)
+        response_due = clocks.deadlines.response_due
+        resolution_due = clocks.deadlines.resolution_due
+        if SLA_RESPONSE not in breached:
+            if clocks.response is SlaState.BREACHED:
                 breaches.append((SLA_RESPONSE, response_due))
-            else:
+            elif clocks.response is not SlaState.MET:
                 candidates.append(response_due + _TICK)
-        if open_ and resolution_due and SLA_RESOLUTION not in breached:
-            if now > resolution_due:
+        if SLA_RESOLUTION not in breached:
+            if clocks.resolution is SlaState.BREACHED:
                 breaches.append((SLA_RESOLUTION, resolution_due))
-            else:
+            elif clocks.resolution is not SlaState.MET:
                 candidates.append(resolution_due + _TICK)
                 if self._warn_before and SLA_WARNING_RULE not in applied:
                     warn_at = resolution_due - self._warn_before
@@ -433,6 +439,18 @@ def _span(delta: timedelta) -> str:
     return f"{mins} min"
 
 
+class EscalationHook(IngestHook):
+    """The escalation side of ingest: runs ``tickets_created`` in the creation transaction."""
+
+    def __init__(self, service: EscalationService) -> None:
+        self._service = service
+
+    def tickets_created(
+        self, session: Any, message: Any, parsed: Any, tickets: Sequence[Any]
+    ) -> None:
+        self._service.tickets_created(session, [t.id for t in tickets])
+
+
 # -- read side: what `propdesk tickets list/show` shows about escalations and SLA --------------
 
 
@@ -471,19 +489,19 @@ def sla_filters(
 
 
 @dataclass(frozen=True, slots=True)
-class SlaState:
-    """One deadline of one ticket, for ``tickets show``."""
+class SlaClock:
+    """One SLA clock of one ticket, for ``tickets show``."""
 
-    kind: str
-    due_at: datetime | None
-    state: str  # met | breached | open | n/a
+    kind: str  # response | resolution
+    due_at: datetime
+    state: str  # the core's SlaState: met | ok | near_breach | breached
 
 
 def escalation_state(
-    conn: Connection, ticket_pk: int, now: datetime
-) -> tuple[list[dict[str, Any]], list[SlaState]]:
-    """A ticket's recorded escalations (rule, target, due_at, escalated_at, outbox_id) and the
-    state of its response and resolution deadlines at ``now``."""
+    conn: Connection, ticket_pk: int, now: datetime, rules: Rules
+) -> tuple[list[dict[str, Any]], list[SlaClock]]:
+    """A ticket's recorded escalations (rule, target, due_at, escalated_at, outbox_id) and its
+    two SLA clocks at ``now`` as the core sees them (a recorded breach stays breached)."""
     e = EscalationRow.__table__
     t = TICKETS
     esc = [
@@ -494,40 +512,15 @@ def escalation_state(
             .order_by(e.c.escalated_at, e.c.id)
         ).mappings()
     ]
-    row = (
-        conn.execute(
-            select(
-                t.c.status,
-                t.c.started_at,
-                t.c.resolved_at,
-                t.c.closed_at,
-                t.c.response_due_at,
-                t.c.resolution_due_at,
-            ).where(t.c.id == ticket_pk)
-        )
-        .mappings()
-        .one()
-    )
-    b = SlaBreachRow.__table__
-    breached = set(conn.execute(select(b.c.kind).where(b.c.ticket_pk == ticket_pk)).scalars())
-    responded = row["started_at"] or row["resolved_at"] or row["closed_at"]
-    if row["status"] != TicketStatus.NEW.value and responded is None:
-        responded = now  # status moved on without a timestamp: count it as responded
-    resolved = row["resolved_at"] or row["closed_at"]
-    if row["status"] in (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value) and not resolved:
-        resolved = now
-    states = [
-        _deadline(SLA_RESPONSE, row["response_due_at"], responded, now, breached),
-        _deadline(SLA_RESOLUTION, row["resolution_due_at"], resolved, now, breached),
+    row = conn.execute(_with_history(select(t)).where(t.c.id == ticket_pk)).one()
+    clocks = sla_status(ticket_from_row(row), rules.policy, now)
+    recorded = set(row.breached_kinds)
+
+    def clock(kind: str, due: datetime, state: SlaState) -> SlaClock:
+        shown = SlaState.BREACHED if kind in recorded else state
+        return SlaClock(kind, due, shown.value)
+
+    return esc, [
+        clock(SLA_RESPONSE, clocks.deadlines.response_due, clocks.response),
+        clock(SLA_RESOLUTION, clocks.deadlines.resolution_due, clocks.resolution),
     ]
-    return esc, states
-
-
-def _deadline(
-    kind: str, due: datetime | None, done: datetime | None, now: datetime, breached: set[str]
-) -> SlaState:
-    if due is None:
-        return SlaState(kind, None, "n/a")
-    if kind in breached or (done is None and now > due) or (done is not None and done > due):
-        return SlaState(kind, due, "breached")
-    return SlaState(kind, due, "met" if done is not None else "open")

@@ -37,7 +37,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from propdesk.core.message import InboundMessage
@@ -162,16 +168,32 @@ class _Attempt:
     tickets: list[str] = field(default_factory=list)
 
 
-def _first_line(exc: BaseException, limit: int = 2000) -> str:
+def _error_text(exc: BaseException, limit: int = 2000) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text[:limit]}" if text else type(exc).__name__
 
 
 def _is_outage(exc: BaseException) -> bool:
-    """A lost or refused database connection: not the message's fault."""
-    if isinstance(exc, OperationalError | InterfaceError):
+    """A lost or refused database connection, or a schema that does not match the code (a missing
+    table or column: a deployment problem): not the message's fault, so the pass stops instead
+    of quarantining every message. Content-driven errors (``DataError``) still quarantine."""
+    if isinstance(exc, OperationalError | InterfaceError | ProgrammingError):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _new_row(
+    mailbox: str, uidvalidity: int, msg: FetchedMessage, sha: str, **values: Any
+) -> InboundMessageRow:
+    return InboundMessageRow(
+        mailbox=mailbox,
+        uidvalidity=uidvalidity,
+        uid=msg.uid,
+        sha256=sha,
+        size=msg.size,
+        received_at=msg.received_at,
+        **values,
+    )
 
 
 def ticket_refs(parsed: InboundMessage) -> list[str]:
@@ -252,15 +274,7 @@ class IngestService:
                     # No look-up first: the poller just saw this UID unrecorded, and the
                     # unique key turns any race into "already done" below.
                     with self._sessions.begin() as s:
-                        row = InboundMessageRow(
-                            mailbox=mailbox,
-                            uidvalidity=uidvalidity,
-                            uid=msg.uid,
-                            sha256=sha,
-                            size=msg.size,
-                            received_at=msg.received_at,
-                            outcome="ignored",
-                        )
+                        row = _new_row(mailbox, uidvalidity, msg, sha, outcome="ignored")
                         result = self._run(s, row, msg.raw, attempt)
                         failpoint("before_commit")
                     failpoint("after_commit")
@@ -283,7 +297,7 @@ class IngestService:
                 except Exception as exc:  # one bad message must never stop the others
                     if _is_outage(exc):
                         raise StoreError(
-                            f"database unavailable: {_first_line(exc, 200).splitlines()[0]}"
+                            f"database: {_error_text(exc, 200).splitlines()[0]}"
                         ) from exc
                     return self._quarantine(
                         mailbox=mailbox,
@@ -320,7 +334,7 @@ class IngestService:
             except IntegrityError as exc:
                 if repo.constraint_of(exc) == IMAP_KEY:
                     return self._already_by_key(mailbox, uidvalidity, meta.uid)
-                raise StoreError(f"cannot record uid {meta.uid}: {_first_line(exc, 200)}") from exc
+                raise StoreError(f"cannot record uid {meta.uid}: {_error_text(exc, 200)}") from exc
             self._log(result)
             return result
 
@@ -510,15 +524,13 @@ class IngestService:
         exc: BaseException,
         attempt: _Attempt,
     ) -> Result:
-        error = _first_line(exc)
+        error = _error_text(exc)
         log.warning("ingest.quarantine", error=error[:300], exc_info=exc)
-        row = InboundMessageRow(
-            mailbox=mailbox,
-            uidvalidity=uidvalidity,
-            uid=msg.uid,
-            sha256=sha,
-            size=msg.size,
-            received_at=msg.received_at,
+        row = _new_row(
+            mailbox,
+            uidvalidity,
+            msg,
+            sha,
             outcome="quarantined",
             reason="processing_error",
             error=repo.clean_text(error),
@@ -534,9 +546,9 @@ class IngestService:
         except IntegrityError as again:
             if repo.constraint_of(again) == IMAP_KEY:
                 return self._already_by_key(mailbox, uidvalidity, msg.uid)
-            raise StoreError(f"cannot quarantine uid {msg.uid}: {_first_line(again)}") from again
+            raise StoreError(f"cannot quarantine uid {msg.uid}: {_error_text(again)}") from again
         except Exception as again:
-            raise StoreError(f"cannot quarantine uid {msg.uid}: {_first_line(again)}") from again
+            raise StoreError(f"cannot quarantine uid {msg.uid}: {_error_text(again)}") from again
         result = Result(msg.uid, "quarantined", "processing_error", message_pk=pk)
         self._log(result, error=error[:300])
         return result
@@ -564,10 +576,8 @@ class IngestService:
                 return result
             except Exception as exc:
                 if _is_outage(exc):
-                    raise StoreError(
-                        f"database unavailable: {_first_line(exc, 200).splitlines()[0]}"
-                    ) from exc
-                error = _first_line(exc)
+                    raise StoreError(f"database: {_error_text(exc, 200).splitlines()[0]}") from exc
+                error = _error_text(exc)
                 with self._sessions.begin() as s:
                     row = s.get(InboundMessageRow, pk)
                     if row is not None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
 
-from propdesk.core.models import Priority, Ticket, Urgency
+from propdesk import app
+from propdesk.config import Config
+from propdesk.core.models import Priority, Ticket, TicketStatus, Urgency
 from propdesk.core.rules import load_rules
-from propdesk.escalation_service import EscalationService
+from propdesk.core.sla import sla_deadlines
+from propdesk.escalation_service import EscalationHook, EscalationService
+from propdesk.ingest import ticket_values
 from propdesk.store.tables import TicketRow
 from tests.integration.notify_support import Clock
 from tests.unit.helpers_core import make_ticket as base_ticket
@@ -46,51 +50,19 @@ def make_ticket(
     )
 
 
-def insert_ticket(session: Session, ticket: Ticket) -> int:
-    """Write a ticket row the way ingest does (deadlines from the SLA targets)."""
-    target = POLICY.sla[ticket.urgency]
-    row = ticket.to_dict()
-    params = {
-        **{k: row[k] for k in _COLUMNS},
-        "received_at": ticket.received_at,
-        "created_at": ticket.created_at,
-        "updated_at": ticket.updated_at,
-        "message_id": ticket.message_id,
-        "metadata": ticket.metadata.to_dict(),
-        "response_due_at": ticket.received_at + target.response,
-        "resolution_due_at": ticket.received_at + target.resolution,
-    }
-    return int(
-        session.execute(
-            TicketRow.__table__.insert().values(**params).returning(TicketRow.id)
-        ).scalar_one()
-    )
-
-
-_COLUMNS = (
-    "ticket_id",
-    "short_description",
-    "description",
-    "category",
-    "subcategory",
-    "request_type",
-    "urgency",
-    "priority",
-    "property_id",
-    "unit_number",
-    "requested_for",
-    "assignment_group",
-    "assigned_to",
-    "status",
-)
-
-
 def create(engine: Engine, service: EscalationService, *tickets: Ticket) -> list[int]:
-    """One creation transaction: rows plus the hook, as ingest does it."""
+    """One creation transaction as ingest runs it: its ``ticket_row`` (with the SLA deadlines),
+    then the escalation hook, in the same session."""
     with Session(engine) as session, session.begin():
-        pks = [insert_ticket(session, t) for t in tickets]
-        service.tickets_created(session, pks)
-    return pks
+        rows = []
+        for t in tickets:
+            due = sla_deadlines(t, POLICY)
+            values = ticket_values(t, (due.response_due, due.resolution_due))
+            rows.append(
+                session.scalars(insert(TicketRow).values(**values).returning(TicketRow)).one()
+            )
+        EscalationHook(service).tickets_created(session, None, None, rows)
+        return [r.id for r in rows]
 
 
 def escalations(engine: Engine) -> list[tuple[str, str]]:
@@ -104,9 +76,10 @@ def escalations(engine: Engine) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
-def set_status(engine: Engine, pk: int, status: str, at: datetime) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE tickets SET status = :s, updated_at = :at WHERE id = :pk"),
-            {"s": status, "at": at, "pk": pk},
-        )
+def set_status(engine: Engine, ticket_id: str, status: str, at: datetime) -> None:
+    """Move a ticket as staff do (``propdesk tickets set-status``: the core's lifecycle, its
+    timestamps, events and tenant mail); Resolved from New goes through In Progress."""
+    staff = app.staff_actions(Config(), engine)
+    if status == TicketStatus.RESOLVED:
+        staff.set_status(ticket_id, TicketStatus.IN_PROGRESS, now=at, by="test")
+    staff.set_status(ticket_id, TicketStatus(status), now=at, by="test")

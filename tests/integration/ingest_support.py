@@ -19,10 +19,51 @@ from sqlalchemy.orm import Session
 
 from propdesk import app
 from propdesk.config import Config
-from propdesk.ingest import Analyse
+from propdesk.core.build import build_ticket
+from propdesk.core.hours import BusinessHours
+from propdesk.core.message import InboundMessage
+from propdesk.core.models import Category, Subcategory, Urgency
+from propdesk.core.rules import Rules
+from propdesk.ingest import Analyse, Analysis
 from propdesk.store.tables import InboundMessageRow, MessageTicketRow, TicketRow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def keyword_analyser(rules: Rules, hours: BusinessHours) -> Analyse:
+    """A deterministic stand-in for tests that need predictable tickets (e.g. escalation): the
+    core's real ``build_ticket`` fed by a crude keyword rule, one ticket per message plus one per
+    line starting with "Also"."""
+
+    def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
+        text = msg.new_text.strip()
+        if not text:
+            return Analysis((), "no_action_items")
+        items = [text] + [ln for ln in text.splitlines() if ln.strip().lower().startswith("also")]
+        tickets = []
+        for item in items:
+            plumbing = any(w in item.lower() for w in ("leak", "tap", "toilet", "water", "sink"))
+            tickets.append(
+                build_ticket(
+                    category=Category.MAINTENANCE,
+                    subcategory=Subcategory.PLUMBING if plumbing else Subcategory.GENERAL_REPAIR,
+                    urgency=Urgency.MEDIUM,
+                    requires_contractor=False,
+                    short_description=(msg.subject or "Maintenance request")[:120],
+                    description=item[:2000],
+                    sender=msg.sender.address if msg.sender else "unknown@invalid",
+                    subject=msg.subject or "",
+                    message_id=msg.message_id or "",
+                    received_at=received_at,
+                    rules=rules,
+                    hours=hours,
+                    now=now,
+                    random_bytes=secrets.token_bytes,
+                )
+            )
+        return Analysis(tuple(tickets))
+
+    return analyse
 
 
 def analyser(config: Config) -> Analyse:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from propdesk import app
 from propdesk.config import Config, DatabaseConfig, MailboxConfig
 from propdesk.core.message import InboundMessage
+from propdesk.daemon.metrics import Metrics
 from propdesk.ingest import IngestHook
 from propdesk.store import repository as repo
 from propdesk.store.tables import InboundMessageRow, TicketEventRow, TicketRow
@@ -280,3 +281,17 @@ def test_locked_mailbox_is_skipped(
         assert run_once(cfg) == {"ticketed": 1}
     finally:
         lock_engine.dispose()
+
+
+def test_pass_metrics(cfg: Config, clean_db: Engine, dovecot: Dovecot, imap_user: ImapUser) -> None:
+    dovecot.multiappend(imap_user, [tenant_mail(1), tenant_mail(2)])
+    metrics = Metrics()
+    daemon = app.daemon(cfg, analyse=analyser(cfg), metrics=metrics)
+    try:
+        daemon.loop.run_once()
+    finally:
+        daemon.close()
+    value = metrics.registry.get_sample_value
+    assert value("propdesk_messages_total", {"mailbox": "main", "outcome": "ticketed"}) == 2
+    assert value("propdesk_mailbox_up", {"mailbox": "main"}) == 1
+    assert (value("propdesk_last_successful_poll_timestamp_seconds", {"mailbox": "main"}) or 0) > 0

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from propdesk.config import Config, DatabaseConfig, MailboxConfig
 from tests.integration.ingest_support import cli, outcomes, tenant_mail, write_config
-from tests.stack import Dovecot, ImapUser
+from tests.stack import Dovecot, ImapUser, create_database, drop_database
 
 
 @pytest.fixture
@@ -105,3 +105,23 @@ def test_check_config_connect_fails_on_bad_password(
     assert done.returncode == 1
     assert "FAIL mailbox main" in done.stdout
     assert "wrong-password" not in done.stdout + done.stderr
+
+
+def test_run_refuses_an_unmigrated_database(
+    tmp_path: Path,
+    pg_server: tuple[str, int],
+    mailbox_config: MailboxConfig,
+    config_env: dict[str, str],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+) -> None:
+    db = create_database(*pg_server, migrate=False)
+    try:
+        dovecot.append(imap_user, tenant_mail(1))
+        cfg = write_config(Config(database=db, mailboxes=[mailbox_config]), tmp_path / "c.toml")
+        done = cli(["--config", str(cfg), "run", "--once"], config_env)
+        assert done.returncode == 2
+        assert "propdesk migrate" in done.stderr
+        assert len(dovecot.messages(imap_user, "INBOX")) == 1  # nothing touched
+    finally:
+        drop_database(*pg_server, db.name)

@@ -26,6 +26,7 @@ from propdesk.mail.compose import (
 )
 from propdesk.notify.events import Source, describe_span, plan_created, plan_status_change
 from propdesk.notify.safety import RecipientPolicy
+from propdesk.store.outbox import backoff
 from tests.unit.notify_factory import NOW, ticket
 
 SLA = load_rules().policy.sla
@@ -219,3 +220,14 @@ def test_robots_and_own_addresses_are_refused(address: str) -> None:
     policy = RecipientPolicy(["maintenance@property.com"])
     assert policy.refusal(address) is not None
     assert policy.refusal("john.tenant@example.com") is None
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    assert [backoff(n, 60, 3600).total_seconds() for n in (1, 2, 3, 6, 7, 30)] == [
+        60,
+        120,
+        240,
+        1920,
+        3600,
+        3600,
+    ]

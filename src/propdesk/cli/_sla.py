@@ -1,7 +1,7 @@
 """Escalation and SLA views for ``propdesk tickets list`` and ``tickets show``.
 
 Kept out of ``cli/tickets.py`` (the ingest's module) so that module only needs three calls:
-``add_list_options(parser)``, ``list_filters(args, now)`` and ``show_lines(conn, pk, now)``.
+``add_list_options(parser)``, ``list_filters(args, now)`` and ``show_dict(args, conn, pk, now)``.
 The leading underscore keeps the command discovery from treating this as a sub-command.
 """
 
@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection
 
+from propdesk import app
+from propdesk.core.models import iso_utc
 from propdesk.escalation_service import escalation_state, sla_filters
 
 _DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?$")
@@ -54,15 +57,22 @@ def list_filters(args: argparse.Namespace, now: datetime) -> list[ColumnElement[
     )
 
 
-def show_lines(conn: Connection, ticket_pk: int, now: datetime) -> list[str]:
-    """``tickets show``: the SLA deadlines and every escalation sent, one line each."""
-    escalations, states = escalation_state(conn, ticket_pk, now)
-    lines = ["SLA:"]
-    for s in states:
-        due = s.due_at.isoformat() if s.due_at else "-"
-        lines.append(f"  {s.kind:<10} due {due}  {s.state}")
-    lines.append("Escalations:" if escalations else "Escalations: none")
-    for e in escalations:
-        outbox = f" (outbox #{e['outbox_id']})" if e["outbox_id"] is not None else ""
-        lines.append(f"  {e['escalated_at'].isoformat()}  {e['rule']} -> {e['target']}{outbox}")
-    return lines
+def show_dict(
+    args: argparse.Namespace, conn: Connection, ticket_pk: int, now: datetime
+) -> dict[str, Any]:
+    """``tickets show``: each SLA clock with its state, and every escalation sent."""
+    the_rules = app.rules(app.load(args.config, log_format=args.log_format))
+    escalations, states = escalation_state(conn, ticket_pk, now, the_rules)
+    return {
+        "sla": {s.kind: {"due_at": iso_utc(s.due_at), "state": s.state} for s in states},
+        "escalations": [
+            {
+                "rule": e["rule"],
+                "target": e["target"],
+                "due_at": iso_utc(e["due_at"]),
+                "escalated_at": iso_utc(e["escalated_at"]),
+                "outbox_id": e["outbox_id"],
+            }
+            for e in escalations
+        ],
+    }

@@ -55,9 +55,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"warned    {w.ticket_id} {w.rule} -> {w.target}")
     for b in report.breached:
         print(f"breached  {b.ticket_id} {b.kind} (deadline {b.breached_at.isoformat()})")
-    print(
-        f"pass at {report.now.isoformat()}: examined {report.examined}, "
-        f"escalated {len(report.escalated)}, warned {len(report.warned)}, "
-        f"breached {len(report.breached)}"
-    )
+    print(f"pass at {report.now.isoformat()}: {report.summary()}")
     return 0

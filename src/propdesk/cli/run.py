@@ -9,6 +9,7 @@ from typing import Any
 from propdesk import app
 from propdesk.daemon import signals
 from propdesk.daemon.metrics import Metrics
+from propdesk.errors import StoreError
 
 ORDER = 30
 
@@ -38,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
     metrics = Metrics()
     if config.metrics.listen and not args.once:
         metrics.serve(config.metrics.listen)
-    daemon = app.daemon(config, stop=stop, metrics=metrics)
+    try:
+        daemon = app.daemon(config, stop=stop, metrics=metrics)
+    except StoreError as exc:
+        restore()
+        print(f"propdesk: {exc}", file=sys.stderr)
+        return 1
     try:
         if not args.once:
             daemon.loop.run_forever()

@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from propdesk import app
+from propdesk.cli import _sla
 from propdesk.core.models import TicketStatus, iso_utc
+from propdesk.notify.delivery import utc_now
 from propdesk.store import repository as repo
 from propdesk.store.tables import TicketRow
 
@@ -28,6 +34,7 @@ def register(sub: Any) -> None:
         default="table",
         help="json: one object per line with the spec's ticket fields",
     )
+    _sla.add_list_options(ls)
     ls.set_defaults(func=run_list)
 
     show = tsub.add_parser("show", help="one ticket with its message, events and attachments")
@@ -77,7 +84,7 @@ def run_list(args: argparse.Namespace) -> int:
     eng = app.engine(config)
     try:
         with app.sessions(eng)() as s:
-            rows = repo.list_tickets(s, args.status)
+            rows = repo.list_tickets(s, args.status, _sla.list_filters(args, utc_now()))
             if args.format == "json":
                 for t in rows:
                     print(json.dumps(ticket_dict(t), ensure_ascii=False))
@@ -93,7 +100,9 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_show(args: argparse.Namespace) -> int:
+@contextmanager
+def _ticket(args: argparse.Namespace) -> Iterator[tuple[Session, TicketRow | None]]:
+    """A session and the ticket named on the command line (None, after saying so, if absent)."""
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
@@ -101,61 +110,61 @@ def run_show(args: argparse.Namespace) -> int:
             t = repo.find_ticket(s, args.ticket_id.upper())
             if t is None:
                 print(f"propdesk: no ticket {args.ticket_id}", file=sys.stderr)
-                return 1
-            out = {
-                "ticket": ticket_dict(t),
-                "messages": [
-                    {
-                        "id": m.id,
-                        "mailbox": m.mailbox,
-                        "message_id": m.message_id,
-                        "sender": m.sender,
-                        "subject": m.subject,
-                        "received_at": iso_utc(m.received_at),
-                        "outcome": m.outcome,
-                        "size": m.size,
-                    }
-                    for m in repo.messages_of_ticket(s, t)
-                ],
-                "events": [
-                    {"kind": e.kind, "actor": e.actor, "at": iso_utc(e.at), "data": e.data}
-                    for e in repo.events_of_ticket(s, t)
-                ],
-                "attachments": [
-                    {
-                        "filename": a.filename,
-                        "content_type": a.content_type,
-                        "size": a.size,
-                        "sha256": a.sha256,
-                        "stored": a.stored,
-                        "note": a.note,
-                    }
-                    for a in repo.attachments_of_ticket(s, t)
-                ],
-            }
+            yield s, t
     finally:
         eng.dispose()
+
+
+def run_show(args: argparse.Namespace) -> int:
+    with _ticket(args) as (s, t):
+        if t is None:
+            return 1
+        out = {
+            "ticket": ticket_dict(t),
+            "messages": [
+                {
+                    "id": m.id,
+                    "mailbox": m.mailbox,
+                    "message_id": m.message_id,
+                    "sender": m.sender,
+                    "subject": m.subject,
+                    "received_at": iso_utc(m.received_at),
+                    "outcome": m.outcome,
+                    "size": m.size,
+                }
+                for m in repo.messages_of_ticket(s, t)
+            ],
+            "events": [
+                {"kind": e.kind, "actor": e.actor, "at": iso_utc(e.at), "data": e.data}
+                for e in repo.events_of_ticket(s, t)
+            ],
+            "attachments": [
+                {
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "size": a.size,
+                    "sha256": a.sha256,
+                    "stored": a.stored,
+                    "note": a.note,
+                }
+                for a in repo.attachments_of_ticket(s, t)
+            ],
+            **_sla.show_dict(args, s.connection(), t.id, utc_now()),
+        }
     print(json.dumps(out, indent=2, ensure_ascii=False))
     return 0
 
 
 def run_attachment(args: argparse.Namespace) -> int:
-    config = app.load(args.config, log_format=args.log_format)
-    eng = app.engine(config)
-    try:
-        with app.sessions(eng)() as s:
-            t = repo.find_ticket(s, args.ticket_id.upper())
-            if t is None:
-                print(f"propdesk: no ticket {args.ticket_id}", file=sys.stderr)
-                return 1
-            infos = [a for a in repo.attachments_of_ticket(s, t) if a.filename == args.name]
-            if not infos:
-                print(f"propdesk: {t.ticket_id} has no attachment {args.name!r}", file=sys.stderr)
-                return 1
-            info = infos[0]
-            data = repo.attachment_bytes(s, info.sha256) if info.stored else None
-    finally:
-        eng.dispose()
+    with _ticket(args) as (s, t):
+        if t is None:
+            return 1
+        infos = [a for a in repo.attachments_of_ticket(s, t) if a.filename == args.name]
+        if not infos:
+            print(f"propdesk: {t.ticket_id} has no attachment {args.name!r}", file=sys.stderr)
+            return 1
+        info = infos[0]
+        data = repo.attachment_bytes(s, info.sha256) if info.stored else None
     if data is None:
         print(
             f"propdesk: {args.name!r} was not kept ({info.note or 'over the size limit'})",

@@ -183,6 +183,9 @@ class MailboxPoller:
             pending = _Pending()
             fresh: list[MessageMeta] = []
             for meta in metas:
+                if should_stop():
+                    report.status = "stopped"
+                    break
                 if meta.uid in known:
                     # Committed by a run that died before its move: only the move is left.
                     self._count(report, pending, Result(meta.uid, known[meta.uid], already=True))
@@ -196,7 +199,7 @@ class MailboxPoller:
                     )
                 else:
                     fresh.append(meta)
-            self._flush(imap, pending, metas, uidvalidity, mark)
+            mark = self._flush(imap, pending, metas, uidvalidity, mark)
             for batch in batches(fresh, cfg.batch_count, cfg.batch_bytes):
                 if should_stop():
                     report.status = "stopped"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -189,10 +189,14 @@ def first_existing_ticket(session: Session, ticket_ids: Sequence[str]) -> Ticket
     return None
 
 
-def list_tickets(session: Session, status: str | None = None) -> list[TicketRow]:
+def list_tickets(
+    session: Session, status: str | None = None, where: Sequence[ColumnElement[bool]] = ()
+) -> list[TicketRow]:
+    """Tickets oldest first; ``where`` adds clauses (e.g. the SLA filters of ``tickets list``)."""
     query = select(TicketRow).order_by(TicketRow.created_at, TicketRow.id)
     if status is not None:
         query = query.where(TicketRow.status == status)
+    query = query.where(*where)
     return list(session.scalars(query))
 
 
