@@ -3942,3 +3942,123 @@ CASES_17: list[Case] = [
         None,
     ),
 ]
+
+# Eighteenth batch, written blind.
+CASES_18: list[Case] = [
+    (
+        "shower curtain rod fell",
+        "Bathroom",
+        "The shower curtain rod fell down and pulled part of the tile with it. Apt 9W",
+        [(M, "general_repair", "2", False)],
+        "Unit 9W",
+        None,
+        None,
+    ),
+    (
+        "oven smoke",
+        "Oven",
+        "The oven fills the kitchen with smoke every time we use it, even "
+        "after cleaning it. Unit 4S",
+        [(M, "appliance", "2", False)],
+        "Unit 4S",
+        None,
+        None,
+    ),
+    (
+        "hallway door slam",
+        "Door",
+        "The door to our hallway slams shut so hard the whole wall "
+        "shakes. Can the closer be adjusted? - Pat, 6S",
+        [(M, "general_repair", "2", False)],
+        "Unit 6S",
+        None,
+        None,
+    ),
+    (
+        "no power half",
+        "Power",
+        "The power went out in my living room and bedroom but the "
+        "kitchen still works. I flipped all the breakers already. Apt 1S",
+        [(M, "electrical", "2", False)],
+        "Unit 1S",
+        None,
+        None,
+    ),
+    (
+        "flooding after rain",
+        "Flooding",
+        "Every time it rains the water comes in under our "
+        "balcony door and floods the living room carpet. It's raining now and it's happening again. "
+        "Unit 2S",
+        [(M, "general_repair", "1", False)],
+        "Unit 2S",
+        None,
+        None,
+    ),
+    (
+        "neighbour smoke pot",
+        "Smell",
+        "The smell of pot from the apartment below is so strong my "
+        "kids are complaining. Can you do something? 8S",
+        [(C, "neighbor_dispute", "2", False)],
+        "Unit 8S",
+        None,
+        None,
+    ),
+    (
+        "stolen from car",
+        "Theft",
+        "Somebody stole the tires off my car in the garage last night. Unit 12S",
+        [(C, "security", "2", False)],
+        "Unit 12S",
+        None,
+        None,
+    ),
+    (
+        "gym closed why",
+        "Gym",
+        "Why has the gym been closed all week? No sign or notice.",
+        [(A, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "roommate keys",
+        "Keys",
+        "My new roommate needs her own set of keys and a fob. How do we get those?",
+        [(L, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "late fee dispute 2",
+        "Late fee",
+        "You charged me a late fee but the portal was down on the "
+        "1st and I couldn't pay. Please waive it.",
+        [(P, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "move out cleaning list",
+        "Move out",
+        "Is there a checklist of what needs to be cleaned "
+        "before move-out so we get our full deposit back?",
+        [(MV, None, "3", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "trash chute smell",
+        "Trash",
+        "The trash chute on the 6th floor reeks and there are flies everywhere.",
+        [(M, "cleaning", "2", False)],
+        None,
+        None,
+        "6",
+    ),
+]
