@@ -3987,9 +3987,8 @@ CASES_18: list[Case] = [
     (
         "flooding after rain",
         "Flooding",
-        "Every time it rains the water comes in under our "
-        "balcony door and floods the living room carpet. It's raining now and it's happening again. "
-        "Unit 2S",
+        "Every time it rains the water comes in under our balcony door and floods the living "
+        "room carpet. It's raining now and it's happening again. Unit 2S",
         [(M, "general_repair", "1", False)],
         "Unit 2S",
         None,
