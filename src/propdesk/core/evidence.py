@@ -56,7 +56,9 @@ CLOSING_CUES = frozenset({"resolved", "gratitude", "confirmation", "info"})
 
 
 _DETERMINERS = frozenset({"the", "my", "our", "a", "an", "his", "her", "their", "this", "that"})
-_LOCATIVE = frozenset({"behind", "under", "underneath", "beneath", "near", "beside", "below"})
+_LOCATIVE = frozenset(
+    {"behind", "under", "underneath", "beneath", "near", "beside", "below", "outside"}
+)
 _LOCATIVE_WEIGHT = 0.5
 
 
