@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -13,7 +15,7 @@ from propdesk import app
 from propdesk.config import Config, DatabaseConfig, MailboxConfig
 from propdesk.core.message import InboundMessage
 from propdesk.daemon.metrics import Metrics
-from propdesk.ingest import IngestHook
+from propdesk.ingest import Analysis, IngestHook
 from propdesk.store import repository as repo
 from propdesk.store.tables import InboundMessageRow, TicketEventRow, TicketRow
 from tests.integration.ingest_support import (
@@ -295,3 +297,25 @@ def test_pass_metrics(cfg: Config, clean_db: Engine, dovecot: Dovecot, imap_user
     assert value("propdesk_messages_total", {"mailbox": "main", "outcome": "ticketed"}) == 2
     assert value("propdesk_mailbox_up", {"mailbox": "main"}) == 1
     assert (value("propdesk_last_successful_poll_timestamp_seconds", {"mailbox": "main"}) or 0) > 0
+
+
+def test_ticket_id_clash_retries_with_a_fresh_id(
+    cfg: Config, clean_db: Engine, dovecot: Dovecot, imap_user: ImapUser
+) -> None:
+    real = analyser(cfg)
+
+    def same_id(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
+        result = real(msg, received_at, now)
+        return Analysis(tuple(replace(t, ticket_id="TKT-0000C1A5") for t in result.tickets))
+
+    dovecot.multiappend(imap_user, [tenant_mail(1), tenant_mail(2)])
+    daemon = app.daemon(cfg, analyse=same_id)
+    try:
+        report = daemon.loop.run_once()
+    finally:
+        daemon.close()
+    assert report.passes[0].counts == {"ticketed": 2}
+    with Session(clean_db) as s:
+        ids = sorted(s.scalars(select(TicketRow.ticket_id)))
+    assert len(ids) == 2 and "TKT-0000C1A5" in ids
+    assert all(re.fullmatch(r"TKT-[0-9A-F]{8}", i) for i in ids)
