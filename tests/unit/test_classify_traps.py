@@ -20,10 +20,23 @@ from tests.unit.classify_cases import (
     CASES_6,
     CASES_7,
     CASES_8,
+    CASES_9,
+    CASES_10,
     Case,
 )
 
-ALL_CASES = CASES + CASES_2 + CASES_3 + CASES_4 + CASES_5 + CASES_6 + CASES_7 + CASES_8
+ALL_CASES = [
+    *CASES,
+    *CASES_2,
+    *CASES_3,
+    *CASES_4,
+    *CASES_5,
+    *CASES_6,
+    *CASES_7,
+    *CASES_8,
+    *CASES_9,
+    *CASES_10,
+]
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,7 @@ _ORDINAL_START_RE = re.compile(
     r"^\W*(?:first|second|third|fourth|next|lastly|finally)\s*[,:\-\u2013]", re.IGNORECASE
 )
 _MIN_PIECE = 2.0  # "and my neighbors say the same" is no matter of its own
+_CLEAR_OBJECT = 3.0  # weight of a phrase that clearly names a thing ("shower drain")
 CLOSING_CUES = frozenset({"resolved", "gratitude", "confirmation", "info"})
 
 
@@ -54,6 +55,7 @@ class Hit:
     negated: bool
     locative: bool = False  # "behind the fridge": a place, not the thing the matter is about
     denied: bool = False  # "not a security issue": the tenant says what it is not
+    words: tuple[str, ...] = ()  # the words it matched ("oven", "door")
 
     def describe(self) -> str:
         neg = " (negated)" if self.negated else ""
@@ -79,6 +81,7 @@ class Clause:
     contractor: tuple[str, ...] = field(default_factory=tuple)
     block: int = 0  # paragraph or list entry
     conjoined: bool = False  # split off the previous clause of the same sentence
+    second_problem: bool = False  # ... naming its own thing and its own problem
     problem_topics: frozenset[str] = frozenset()  # topics whose own problem phrases fired
     generic_problem: bool = False  # a generic problem cue ("not working", "broken")
     in_list: bool = False
@@ -201,7 +204,8 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
                 key = (m.first, m.last, role.kind, role.name)
                 if (role.kind in _COOCCURRENCE_KINDS) == wanted and key not in seen:
                     seen.add(key)
-                    hits.append(Hit(m.phrase, role, negated, locative, denied))
+                    words = tuple(t.text for t in tokens[m.first : m.last + 1])
+                    hits.append(Hit(m.phrase, role, negated, locative, denied, words))
     return hits
 
 
@@ -263,7 +267,9 @@ def evidence(
     hits = _hits(text, vocab)
     if _HYPOTHETICAL_RE.match(normalise(text)):
         hits = [
-            h if h.role.kind == "topic" else Hit(h.phrase, h.role, True, h.locative, h.denied)
+            h
+            if h.role.kind == "topic"
+            else Hit(h.phrase, h.role, True, h.locative, h.denied, h.words)
             for h in hits
         ]
     t = _Tally()
@@ -306,6 +312,32 @@ def evidence(
     )
 
 
+_PRONOUN_RE = re.compile(r"\b(?:it|its|it's|them|they|they're)\b", re.IGNORECASE)
+
+
+def _objects(clause: Clause, min_weight: float = 0.0) -> set[str]:
+    return {
+        w
+        for h in clause.hits
+        if h.role.kind == "topic" and h.role.weight >= min_weight
+        for w in h.words
+    }
+
+
+def _two_problems(a: Clause, b: Clause) -> bool:
+    """ "the kitchen sink is leaking and the shower drain is clogged": the second half names a
+    clear thing of its own (not "it", not a word of the first half) and its own problem."""
+    strong_b = _objects(b, _CLEAR_OBJECT)
+    return (
+        a.problem
+        and b.problem
+        and bool(_objects(a))
+        and bool(strong_b)
+        and not strong_b & _objects(a)
+        and not _PRONOUN_RE.search(b.text)
+    )
+
+
 def _clause(
     text: str, vocab: Vocabulary, *, index: int, sent: Sentence, from_subject: bool, list_item: bool
 ) -> Clause:
@@ -341,12 +373,15 @@ def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list
                 continue
             a, b = current.top_topic(), ev.top_topic()
             strong = b is not None and ev.topic_scores[b] >= _MIN_PIECE
-            starts_new = (a is not None and strong and a != b) or bool(
-                ev.cues & ({"separator"} | CLOSING_CUES)
+            second = _two_problems(current, ev)
+            starts_new = (
+                (a is not None and strong and a != b)
+                or bool(ev.cues & ({"separator"} | CLOSING_CUES))
+                or second
             )
             if starts_new:
                 out.append(current)
-                current = replace(ev, conjoined=True)
+                current = replace(ev, conjoined=True, second_problem=second)
             else:
                 joined = f"{current.text}, {piece.strip()}"
                 current = _clause(
