@@ -16,10 +16,12 @@ from propdesk.config import Config, DatabaseConfig, MailboxConfig
 from propdesk.core.message import InboundMessage
 from propdesk.daemon.metrics import Metrics
 from propdesk.ingest import Analysis, IngestHook
+from propdesk.mail.imap import FetchedMessage
 from propdesk.store import repository as repo
 from propdesk.store.tables import InboundMessageRow, TicketEventRow, TicketRow
 from tests.integration.ingest_support import (
     analyser,
+    outcomes,
     tenant_mail,
     ticket_count,
     tickets_per_message_id,
@@ -319,3 +321,14 @@ def test_ticket_id_clash_retries_with_a_fresh_id(
         ids = sorted(s.scalars(select(TicketRow.ticket_id)))
     assert len(ids) == 2 and "TKT-0000C1A5" in ids
     assert all(re.fullmatch(r"TKT-[0-9A-F]{8}", i) for i in ids)
+
+
+def test_unique_key_conflict_means_already_done(cfg: Config, clean_db: Engine) -> None:
+    service = app.ingest_service(cfg, clean_db, analyse=analyser(cfg))
+    msg = FetchedMessage(uid=7, size=100, received_at=datetime.now(UTC), raw=tenant_mail(7))
+    first = service.process("main", 42, msg)
+    again = service.process("main", 42, msg)  # e.g. a replay after a crash before the move
+    assert first.outcome == "ticketed" and not first.already
+    assert again.already and again.outcome == "ticketed"
+    assert outcomes(clean_db) == {"ticketed": 1}
+    assert ticket_count(clean_db) == len(first.ticket_ids)
