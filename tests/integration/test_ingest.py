@@ -332,3 +332,15 @@ def test_unique_key_conflict_means_already_done(cfg: Config, clean_db: Engine) -
     assert again.already and again.outcome == "ticketed"
     assert outcomes(clean_db) == {"ticketed": 1}
     assert ticket_count(clean_db) == len(first.ticket_ids)
+
+
+def test_missing_target_folders_are_created(
+    clean_db: Engine, db_config: DatabaseConfig, dovecot: Dovecot, imap_user: ImapUser
+) -> None:
+    mb = dovecot.mailbox_config(
+        imap_user, processed_folder="Tickets/Done", failed_folder="Tickets/Quarantine"
+    )
+    dovecot.append(imap_user, tenant_mail(1))
+    assert run_once(_config(db_config, mb)) == {"ticketed": 1}
+    assert {"Tickets/Done", "Tickets/Quarantine"} <= set(dovecot.folders(imap_user))
+    assert len(dovecot.messages(imap_user, "Tickets/Done")) == 1
