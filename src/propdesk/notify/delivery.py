@@ -15,6 +15,7 @@ hourly cap) are decided here, right before sending, and recorded as ``suppressed
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -106,10 +107,13 @@ class OutboxDelivery:
         return self.run_once()
 
     def run_once(self, limit: int | None = None) -> PassStats:
-        """Deliver up to ``limit`` (default: batch_size) due rows; stop early if SMTP is down."""
+        """Deliver due rows until none is left, ``limit`` (default: batch_size) were handled or
+        ``max_pass_seconds`` passed, so a backlog drains fast without starving ingestion; stop
+        early if SMTP is down."""
         stats = PassStats()
         budget = limit if limit is not None else self._settings.batch_size
-        while stats.handled < budget:
+        deadline = time.monotonic() + self._settings.max_pass_seconds
+        while stats.handled < budget and time.monotonic() < deadline:
             outcome = self._one(stats)
             if outcome is None:
                 break
