@@ -4290,4 +4290,53 @@ CASES_20: list[Case] = [
         "E",
         None,
     ),
+    # -- consequences of one problem stay one ticket (symptoms shown elsewhere) --
+    (
+        "washer overflow through ceiling below",
+        "Flood",
+        "Our washing machine overflowed and there's water all over the laundry closet. "
+        "My downstairs neighbour says it is leaking through her kitchen ceiling light. Apt 6D",
+        [(M, "appliance", "1", False)],
+        "Unit 6D",
+        None,
+        None,
+    ),
+    (
+        "heat pump dripping onto rug",
+        "AC",
+        "The air conditioner won't cool below 80. There's also water dripping onto the rug "
+        "under it. Unit 3F",
+        [(M, "hvac", "2", False)],
+        "Unit 3F",
+        None,
+        None,
+    ),
+    (
+        "refrigerator and fridge synonyms",
+        "fridge",
+        "our refrigerator is humming loudly, the fridge is warm and there's a puddle in front "
+        "of it every day. apt 2B",
+        [(M, "appliance", "2", False)],
+        "Unit 2B",
+        None,
+        None,
+    ),
+    (
+        "outage stops the lift",
+        "No power",
+        "The power is out in our whole building, and the lift isn't working either. Flat 12",
+        [(U, None, "1", False)],
+        "Unit 12",
+        None,
+        None,
+    ),
+    (
+        "ac broken and a separate faucet",
+        "Two things",
+        "The AC is not cooling at all. Also the bathroom faucet drips all night. Unit 8C",
+        [(M, "hvac", "2", False), (M, "plumbing", "2", False)],
+        "Unit 8C",
+        None,
+        None,
+    ),
 ]

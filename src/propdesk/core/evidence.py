@@ -55,11 +55,31 @@ _CLEAR_OBJECT = 3.0  # weight of a phrase that clearly names a thing ("shower dr
 CLOSING_CUES = frozenset({"resolved", "gratitude", "confirmation", "info"})
 
 
-_DETERMINERS = frozenset({"the", "my", "our", "a", "an", "his", "her", "their", "this", "that"})
+_DETERMINERS = frozenset(
+    {"the", "my", "our", "a", "an", "his", "her", "their", "this", "that", "your", "its"}
+)
+# Where a thing is, or where a consequence shows ("dripping through his light fixture",
+# "onto the carpet", "the door faces the parking lot"): the place, not the matter.
 _LOCATIVE = frozenset(
-    {"behind", "under", "underneath", "beneath", "near", "beside", "below", "outside"}
+    {
+        "behind",
+        "under",
+        "underneath",
+        "beneath",
+        "near",
+        "beside",
+        "below",
+        "outside",
+        "onto",
+        "into",
+        "faces",
+        "facing",
+        "overlooks",
+        "overlooking",
+    }
 )
 _LOCATIVE_WEIGHT = 0.5
+_SEEPING = ("drip", "leak", "seep", "soak", "pour", "trickl", "com", "run")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,16 +203,29 @@ def _masks_situation(role: Role) -> bool:
 
 
 def _locative(tokens: list[Token], first: int) -> bool:
-    """The phrase names where something is ("behind the fridge", "next to the sink")."""
-    j = first - 1
-    while j >= 0 and tokens[j].text in _DETERMINERS:
-        j -= 1
-    if j < 0:
-        return False
-    if tokens[j].text in _LOCATIVE:
-        return True
-    pair = (tokens[j - 1].text, tokens[j].text) if j >= 1 else ("", "")
-    return pair in {("next", "to"), ("front", "of")}  # "next to the sink", "in front of my door"
+    """The phrase names where something is ("behind the fridge", "next to the sink",
+    "through his bathroom light fixture": a determiner may be followed by two modifiers)."""
+    for skip in range(3):
+        j = first - 1 - skip
+        if j < 0:
+            return False
+        if skip and tokens[j + 1].text in _DETERMINERS:
+            return False  # modifiers come after the determiner, never before it
+        had_det = False
+        while j >= 0 and tokens[j].text in _DETERMINERS:
+            j -= 1
+            had_det = True
+        if j < 0 or (skip and not had_det):
+            continue
+        if tokens[j].text in _LOCATIVE:
+            return True
+        if tokens[j].text == "through" and j >= 1 and tokens[j - 1].text.startswith(_SEEPING):
+            return True  # "dripping through his light fixture" ("a rock came through" is not)
+        pair = (tokens[j - 1].text, tokens[j].text) if j >= 1 else ("", "")
+        # "next to the sink", "in front of my door"
+        if pair in {("next", "to"), ("front", "of")}:
+            return True
+    return False
 
 
 def _temperature_words(text: str) -> list[Token]:
@@ -349,13 +382,36 @@ def evidence(
     )
 
 
+# Different words for one thing: "our refrigerator clicks, the fridge part is warm" is one fridge.
+SAME_THING = {
+    "fridge": "refrigerator",
+    "frig": "refrigerator",
+    "freezer": "refrigerator",
+    "ac": "air conditioner",
+    "a/c": "air conditioner",
+    "aircon": "air conditioner",
+    "conditioner": "air conditioner",
+    "conditioning": "air conditioner",
+    "lift": "elevator",
+    "tap": "faucet",
+    "taps": "faucet",
+    "loo": "toilet",
+    "commode": "toilet",
+}
+
+
+def thing_words(words: tuple[str, ...] | list[str]) -> set[str]:
+    """The words of a thing, with synonyms folded together."""
+    return {SAME_THING.get(w, w) for w in words}
+
+
 _PRONOUN_RE = re.compile(r"\b(?:it|its|it's|them|they|they're)\b", re.IGNORECASE)
 
 
 def _objects(clause: Clause, vocab: Vocabulary, min_weight: float = 0.0) -> set[str]:
     """Words naming things; for noise the nuisance itself ("parties", "barks") is the thing."""
     return {
-        w
+        SAME_THING.get(w, w)
         for h in clause.hits
         if h.role.weight >= min_weight
         and (

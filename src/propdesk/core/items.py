@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from propdesk.core.evidence import Clause, clauses
+from propdesk.core.evidence import Clause, clauses, thing_words
 from propdesk.core.vocabulary import Topic, Vocabulary
 
 _REPLY_PREFIX_RE = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|sv|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
@@ -158,14 +158,71 @@ def _about_current(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
 def _new_thing(clause: Clause, current: ActionItem) -> bool:
     """ "The washer ate my quarters. The dryer also doesn't heat.": a clearly named thing
     that the current matter has not mentioned."""
-    named = {
-        w
-        for h in clause.hits
-        if h.role.kind == "topic" and h.role.weight >= _CLEAR_THING
-        for w in h.words
-    }
-    seen = {w for c in current.clauses for h in c.hits if h.role.kind == "topic" for w in h.words}
-    return bool(named) and not named & seen
+    named = thing_words(
+        [
+            w
+            for h in clause.hits
+            if h.role.kind == "topic" and h.role.weight >= _CLEAR_THING
+            for w in h.words
+        ]
+    )
+    return bool(named) and not named & _seen_things(current)
+
+
+def _seen_things(current: ActionItem) -> set[str]:
+    return thing_words(
+        [
+            w
+            for c in [*current.context, *current.clauses]
+            for h in c.hits
+            if h.role.kind == "topic"
+            for w in h.words
+        ]
+    )
+
+
+_CAUSED_BY_RE = re.compile(
+    r"\b(?:after|since|because of|due to|from|with)\s+(?:the|that|this|all the|all that)\s+"
+    r"(\w+)",
+    re.IGNORECASE,
+)
+
+
+def _consequence(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool:  # noqa: PLR0911
+    """A consequence of the current matter, not a new one: water, a puddle or a stain showing
+    somewhere else ("dripping through the light fixture below", "a puddle under it"), a device
+    that stopped in an outage, or a problem "since the leak". A clearly named other thing
+    with its own problem ("the faucet also drips") is still a new matter."""
+    cur = current.top_topic(vocab)
+    if cur is None or clause.list_item:
+        return False
+    seen = _seen_things(current)
+    for m in _CAUSED_BY_RE.finditer(clause.text):
+        if thing_words([m.group(1).lower()]) & seen or m.group(1).lower() in {
+            "leak",
+            "flood",
+            "flooding",
+            "outage",
+            "storm",
+        }:
+            return True  # "the light has flickered since the leak"
+    if cur.absorbs and current.clauses[0].problem:
+        # "the power is out, and the elevator isn't working": devices stop with the power
+        return "separator" not in clause.cues and not clause.question
+    if cur.category != "Maintenance" or clause.generic_problem or not clause.problem_topics:
+        return False
+    if not all(vocab.topics[t].attach for t in clause.problem_topics):
+        return False
+    for h in clause.hits:
+        if (
+            h.role.kind == "topic"
+            and not h.locative
+            and not vocab.topics[h.role.name].attach
+            and h.role.weight >= _MIN_OPEN
+            and not thing_words(h.words) & seen
+        ):
+            return False  # "the bathroom faucet drips": a thing of its own
+    return True
 
 
 _PARTS = frozenset(
@@ -229,6 +286,8 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     if _BACK_REFERENCE_RE.match(clause.text) and not clause.list_item:
         return None  # "It also makes a gurgling sound": the same thing again
     if "merge" in clause.cues:
+        return None
+    if _consequence(clause, current, vocab):
         return None
     same_group = (cur.category, cur.subcategory) == (topic.category, topic.subcategory)
     if (

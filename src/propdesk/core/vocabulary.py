@@ -80,6 +80,8 @@ class Topic:
     urgency: str | None  # base urgency of this matter when nothing more specific fires
     problem_free: bool  # a request/question topic: its phrases do not mean "something broke"
     contractor: bool  # this matter plainly needs a licensed outside trade
+    # an outage: devices that stop with it (elevator, lights, fridge) are its symptoms
+    absorbs: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,7 @@ def _parse_topics(tables: Mapping[str, Any], b: _Builder) -> dict[str, Topic]:
             "objects",
             "problems",
             "attach",
+            "absorbs",
             "urgency",
             "contractor",
             "description",
@@ -234,6 +237,7 @@ def _parse_topics(tables: Mapping[str, Any], b: _Builder) -> dict[str, Topic]:
             urgency=None if level is None else _urgency(level, b, "topics", entry),
             problem_free=not problems,
             contractor=bool(spec.get("contractor", False)),
+            absorbs=bool(spec.get("absorbs", False)),
         )
     if not topics:
         raise b.fail("topics", "(table)", "no topics defined")
