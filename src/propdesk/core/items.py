@@ -206,6 +206,15 @@ def _consequence(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool
             "storm",
         }:
             return True  # "the light has flickered since the leak"
+    if (
+        not any(h.role.kind == "topic" for h in clause.hits)
+        and not clause.question
+        and not clause.cues & {"separator", "request"}
+        and not clause.conjoined
+        and clause.block == current.clauses[-1].block
+        and max(clause.topic_scores.values(), default=0.0) < _STRONG_TOPIC
+    ):
+        return True  # "Glass everywhere.": a state with no thing of its own describes this one
     if cur.absorbs and current.clauses[0].problem:
         # "the power is out, and the elevator isn't working": devices stop with the power
         return "separator" not in clause.cues and not clause.question
