@@ -4343,7 +4343,8 @@ CASES_20: list[Case] = [
     (
         "stranger trying every door",
         "Someone in the corridor",
-        "Some guy I have never seen before is going down our corridor trying all the door handles, he followed a delivery driver in. Flat 3A",
+        "Some guy I have never seen before is going down our corridor trying all the door "
+        "handles, he followed a delivery driver in. Flat 3A",
         [(C, "security", "1", False)],
         "Unit 3A",
         None,
@@ -4352,7 +4353,8 @@ CASES_20: list[Case] = [
     (
         "neighbour clutter and swearing",
         "Neighbour",
-        "My neighbour across the hall leaves his boxes in the corridor and when I mentioned it he swore at me. Please talk to him. Apt 7",
+        "My neighbour across the hall leaves his boxes in the corridor and when I mentioned it "
+        "he swore at me. Please talk to him. Apt 7",
         [(C, "neighbor_dispute", "2", False)],
         "Unit 7",
         None,
@@ -4361,7 +4363,8 @@ CASES_20: list[Case] = [
     (
         "car window smashed, one security ticket",
         "Car broken into",
-        "Someone smashed my car window in the garage overnight. Glass everywhere. Are there cameras down there? Unit 5",
+        "Someone smashed my car window in the garage overnight. Glass everywhere. Are there "
+        "cameras down there? Unit 5",
         [(C, "security", "2", False)],
         "Unit 5",
         None,
@@ -4415,7 +4418,8 @@ CASES_20: list[Case] = [
     (
         "engineer for concrete crack",
         "Crack",
-        "There's a long crack in the concrete of the garage ramp wall, getting wider. Probably needs an engineer.",
+        "There's a long crack in the concrete of the garage ramp wall, getting wider. Probably "
+        "needs an engineer.",
         [(M, "general_repair", "2", True)],
         None,
         None,
