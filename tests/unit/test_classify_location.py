@@ -28,6 +28,10 @@ def vocab() -> Vocabulary:
         ("sink clogged 4C", "Unit 4C"),
         ("Kendra (6C)", "Unit 6C"),
         ("I'm in 215. Thanks", "Unit 215"),
+        # the tenant placing themselves: at their own door, next to the neighbour they name
+        ("locked out!! I'm stuck in the corridor outside #31, pls help", "Unit 31"),
+        ("Is 604 allowed to drill on Sundays? We are just across the hall in 606.", "Unit 606"),
+        ("Thanks,\nPriya\nOak building, #118", "Unit 118"),
         # traps: times, dates, money, phones, quantities, other numbers
         ("could someone come at 10:30 tomorrow?", UNIT_NOT_SPECIFIED),
         ("the shutoff on 3/4 from 9:00 to 1:00", UNIT_NOT_SPECIFIED),

@@ -130,6 +130,27 @@ def _not_a_number_context(text: str, start: int, end: int) -> bool:
     return bool(_TIME_AFTER_RE.match(after))
 
 
+_SELF_SENTENCE_RE = re.compile(
+    r"(?:^|\s)(?:i'm|i am|we're|we are|i live|we live)(?:\s+[a-z']+){0,5}\s+in$"
+)
+_PERSON_IN = (
+    "guy in",
+    "man in",
+    "woman in",
+    "lady in",
+    "people in",
+    "family in",
+    "tenant in",
+    "tenants in",
+    "kids in",
+    "couple in",
+    "friend in",
+    "neighbor in",
+    "lives in",
+)
+_WEAK_NEIGHBOUR = ("outside", "in front of")
+
+
 def _add(
     found: list[_Candidate], text: str, words: LocationWords, m: re.Match[str], score: float
 ) -> None:
@@ -141,7 +162,19 @@ def _add(
     if any(f" {before}".endswith(f" {cue}") for cue in words.rejected_before):
         found.append(_Candidate(raw.upper().replace("-", ""), -1.0, pos, why + " (rejected)"))
         return
-    if _ends_with_cue(before, words.neighbour_before, 4) and not _ends_with_cue(
+    if _SELF_SENTENCE_RE.search(_words_before(text, pos, 9)) and not _ends_with_cue(
+        before, _PERSON_IN, 2
+    ):
+        score += 2.0  # "I'm right next door in 907": the tenant says where they are
+        why += " (self)"
+    elif _ends_with_cue(before, _WEAK_NEIGHBOUR, 2) and re.search(
+        r"\b(?:i'm|i am|we're|we are|i'm stuck|locked out)\b", _words_before(text, pos, 10)
+    ):
+        # "I'm sitting in the hallway outside #22" (locked out): the tenant at a door, likely
+        # their own; it loses to any other unit but does not make that id a neighbour's
+        score = 0.5
+        why += " (place)"
+    elif _ends_with_cue(before, words.neighbour_before, 4) and not _ends_with_cue(
         before, words.self_before, 3
     ):
         score = -1.0
@@ -166,6 +199,8 @@ def _keyword_candidates(text: str, words: LocationWords, found: list[_Candidate]
         _add(found, text, words, m, 3.0)
     for m in _HASH_RE.finditer(text):
         prev_words = _words_before(text, m.start(), 2).split()
+        if "," in text[max(0, m.start() - 3) : m.start()]:
+            prev_words = []  # "Elm building, #204": the comma ends the building's name
         if any(p in words.unit_ignore_before for p in prev_words[-2:]) or any(
             p in {"apt", "apartment", "unit", "flat", "suite"} for p in prev_words[-1:]
         ):
@@ -191,7 +226,9 @@ def _bare_candidates(text: str, words: LocationWords, found: list[_Candidate]) -
             continue
         before = _words_before(text, m.start())
         line = _line_of(text, m.start()).strip()
-        if any(f" {before}".endswith(f" {cue}") for cue in words.self_before):
+        if any(f" {before}".endswith(f" {cue}") for cue in words.self_before) or (
+            _SELF_SENTENCE_RE.search(_words_before(text, m.start(), 9))
+        ):
             _add(found, text, words, m, 2.0)  # "I'm in 215" (right before the number)
         elif _SIGN_OFF_RE.match(line) and len(line) < 40:
             _add(found, text, words, m, 2.5)
