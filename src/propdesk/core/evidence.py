@@ -18,7 +18,7 @@ _LIST_MARKER_RE = re.compile(r"^\s*(?:[-*\u2022\u25cf]|\(?\d{1,2}[.)]|[a-z][.)])
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Za-z0-9\"'(])|(?<=[a-z]):\s+")
 _CLAUSE_SPLIT_RE = re.compile(
     r"\s*;\s*|,\s+(?=(?:but|and|also|plus|the|my|our)\b)|\s+(?=(?:but now|and also|plus also)\b)"
-    r"|\s+-\s+(?=[a-z])|\s+(?=and\s+(?:the|my|our|i think|it's|now)\b)",
+    r"|\s+-\s+(?=[a-z])|\s+(?=and\s+(?:the|my|our|i think|it's|now|separately|also)\b)",
     re.IGNORECASE,
 )
 _RESET_WORDS = frozenset({"but", "and", "so", "because", "though", "however", "although"})
@@ -79,7 +79,6 @@ _LOCATIVE = frozenset(
     }
 )
 _LOCATIVE_WEIGHT = 0.5
-_SEEPING = ("drip", "leak", "seep", "soak", "pour", "trickl", "com", "run")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +218,6 @@ def _locative(tokens: list[Token], first: int) -> bool:
             continue
         if tokens[j].text in _LOCATIVE:
             return True
-        if tokens[j].text == "through" and j >= 1 and tokens[j - 1].text.startswith(_SEEPING):
-            return True  # "dripping through his light fixture" ("a rock came through" is not)
         pair = (tokens[j - 1].text, tokens[j].text) if j >= 1 else ("", "")
         # "next to the sink", "in front of my door"
         if pair in {("next", "to"), ("front", "of")}:

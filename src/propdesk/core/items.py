@@ -188,6 +188,13 @@ _CAUSED_BY_RE = re.compile(
 )
 
 
+_SHOWS_THROUGH_RE = re.compile(
+    r"\b(?:drip|leak|seep|soak|pour|trickl|com|run)\w*\s+(?:in\s+|down\s+)?through\s+"
+    r"((?:[\w']+\s+){0,3}[\w']+)",
+    re.IGNORECASE,
+)
+
+
 def _consequence(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool:  # noqa: PLR0911
     """A consequence of the current matter, not a new one: water, a puddle or a stain showing
     somewhere else ("dripping through the light fixture below", "a puddle under it"), a device
@@ -222,10 +229,13 @@ def _consequence(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool
         return False
     if not all(vocab.topics[t].attach for t in clause.problem_topics):
         return False
+    # "dripping through his bathroom light fixture": where the water shows, not a new thing
+    shows = {w.lower() for m in _SHOWS_THROUGH_RE.finditer(clause.text) for w in m.group(1).split()}
     for h in clause.hits:
         if (
             h.role.kind == "topic"
             and not h.locative
+            and not set(h.words) <= shows
             and not vocab.topics[h.role.name].attach
             and h.role.weight >= _MIN_OPEN
             and not thing_words(h.words) & seen
