@@ -288,6 +288,16 @@ def _names_same_thing(clause: Clause, current: ActionItem) -> bool:
     return bool(bare & heads)
 
 
+def _second_question(clause: Clause, topic: Topic, cur: Topic) -> bool:
+    """ "Can I add my partner to the lease? And is there a parking permit list?": after a
+    question, a question clearly about another kind of matter is a second question."""
+    return (
+        (cur.category in _QUESTION_TYPES or cur.problem_free)
+        and (topic.category, topic.subcategory) != (cur.category, cur.subcategory)
+        and clause.topic_scores[topic.key] >= _STRONG_TOPIC
+    )
+
+
 def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as early returns
     clause: Clause,
     topic: Topic,
@@ -340,6 +350,7 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
             and not clause.conjoined
             and clause.block == last.block
             and max(clause.topic_scores.values()) <= _FOLLOW_UP_QUESTION
+            and not _second_question(clause, topic, cur)
         ):
             return None  # "Is the vent clogged?": a question about the matter just described
         weak = max(clause.topic_scores.values()) < _STRONG_TOPIC
