@@ -127,6 +127,8 @@ def _opens(clause: Clause, topic: Topic, current: ActionItem | None, vocab: Voca
     asks = clause.question or "request" in clause.cues
     if clause.urgency_rules:
         return True  # an emergency situation is always a matter
+    if clause.list_item and clause.problem and not topic.attach:
+        return True  # "- the bedroom door handle came off": the tenant's list names a matter
     if topic.problem_free or topic.category in _QUESTION_TYPES:
         # "There's a $150 charge on my ledger." is a billing dispute even without a question
         disputed = topic.category == "Payment" and current is None
