@@ -118,7 +118,9 @@ def _problem_for(clause: Clause, topic: Topic, vocab: Vocabulary) -> bool:
     return any(vocab.topics[t].attach for t in clause.problem_topics)
 
 
-def _opens(clause: Clause, topic: Topic, current: ActionItem | None, vocab: Vocabulary) -> bool:
+def _opens(  # noqa: PLR0911 - a decision table reads best as early returns
+    clause: Clause, topic: Topic, current: ActionItem | None, vocab: Vocabulary
+) -> bool:
     """Can this clause open a matter of its own?"""
     if clause.topic_scores.get(topic.key, 0.0) < _MIN_OPEN:
         return False
