@@ -5222,4 +5222,25 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- near misses explain a matter, they open none --
+    (
+        "near miss joins",
+        "Stair light",
+        "The light on the basement stairs has been out for days and it's really dark. My "
+        "son nearly fell on the steps last night. Flat 8",
+        [(M, "electrical", "2", False)],
+        "Unit 8",
+        None,
+        None,
+    ),
+    (
+        "near miss wet floor",
+        "lobby",
+        "The lobby floor is wet and slippery every morning after they mop, with no sign "
+        "out. My neighbour almost slipped today. Unit 3",
+        [(M, "cleaning", "2", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
 ]
