@@ -5243,4 +5243,166 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- own emails, fourth batch: one problem told with many things (labelled before running) --
+    (
+        "shower leak into kitchen",
+        "leak",
+        "Every time we shower, water leaks down into the kitchen below and the cabinet "
+        "under the sink is now soaked and swollen. The paint on the ceiling is bubbling "
+        "too. 5C",
+        [(M, "plumbing", "1", False)],
+        "Unit 5C",
+        None,
+        None,
+    ),
+    (
+        "breaker trips when microwave",
+        "power keeps tripping",
+        "The breaker for the kitchen trips every time I use the microwave and the kettle "
+        "together. Then the fridge and the lights in the kitchen go off until I reset it. "
+        "Unit 7",
+        [(M, "electrical", "2", False)],
+        "Unit 7",
+        None,
+        None,
+    ),
+    (
+        "heater noise and smell",
+        "heater",
+        "The wall heater in the living room makes a loud banging noise when it starts and "
+        "gives off a burning dust smell for a few minutes. Is that normal? Unit 21",
+        [(M, "hvac", "2", False)],
+        "Unit 21",
+        None,
+        None,
+    ),
+    (
+        "window broken by storm",
+        "storm damage",
+        "The storm last night blew in the bedroom window, glass all over the carpet and "
+        "rain coming in. I've taped cardboard over it. Flat 4",
+        [(M, "general_repair", "1", False)],
+        "Unit 4",
+        None,
+        None,
+    ),
+    (
+        "door sticks lock",
+        "front door",
+        "Our front door has swollen and sticks, we have to shoulder it open, and now the "
+        "deadbolt won't line up so we can't lock it at night. Apt 2F",
+        [(M, "general_repair", "1", False)],
+        "Unit 2F",
+        None,
+        None,
+    ),
+    (
+        "garbage disposal leaking",
+        "disposal",
+        "Water is leaking from the bottom of the garbage disposal into the cabinet and it "
+        "smells. 6A",
+        [(M, "appliance", "2", False)],
+        "Unit 6A",
+        None,
+        None,
+    ),
+    (
+        "noise party with smoke",
+        "party next door",
+        "The flat next door had a party until 4am, music blasting and people shouting in "
+        "the corridor, and they were smoking in the stairwell. Flat 9",
+        [(C, "noise_complaint", "2", False)],
+        "Unit 9",
+        None,
+        None,
+    ),
+    (
+        "no heat radiators cold thermostat",
+        "no heat",
+        "We have no heat. The thermostat is set to 72 but the radiators are ice cold and "
+        "it's 55 inside. Kids are sleeping in coats. Apt 3",
+        [(M, "hvac", "1", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
+    (
+        "ants kitchen counter",
+        "ants",
+        "There are ants all over the kitchen counter and in the cupboards, coming in from "
+        "under the window. Unit 12",
+        [(M, "general_repair", "2", True)],
+        "Unit 12",
+        None,
+        None,
+    ),
+    (
+        "toilet running noise bill",
+        "toilet",
+        "The toilet runs constantly, you can hear it all night, and I'm worried about the "
+        "water bill. Flat 6",
+        [(M, "plumbing", "2", False)],
+        "Unit 6",
+        None,
+        None,
+    ),
+    (
+        "package room full",
+        "packages",
+        "The package room is so full that parcels are piled on the floor and mine went "
+        "missing. Can something be done? Unit 8",
+        [(A, None, "2", False)],
+        "Unit 8",
+        None,
+        None,
+    ),
+    (
+        "gym ac",
+        "gym too hot",
+        "The AC in the gym hasn't worked all week, it's like a sauna and nobody can use "
+        "the treadmills. Unit 19",
+        [(A, None, "2", False)],
+        "Unit 19",
+        None,
+        None,
+    ),
+    (
+        "tree branch on car",
+        "tree",
+        "A big branch fell off the tree in the car park onto my car in the storm. It's "
+        "still lying there blocking the space. Unit 11",
+        [(M, "general_repair", "2", False)],
+        "Unit 11",
+        None,
+        None,
+    ),
+    (
+        "stove gas smell",
+        "gas",
+        "I can smell gas near the stove even when the knobs are off. Opened the windows. Unit 4B",
+        [(M, "plumbing", "1", False)],
+        "Unit 4B",
+        None,
+        None,
+    ),
+    (
+        "hallway light and door",
+        "hallway",
+        "Two things on the 5th floor: the hallway light by the lift is flickering, and "
+        "the fire door at the end doesn't close on its own anymore. Unit 503",
+        [(M, "electrical", "2", False), (M, "general_repair", "2", False)],
+        "Unit 503",
+        None,
+        "5",
+    ),
+    (
+        "rent and portal same",
+        "rent payment",
+        "I can't log in to the portal to pay rent, it says my password is wrong even "
+        "after resetting it. Can I pay by bank transfer this month? Flat 7",
+        [(P, None, "2", False)],
+        "Unit 7",
+        None,
+        None,
+    ),
 ]

@@ -17,7 +17,8 @@ from propdesk.core.vocabulary import Topic, Vocabulary
 _REPLY_PREFIX_RE = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|sv|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
 _QUESTION_TYPES = frozenset({"Lease", "Move-in/out", "Payment", "Amenity", "Utilities"})
 _STRONG_TOPIC = 4.0
-_MIN_OPEN = 2.0  # a single weak word ("neighbors", "came off") never opens a matter
+_MIN_OPEN = 2.0
+_WEAK_SPLIT = 3.0  # unannounced, another kind of matter needs more than one weak phrase  # a single weak word ("neighbors", "came off") never opens a matter
 _CONTINUITY = 0.75  # a clause about the current matter nearly as much as another continues it
 _SUBORDINATE_RE = re.compile(
     r"^\W*(?:when|whenever|while|after|before|since|because|as soon as|every time|each time|"
@@ -372,6 +373,8 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     if separator:
         return "split:list entry" if clause.in_list else "split:separator cue"
     if not same_group:
+        if clause.topic_scores[topic.key] < _WEAK_SPLIT and not clause.urgency_rules:
+            return None  # "Kids are sleeping in coats.": one weak phrase is a detail, no matter
         return f"split:different matter ({topic.category}/{topic.subcategory})"
     if (
         clause.conjoined
