@@ -17,8 +17,8 @@ from propdesk.core.vocabulary import Topic, Vocabulary
 _REPLY_PREFIX_RE = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|sv|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
 _QUESTION_TYPES = frozenset({"Lease", "Move-in/out", "Payment", "Amenity", "Utilities"})
 _STRONG_TOPIC = 4.0
-_MIN_OPEN = 2.0
-_WEAK_SPLIT = 3.0  # unannounced, another kind of matter needs more than one weak phrase  # a single weak word ("neighbors", "came off") never opens a matter
+_MIN_OPEN = 2.0  # a single weak word ("neighbors", "came off") never opens a matter
+_WEAK_SPLIT = 3.0  # unannounced, another kind of matter needs more than one weak phrase
 _CONTINUITY = 0.75  # a clause about the current matter nearly as much as another continues it
 _SUBORDINATE_RE = re.compile(
     r"^\W*(?:when|whenever|while|after|before|since|because|as soon as|every time|each time|"
