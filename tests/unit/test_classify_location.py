@@ -32,6 +32,8 @@ def vocab() -> Vocabulary:
         ("locked out!! I'm stuck in the corridor outside #31, pls help", "Unit 31"),
         ("Is 604 allowed to drill on Sundays? We are just across the hall in 606.", "Unit 606"),
         ("Thanks,\nPriya\nOak building, #118", "Unit 118"),
+        ("heat not working - 1205", "Unit 1205"),
+        ("sink broken. Rm 204", "Unit 204"),
         # traps: times, dates, money, phones, quantities, other numbers
         ("could someone come at 10:30 tomorrow?", UNIT_NOT_SPECIFIED),
         ("the shutoff on 3/4 from 9:00 to 1:00", UNIT_NOT_SPECIFIED),

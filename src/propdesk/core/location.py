@@ -26,7 +26,7 @@ UNIT_NOT_SPECIFIED = "Unit not specified"
 
 _ID = r"(?:PH|ph|Ph)?[A-Za-z]?\d{1,4}(?:-?[A-Za-z](?![A-Za-z]))?"  # 4C, B12, 4-B, PH2
 _KEYWORD_RE = re.compile(
-    r"(?<![A-Za-z])(apartment|apartamento|apt|unit|flat|suite|ste|residence)\.?"
+    r"(?<![A-Za-z])(apartment|apartamento|apt|unit|flat|suite|ste|residence|rm)\.?"
     r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*(" + _ID + r")(?![\w/-]|:\d)",
     re.IGNORECASE,
 )
@@ -232,6 +232,12 @@ def _bare_candidates(text: str, words: LocationWords, found: list[_Candidate]) -
             _add(found, text, words, m, 2.0)  # "I'm in 215" (right before the number)
         elif _SIGN_OFF_RE.match(line) and len(line) < 40:
             _add(found, text, words, m, 2.5)
+        elif (
+            len(m.group(1)) >= 3
+            and not text[m.end() :].strip(" \t\n.)!")
+            and re.search(r"(?:\s[-\u2013]|,)\s*$", text[: m.start()])
+        ):
+            _add(found, text, words, m, 2.0)  # "heat not working - 1205": the id ends the mail
 
 
 def _unit_candidates(text: str, words: LocationWords, offset: float) -> list[_Candidate]:
