@@ -51,8 +51,10 @@ _TIME_AFTER_RE = re.compile(
 )
 
 _BUILDING_ID_RE = re.compile(
-    r"(?<![A-Za-z])(?:building|bldg)\.?\s*#?\s*([A-Z]|\d{1,3}|[A-Z]\d)(?![\w'])", re.IGNORECASE
+    r"(?<![A-Za-z])(?:building|bldg)\.?:?\s*#?\s*([A-Z]|\d{1,3}|[A-Z]\d)(?!\w|'(?!s\b))",
+    re.IGNORECASE,
 )
+_BUILDING_LABEL_RE = re.compile(r"(?<![A-Za-z])(?i:building|bldg)\.?:\s*([A-Z][a-z]+)\b")
 _BUILDING_NAME_RE = re.compile(r"(?<![\w'])([A-Z][a-z]+|[A-Z]{2,})[ \t]+(?:building|bldg)\b", re.I)
 _ORDINAL_WORDS = {
     "first": "1",
@@ -282,6 +284,9 @@ def extract_building(text: str, vocab: Vocabulary) -> str | None:
         if len(ident) > 1 and ident.lower() in stop:
             continue
         found.append((m.start(), ident.upper()))
+    for m in _BUILDING_LABEL_RE.finditer(text):  # "Building: Birch"
+        if m.group(1).lower() not in stop:
+            found.append((m.start(), m.group(1).upper()))
     for m in _BUILDING_NAME_RE.finditer(text):
         name = m.group(1)
         if name.lower() in stop or name.lower() in {"building", "bldg"}:
