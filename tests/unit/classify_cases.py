@@ -5801,4 +5801,152 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- own emails, seventh batch: backstory and rambles (labelled before running) --
+    (
+        "backstory move-in",
+        "shower",
+        "Hi! We just moved in last month and really love the flat. One thing though, the "
+        "shower head sprays everywhere except down, it's hanging off the wall bracket. "
+        "Flat 7A",
+        [(M, "plumbing", "2", False)],
+        "Unit 7A",
+        None,
+        None,
+    ),
+    (
+        "backstory rent paid",
+        "heater",
+        "I've always paid my rent on time and never complained, but the heater in the "
+        "lounge has been broken for three weeks now and I'm getting really frustrated. "
+        "Please fix it. Unit 4",
+        [(M, "hvac", "2", False)],
+        "Unit 4",
+        None,
+        None,
+    ),
+    (
+        "backstory night shift",
+        "noise",
+        "I work night shifts and sleep during the day, and for the last week there has "
+        "been drilling from the flat above from 8am. Is there anything you can do? 3C",
+        [(C, "noise_complaint", "2", False)],
+        "Unit 3C",
+        None,
+        None,
+    ),
+    (
+        "backstory kids pets",
+        "door",
+        "With two kids and a dog running in and out, our back door gets a lot of use, and "
+        "now the handle has come loose and the latch doesn't catch. Apt 6",
+        [(M, "general_repair", "2", False)],
+        "Unit 6",
+        None,
+        None,
+    ),
+    (
+        "plumber visited still",
+        "Re: kitchen sink",
+        "The plumber came on Tuesday but the kitchen sink is still draining really "
+        "slowly. Can someone come back? 8B",
+        [(M, "plumbing", "2", False)],
+        "Unit 8B",
+        None,
+        None,
+    ),
+    (
+        "thanks then new issue",
+        "Re: radiator",
+        "Thanks for fixing the radiator so quickly! While I have you, the bathroom tap "
+        "has started dripping. Flat 2",
+        [(M, "plumbing", "2", False)],
+        "Unit 2",
+        None,
+        None,
+    ),
+    (
+        "gym equipment and thanks",
+        "gym",
+        "Love the new gym! Just a heads up that the rowing machine's seat is broken. "
+        "Thanks! Unit 31",
+        [(A, None, "2", False)],
+        "Unit 31",
+        None,
+        None,
+    ),
+    (
+        "insurance claim leak",
+        "leak",
+        "Water from the flat above leaked through our ceiling yesterday and ruined my "
+        "sofa. Does the building insurance cover this? Flat 5B",
+        [(M, "plumbing", "1", False)],
+        "Unit 5B",
+        None,
+        None,
+    ),
+    (
+        "friend staying",
+        "guest",
+        "My sister will be staying with me for two weeks, do I need to tell you or "
+        "register her? Flat 9",
+        [(L, None, "3", False)],
+        "Unit 9",
+        None,
+        None,
+    ),
+    (
+        "long ramble heating",
+        "heating problem",
+        "Hello,\n\nI hope this email finds you well. I am writing because I have been "
+        "having issues with the heating in my apartment since the start of the month. At "
+        "first I thought it was just me not understanding the new thermostat but my "
+        "husband had a look too and neither of us can get it above 60 degrees. We have "
+        "tried turning it off and on, changing the batteries, everything. My mother in "
+        "law is visiting next week and she is 85 so I am quite worried.\n\nKind "
+        "regards,\nAnita Sharma\nApartment 11F",
+        [(M, "hvac", "1", False)],
+        "Unit 11F",
+        None,
+        None,
+    ),
+    (
+        "neighbour noise and my leak",
+        "two things",
+        "Firstly, my kitchen sink is leaking under the cabinet. Secondly, the couple in "
+        "4B argue and slam doors every night around midnight. I'm in 4C.",
+        [(M, "plumbing", "2", False), (C, "noise_complaint", "2", False)],
+        "Unit 4C",
+        None,
+        None,
+    ),
+    (
+        "parking permit and towing fear",
+        "parking permit",
+        "My parking permit expired yesterday, how do I renew it? I don't want to get "
+        "towed. Unit 13",
+        [(C, "parking", "3", False)],
+        "Unit 13",
+        None,
+        None,
+    ),
+    (
+        "deposit deductions",
+        "deposit",
+        "I got my deposit back but £200 was taken off for cleaning, I left the flat "
+        "spotless and have photos. Can you explain? Former tenant, flat 8",
+        [(MV, None, "3", False)],
+        "Unit 8",
+        None,
+        None,
+    ),
+    (
+        "smoke alarm cooking",
+        "alarm",
+        "The smoke alarm goes off every single time I cook anything, even just toast. "
+        "Could it be moved or checked? Unit 20",
+        [(M, "electrical", "2", False)],
+        "Unit 20",
+        None,
+        None,
+    ),
 ]

@@ -33,6 +33,12 @@ _INDOOR_TEMP_RE = re.compile(
     r"|\b(?:it's|its|it is)\s+(?:only\s+)?(\d{2})\s*(?:degrees)?\s+(?:in here|inside)\b",
     re.IGNORECASE,
 )
+_CAPPED_TEMP_RE = re.compile(
+    r"\b(?:can't|cannot|can not|won't|doesn't|does not|never|not|"
+    r"(?:neither of us|nobody|no one) can)\s+(?:get\s+(?:it|the \w+)\s+|"
+    r"go\s+|get\s+|goes\s+|gets\s+)?(above|over|past|below|under)\s+(\d{2})\b",
+    re.IGNORECASE,
+)
 _COLD_INSIDE_F = 62
 _HOT_INSIDE_F = 85
 _ACTION_VERBS = frozenset(
@@ -230,6 +236,13 @@ def _temperature_words(text: str) -> list[Token]:
 
     Indoor readings only (not "95 degrees out"); below 63F is cold, above 84F is hot."""
     end = len(text)
+    # "we can't get it above 60 degrees" (heating) / "won't go below 88" (cooling)
+    for m in _CAPPED_TEMP_RE.finditer(text):
+        degrees = int(m.group(2))
+        if m.group(1).lower() in {"above", "over", "past"} and degrees <= _COLD_INSIDE_F:
+            return [Token("cold", end, end), Token("inside", end, end)]
+        if m.group(1).lower() in {"below", "under"} and degrees >= _HOT_INSIDE_F:
+            return [Token("hot", end, end), Token("inside", end, end)]
     for m in _INDOOR_TEMP_RE.finditer(text):
         degrees = int(m.group(1) or m.group(2))
         if degrees <= _COLD_INSIDE_F:

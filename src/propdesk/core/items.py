@@ -268,6 +268,24 @@ _PARTS = frozenset(
 )
 
 
+# Parts of a door or window: "the handle has come loose and the latch doesn't catch" is one door.
+_WHOLE_PARTS = {
+    "door": frozenset(
+        {"handle", "knob", "latch", "hinge", "hinges", "lock", "deadbolt", "bolt", "frame"}
+    ),
+    "window": frozenset({"handle", "latch", "lock", "frame", "pane", "glass", "seal", "sash"}),
+}
+
+
+def _part_of_whole(clause: Clause, current: ActionItem) -> bool:
+    seen = _seen_things(current)
+    things = {w for h in clause.hits if h.role.kind == "topic" for w in h.words}
+    return any(
+        whole in seen and bool(things) and things <= parts | {whole}
+        for whole, parts in _WHOLE_PARTS.items()
+    )
+
+
 def _part_of_appliance(clause: Clause, cur: Topic) -> bool:
     """ "ice building up in the freezer and the door won't close": the appliance's door."""
     if cur.subcategory != "appliance" or not clause.conjoined:
@@ -323,6 +341,8 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         return None
     if _consequence(clause, current, vocab):
         return None
+    if not separator and _part_of_whole(clause, current):
+        return None  # "... the door handle is loose and the latch doesn't catch"
     same_group = (cur.category, cur.subcategory) == (topic.category, topic.subcategory)
     if (
         separator
@@ -462,8 +482,9 @@ class _Splitter:
             self.separated = True
         elif self.current is not None:
             self.current.clauses.append(clause)
-        elif self.lead_in and self.last is self.lead_in[-1] and asks:
-            # "I moved out in May. When will I get it back?": about the matter just described
+        elif self.lead_in and self.last is self.lead_in[-1] and (asks or clause.problem):
+            # "I moved out in May. When will I get it back?" / "Love the new gym! The rowing
+            # machine's seat is broken.": about the matter just described
             lead = self.lead_in.pop()
             self._open(lead, f"open:{lead.top_topic()} (asked about)")
             assert self.current is not None
