@@ -6125,4 +6125,83 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- own emails, ninth batch: really two matters (consequence rule must not swallow them) --
+    (
+        "two: fridge and light",
+        "two problems",
+        "The fridge isn't cooling properly. Also the light in the bathroom flickers "
+        "constantly. Unit 5",
+        [(M, "appliance", "2", False), (M, "electrical", "2", False)],
+        "Unit 5",
+        None,
+        None,
+    ),
+    (
+        "two: leak and door",
+        "issues",
+        "The pipe under the kitchen sink is leaking, and separately our balcony door "
+        "won't lock. 3D",
+        [(M, "plumbing", "2", False), (M, "general_repair", "1", False)],
+        "Unit 3D",
+        None,
+        None,
+    ),
+    (
+        "two: noise and parking",
+        "complaints",
+        "The people in 9B play loud music every night. On top of that, someone keeps "
+        "parking in my space. Unit 9A",
+        [(C, "noise_complaint", "2", False), (C, "parking", "2", False)],
+        "Unit 9A",
+        None,
+        None,
+    ),
+    (
+        "two: dishwasher and window",
+        "",
+        "1. Dishwasher doesn't drain\n2. Bedroom window is stuck shut\nFlat 12",
+        [(M, "appliance", "2", False), (M, "general_repair", "2", False)],
+        "Unit 12",
+        None,
+        None,
+    ),
+    (
+        "two: leak and rent question",
+        "leak + rent",
+        "There's a leak under the bathroom sink. Also, can I pay next month's rent a few "
+        "days late? Unit 4",
+        [(M, "plumbing", "2", False), (P, None, "3", False)],
+        "Unit 4",
+        None,
+        None,
+    ),
+    (
+        "two: ac and ceiling leak separate",
+        "AC",
+        "The AC in the living room stopped working yesterday. Separately, there's water "
+        "dripping from the bathroom ceiling from upstairs. Unit 7C",
+        [(M, "hvac", "2", False), (M, "plumbing", "1", False)],
+        "Unit 7C",
+        None,
+        None,
+    ),
+    (
+        "two: mice and dryer",
+        "",
+        "we have mice in the pantry and the dryer in the laundry room doesn't heat. apt 2",
+        [(M, "general_repair", "2", True), (M, "appliance", "2", False)],
+        "Unit 2",
+        None,
+        None,
+    ),
+    (
+        "three list",
+        "Maintenance list",
+        "Hi, can someone fix:\n- bathroom fan not working\n- front door sticks\n- oven "
+        "light out\nThanks, 8F",
+        [(M, "hvac", "2", False), (M, "general_repair", "2", False), (M, "appliance", "2", False)],
+        "Unit 8F",
+        None,
+        None,
+    ),
 ]
