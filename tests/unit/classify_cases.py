@@ -6204,4 +6204,34 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- outages absorb only what stops with the power --
+    (
+        "outage and clogged toilet",
+        "power",
+        "The power is out in the whole building since 7am. My toilet is clogged as well. Unit 4",
+        [(U, None, "1", False), (M, "plumbing", "2", False)],
+        "Unit 4",
+        None,
+        None,
+    ),
+    (
+        "outage lights elevator fridge",
+        "blackout",
+        "Total blackout in the building, hallway lights are off, the elevator's dead and "
+        "my fridge stopped. Unit 8",
+        [(U, None, "1", False)],
+        "Unit 8",
+        None,
+        None,
+    ),
+    (
+        "outage and noisy neighbours",
+        "power cut",
+        "We've had a power cut across the whole building for an hour. Also the people "
+        "next door have been shouting all evening. Flat 3",
+        [(U, None, "1", False), (C, "noise_complaint", "2", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
 ]

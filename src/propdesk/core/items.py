@@ -200,6 +200,7 @@ _SHOWS_THROUGH_RE = re.compile(
 )
 
 
+_POWERED = frozenset({"electrical", "appliance", "hvac", "general_repair"})
 _ANNOUNCED_RE = re.compile(
     r"\b(?:separately|unrelated|another thing|on another note|one more thing|different issue|"
     r"secondly|second thing|in addition|additionally|as well as that|on top of that)\b",
@@ -243,7 +244,12 @@ def _consequence(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool
         return True  # "Glass everywhere.": a state with no thing of its own describes this one
     if cur.absorbs and current.clauses[0].problem:
         # "the power is out, and the elevator isn't working": devices stop with the power
-        return "separator" not in clause.cues and not clause.question
+        # ... but a clogged toilet or a noisy neighbour does not stop with the power
+        powered = all(
+            vocab.topics[t].category == "Utilities" or vocab.topics[t].subcategory in _POWERED
+            for t in clause.problem_topics
+        )
+        return "separator" not in clause.cues and not clause.question and powered
     if cur.category != "Maintenance" or clause.generic_problem or not clause.problem_topics:
         return False
     if not all(vocab.topics[t].attach for t in clause.problem_topics):
