@@ -6707,4 +6707,78 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- own emails, fourteenth batch: P.S., apologies, forwards (labelled before running) --
+    (
+        "ps second issue",
+        "shower",
+        "Hi, the shower drain is really slow again.\n\nThanks,\nTom (flat 3)\n\nP.S. the "
+        "hallway light outside our door is out too.",
+        [(M, "plumbing", "2", False), (M, "electrical", "2", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
+    (
+        "ps thanks only",
+        "boiler",
+        "The boiler is making a whistling noise when the heating is on. Flat 7\n\nPS "
+        "thanks for sorting the bins last week!",
+        [(M, "hvac", "2", False)],
+        "Unit 7",
+        None,
+        None,
+    ),
+    (
+        "multi paragraph single",
+        "Ongoing leak",
+        "Hello,\n\nI'm writing again about the leak in our bathroom.\n\nThe plumber "
+        "replaced a washer last month but the pipe behind the toilet is still dripping "
+        "and the floor around it is always wet now. The vinyl is starting to "
+        "lift.\n\nCould someone take another look? We're in 6C.\n\nBest,\nMaria",
+        [(M, "plumbing", "2", False)],
+        "Unit 6C",
+        None,
+        None,
+    ),
+    (
+        "bullet single with details",
+        "fridge",
+        "Fridge issues:\n- not cold\n- water pooling under the veg drawer\n- making a "
+        "clicking sound\nUnit 10",
+        [(M, "appliance", "2", False)],
+        "Unit 10",
+        None,
+        None,
+    ),
+    (
+        "apology and request",
+        "sorry",
+        "Sorry to bother you again, I know you're busy. The front door intercom still "
+        "isn't buzzing people in. Thanks for your patience. Apt 5A",
+        [(M, "electrical", "2", False)],
+        "Unit 5A",
+        None,
+        None,
+    ),
+    (
+        "forwarded neighbour complaint",
+        "Fwd: noise",
+        "Forwarding this from my neighbour in 4B, I agree with her.\n\n---------- "
+        "Forwarded message ---------\nFrom: Jane <jane@example.com>\nThe dog in 5B barks "
+        "all day.",
+        [(C, "noise_complaint", "2", False)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "heat and question",
+        "heating",
+        "The heating hasn't come on today and it's 58 inside. Also, when is the heating "
+        "season supposed to start? Unit 2",
+        [(M, "hvac", "1", False)],
+        "Unit 2",
+        None,
+        None,
+    ),
 ]
