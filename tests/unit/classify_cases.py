@@ -6781,4 +6781,83 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- own emails, fifteenth batch: damage left behind by one matter (labelled before running) --
+    (
+        "dishwasher warped floor",
+        "dishwasher leak",
+        "The dishwasher leaked overnight and now the kitchen floorboards in front of it "
+        "are warped and soft. Unit 6",
+        [(M, "appliance", "2", False)],
+        "Unit 6",
+        None,
+        None,
+    ),
+    (
+        "radiator stained carpet",
+        "radiator",
+        "The radiator in the hall is leaking from the valve and has stained the carpet "
+        "underneath. Flat 11",
+        [(M, "hvac", "2", False)],
+        "Unit 11",
+        None,
+        None,
+    ),
+    (
+        "pipe burst power off",
+        "burst pipe",
+        "A pipe burst under the kitchen sink, water everywhere, and now the electrics in "
+        "the kitchen have tripped. Flat 4",
+        [(M, "plumbing", "1", False)],
+        "Unit 4",
+        None,
+        None,
+    ),
+    (
+        "fridge leaking smell",
+        "fridge",
+        "Water keeps collecting at the bottom of the fridge and it has started to smell. Unit 14",
+        [(M, "appliance", "2", False)],
+        "Unit 14",
+        None,
+        None,
+    ),
+    (
+        "toilet leak ceiling below stain",
+        "toilet",
+        "Our toilet is leaking at the base and the flat below says there is a damp stain "
+        "on their ceiling. I'm in 5D",
+        [(M, "plumbing", "2", False)],
+        "Unit 5D",
+        None,
+        None,
+    ),
+    (
+        "window leak wall damp",
+        "window",
+        "Rain comes in around the bedroom window frame and the wall underneath is damp "
+        "and the paint is peeling. Apt 9",
+        [(M, "general_repair", "1", False)],
+        "Unit 9",
+        None,
+        None,
+    ),
+    (
+        "washer flood lights off",
+        "laundry flood",
+        "Washer 1 in the laundry room flooded the floor and the lights in there have gone "
+        "off. Unit 3",
+        [(M, "appliance", "1", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
+    (
+        "water heater leak and no hot water",
+        "water heater",
+        "The water heater is leaking onto the floor and we have no hot water. Unit 19",
+        [(M, "plumbing", "1", False)],
+        "Unit 19",
+        None,
+        None,
+    ),
 ]
