@@ -6943,7 +6943,7 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
-    # -- own emails, seventeenth batch: substrings, negations, transfers (labelled before running) --
+    # -- own emails, seventeenth batch: substrings, negations, transfers --
     (
         "ac unit no unit id",
         "AC unit",
