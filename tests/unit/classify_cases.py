@@ -7009,4 +7009,76 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- own emails, eighteenth batch: one complaint mentioning other kinds --
+    (
+        "security with parking mention",
+        "suspicious car",
+        "There's been a man sitting in a parked car by the bins for three nights, "
+        "watching people come and go. He doesn't live here. The car has no parking "
+        "permit. Unit 7",
+        [(C, "security", "2", False)],
+        "Unit 7",
+        None,
+        None,
+    ),
+    (
+        "noise with security mention",
+        "party",
+        "Huge party in 8D last night, music till 4am, and some of their guests were "
+        "wandering the corridors. I'm in 8C.",
+        [(C, "noise_complaint", "2", False)],
+        "Unit 8C",
+        None,
+        None,
+    ),
+    (
+        "neighbour dispute with parking",
+        "neighbour",
+        "My neighbour in 2B keeps screaming at me over where I park, yesterday he banged "
+        "on my car window. I'm in 2A",
+        [(C, "neighbor_dispute", "2", False)],
+        "Unit 2A",
+        None,
+        None,
+    ),
+    (
+        "theft with cameras request",
+        "stolen parcel",
+        "A parcel was stolen from outside my door on Tuesday. Could you check the "
+        "cameras? And maybe put a sign up about it. Unit 10",
+        [(C, "security", "2", False)],
+        "Unit 10",
+        None,
+        None,
+    ),
+    (
+        "tow complaint with fee question",
+        "towed",
+        "My car was towed from visitor parking even though my guest had a pass. How do I "
+        "get the tow fee refunded? Unit 3",
+        [(C, "parking", "2", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
+    (
+        "noise and lease threat",
+        "noise",
+        "The dog upstairs barks constantly. If this keeps up I'll have to think about "
+        "breaking my lease. Flat 6",
+        [(C, "noise_complaint", "2", False)],
+        "Unit 6",
+        None,
+        None,
+    ),
+    (
+        "break-in with door damage",
+        "break in",
+        "Someone broke into our storage cage in the basement and took two bikes. The cage "
+        "door is bent. Unit 12",
+        [(C, "security", "2", False)],
+        "Unit 12",
+        None,
+        None,
+    ),
 ]

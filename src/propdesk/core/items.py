@@ -422,6 +422,12 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     if separator:
         return "split:list entry" if clause.in_list else "split:separator cue"
     if not same_group:
+        if (
+            cur.category == topic.category == "Complaint"
+            and not (clause.problem or clause.question or "request" in clause.cues)
+            and not clause.urgency_rules
+        ):
+            return None  # "He doesn't live here. The car has no permit.": a detail of it
         if clause.topic_scores[topic.key] < _WEAK_SPLIT and not clause.urgency_rules:
             return None  # "Kids are sleeping in coats.": one weak phrase is a detail, no matter
         return f"split:different matter ({topic.category}/{topic.subcategory})"
