@@ -7081,4 +7081,63 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- own emails, nineteenth batch: one thing with many symptoms, two things of one kind --
+    (
+        "toilet three symptoms",
+        "toilet",
+        "The toilet runs constantly, rocks when you sit on it and there's water around "
+        "the base. Unit 4",
+        [(M, "plumbing", "2", False)],
+        "Unit 4",
+        None,
+        None,
+    ),
+    (
+        "two electrical",
+        "electrical",
+        "The outlet in the bathroom doesn't work, and separately the ceiling light in the "
+        "kitchen buzzes. Unit 2",
+        [(M, "electrical", "2", False), (M, "electrical", "2", False)],
+        "Unit 2",
+        None,
+        None,
+    ),
+    (
+        "two general repair",
+        "repairs",
+        "The closet door came off its track. Also there's a hole in the bedroom wall from "
+        "the previous tenant. Flat 11",
+        [(M, "general_repair", "2", False), (M, "general_repair", "2", False)],
+        "Unit 11",
+        None,
+        None,
+    ),
+    (
+        "window two symptoms",
+        "window",
+        "The living room window is stiff to open and the seal around it is cracked, so "
+        "there's a draught. Flat 3",
+        [(M, "general_repair", "2", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
+    (
+        "washer two symptoms",
+        "washer",
+        "Our washing machine won't spin and the door seal is torn. Unit 15",
+        [(M, "appliance", "2", False)],
+        "Unit 15",
+        None,
+        None,
+    ),
+    (
+        "heater two rooms",
+        "heating",
+        "No heat in the bedroom or the living room, the radiators in both are cold. Flat 8",
+        [(M, "hvac", "1", False)],
+        "Unit 8",
+        None,
+        None,
+    ),
 ]

@@ -28,7 +28,9 @@ _SUBORDINATE_RE = re.compile(
 _QUESTION_SPLIT_MIN = 3.0  # a follow-up question needs clear evidence to be its own matter
 _FOLLOW_UP_QUESTION = 6.0  # "Can we get a locked package room?" after a theft: same matter
 _CLEAR_THING = 4.0  # an object phrase this heavy clearly names one thing ("dryer", "toilet")
-_BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|it's|its|they|they're|which|plus it)\b", re.I)
+_BACK_REFERENCE_RE = re.compile(
+    r"^\W*(?:(?:and|but|so|plus)\s+)?(?:it|it's|its|they|they're|which)\b", re.I
+)
 
 
 @dataclass
@@ -377,7 +379,11 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         separator
         and topic.category not in _QUESTION_TYPES
         and _new_thing(clause, current)
-        and _opens(clause, topic, current, vocab)
+        and (
+            _opens(clause, topic, current, vocab)
+            # "..., and separately the ceiling light buzzes": announced, named, something wrong
+            or (clause.problem and clause.topic_scores[topic.key] >= _STRONG_TOPIC)
+        )
     ):
         return "split:another thing with its own problem"
     if clause.second_problem and not separator and _opens(clause, topic, current, vocab):
