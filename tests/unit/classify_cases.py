@@ -7214,4 +7214,62 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- own emails, twenty-first batch: hazards and hidden leaks --
+    (
+        "hvac filter request",
+        "filter",
+        "Can someone change the air filter in our heating unit? It's been a year. Unit 3",
+        [(M, "hvac", "3", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
+    (
+        "dryer not drying and vent",
+        "dryer",
+        "The dryer in my unit runs but doesn't dry, and the outside vent flap is stuck "
+        "shut. Unit 6",
+        [(M, "appliance", "2", False)],
+        "Unit 6",
+        None,
+        None,
+    ),
+    (
+        "shower leak into wall",
+        "shower",
+        "Water from the shower seems to be getting into the wall, the paint outside the "
+        "bathroom is bubbling. Unit 13",
+        [(M, "plumbing", "2", False)],
+        "Unit 13",
+        None,
+        None,
+    ),
+    (
+        "light fixture fell",
+        "light fell",
+        "The light fixture in the hallway fell out of the ceiling, wires hanging. Unit 7",
+        [(M, "electrical", "1", False)],
+        "Unit 7",
+        None,
+        None,
+    ),
+    (
+        "smoke detector missing",
+        "smoke alarm",
+        "There's no smoke detector in our flat at all, is that right? Flat 2",
+        [(M, "electrical", "2", False)],
+        "Unit 2",
+        None,
+        None,
+    ),
+    (
+        "hall carpet stain",
+        "carpet",
+        "Someone spilled something on the hallway carpet on the 4th floor and it's sticky "
+        "and smells. Unit 402",
+        [(M, "cleaning", "2", False)],
+        "Unit 402",
+        None,
+        "4",
+    ),
 ]
