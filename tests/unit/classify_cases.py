@@ -7272,4 +7272,63 @@ CASES_20: list[Case] = [
         None,
         "4",
     ),
+    # -- own emails, twenty-second batch: mixed paperwork questions --
+    (
+        "rent and fee same matter",
+        "rent",
+        "I paid rent on the 3rd, why was I charged a late fee? Is there a grace period? Unit 4",
+        [(P, None, "3", False)],
+        "Unit 4",
+        None,
+        None,
+    ),
+    (
+        "lease renewal and rent increase",
+        "renewal",
+        "My renewal offer shows a 9% rent increase, is that negotiable? And can I do a 6 "
+        "month lease instead? Flat 10",
+        [(L, None, "3", False)],
+        "Unit 10",
+        None,
+        None,
+    ),
+    (
+        "move out and deposit",
+        "moving out",
+        "I'm giving notice to move out on June 30. How do I get my deposit back and when "
+        "is the inspection? Unit 8",
+        [(MV, None, "3", False)],
+        "Unit 8",
+        None,
+        None,
+    ),
+    (
+        "move-in and parking",
+        "moving in",
+        "We move in on Saturday. Can we reserve the elevator for the movers? Also, how do "
+        "we get a parking permit? Unit 12",
+        [(MV, None, "3", False), (C, "parking", "3", False)],
+        "Unit 12",
+        None,
+        None,
+    ),
+    (
+        "payment portal and repair",
+        "two things",
+        "The payment portal won't accept my card. Separately, the bathroom fan is really "
+        "noisy. Unit 5",
+        [(P, None, "2", False), (M, "hvac", "2", False)],
+        "Unit 5",
+        None,
+        None,
+    ),
+    (
+        "amenity and lease",
+        "questions",
+        "What are the gym hours? And am I allowed to have a roommate? Unit 3",
+        [(A, None, "3", False), (L, None, "3", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
 ]

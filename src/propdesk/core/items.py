@@ -394,6 +394,7 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         cur.category in _QUESTION_TYPES
         and topic.category in _QUESTION_TYPES
         and (not separator or clause.topic_scores[topic.key] < _QUESTION_SPLIT_MIN)
+        and not (clause.question and _second_question(clause, topic, cur))
     ):
         return None  # follow-up questions ("Is there a fee?") belong to the question asked
     if not separator and not after_closing:
