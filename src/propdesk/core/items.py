@@ -299,12 +299,14 @@ _PARTS = frozenset(
 )
 
 
-# Parts of a door or window: "the handle has come loose and the latch doesn't catch" is one door.
+# Parts of a thing: "the handle has come loose and the latch doesn't catch" is one door.
 _WHOLE_PARTS = {
     "door": frozenset(
         {"handle", "knob", "latch", "hinge", "hinges", "lock", "deadbolt", "bolt", "frame"}
     ),
     "window": frozenset({"handle", "latch", "lock", "frame", "pane", "glass", "seal", "sash"}),
+    # a jammed disposal leaves the sink full: the sink is where its symptom shows
+    "disposal": frozenset({"sink", "sinks", "drain", "kitchen"}),
 }
 
 
