@@ -7398,4 +7398,44 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- own emails, twenty-fourth batch --
+    (
+        "heat no + neighbours too",
+        "no heat",
+        "No heat in my flat and my neighbours say theirs is off too. It's 10 degrees "
+        "outside. Flat 7",
+        [(M, "hvac", "1", False)],
+        "Unit 7",
+        None,
+        None,
+    ),
+    (
+        "noise from pipes vs neighbour",
+        "noise",
+        "There's a loud humming noise coming from the wall every night, I think it's the "
+        "pipes or the boiler room below. Unit 3",
+        [(M, "plumbing", "2", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
+    (
+        "pest mice droppings and hole",
+        "mice",
+        "Found mouse droppings in the kitchen drawers and there's a small hole behind the "
+        "stove where I think they're getting in. Unit 9",
+        [(M, "general_repair", "2", True)],
+        "Unit 9",
+        None,
+        None,
+    ),
+    (
+        "mould in window frames",
+        "condensation",
+        "Lots of condensation on the windows every morning and black mould on the frames. Flat 3",
+        [(M, "general_repair", "2", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
 ]
