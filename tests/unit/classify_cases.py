@@ -7540,4 +7540,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- lockout only when the tenant is outside --
+    (
+        "lost keys stuck outside",
+        "keys",
+        "I've lost my keys and I'm stuck outside, my phone is about to die. Flat 23",
+        [(M, "general_repair", "1", False)],
+        "Unit 23",
+        None,
+        None,
+    ),
 ]
