@@ -245,3 +245,11 @@ def test_reap_stale_cleans_up_after_a_killed_session(pg_server: tuple[str, int])
     assert not Path(dovecot_root).exists()
     assert not pid_alive(int(dovecot_pid)) and not Path(cluster_root).exists()
     assert not database_exists(*pg_server, db_name)
+
+
+def test_dovecot_client_only_instance_leaves_no_directory(
+    dovecot: Dovecot, imap_user: ImapUser
+) -> None:
+    client_only = Dovecot(port=dovecot.port)
+    assert dovecot.folders(imap_user) == client_only.folders(imap_user)
+    assert not client_only.root.exists()
