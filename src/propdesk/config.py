@@ -252,7 +252,8 @@ class NotificationsConfig(_Model):
     retry_base_seconds: float = Field(default=60.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     max_attempts: int = Field(default=20, ge=1)
-    batch_size: int = Field(default=100, ge=1, le=10000)
+    batch_size: int = Field(default=1000, ge=1, le=100000)
+    max_pass_seconds: float = Field(default=10.0, gt=0)
 
 
 class EscalationConfig(_Model):

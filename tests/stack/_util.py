@@ -6,8 +6,35 @@ import contextlib
 import os
 import socket
 import time
+from pathlib import Path
 
-OWNER_FILE = "owner.pid"  # the PID of the process that started an instance, in its root dir
+OWNER_FILE = "owner.pid"  # owner_token() of the process that started an instance, in its root
+OWNER_COMMENT = "propdesk-test-owner "  # prefix of a test database's COMMENT: the owner's token
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22: start time in clock ticks since boot
+
+
+def owner_token(pid: int | None = None) -> str:
+    """``pid:starttime`` of a process: unlike a bare PID it cannot be reused by another one."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}:{_start_time(pid)}"
+
+
+def owner_alive(token: str) -> bool:
+    """True while the process named by an ``owner_token`` (or a bare PID) still runs."""
+    pid_text, _, start = token.strip().partition(":")
+    if not pid_text.isdigit():
+        return True  # unknown format: not ours to judge, so treat as alive
+    pid = int(pid_text)
+    if not start:
+        return pid_alive(pid)
+    return _start_time(pid) == start
 
 
 def free_port(host: str = "127.0.0.1") -> int:

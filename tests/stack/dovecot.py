@@ -28,7 +28,15 @@ from imapclient import IMAPClient
 
 from propdesk.config import MailboxConfig, SecretRef
 
-from ._util import OWNER_FILE, free_port, is_root, pid_alive, wait_for_port, wait_pid_gone
+from ._util import (
+    OWNER_FILE,
+    free_port,
+    is_root,
+    owner_token,
+    pid_alive,
+    wait_for_port,
+    wait_pid_gone,
+)
 
 MAIL_UID = 65534  # nobody/nogroup, as in the verified recipe
 HOST = "127.0.0.1"
@@ -143,7 +151,7 @@ class Dovecot:
             raise PermissionError("Dovecot must be started as root (it drops to uid 65534)")
         # uid 65534 must traverse the root to reach its Maildir (mkdtemp makes it 0700).
         self.root.chmod(0o755)
-        (self.root / OWNER_FILE).write_text(f"{os.getpid()}\n")  # lets reap_stale() find orphans
+        (self.root / OWNER_FILE).write_text(owner_token() + "\n")  # lets reap_stale() find orphans
         for sub in ("run", "state", "log", "mail"):
             (self.root / sub).mkdir(exist_ok=True)
         os.chown(self.root / "mail", MAIL_UID, MAIL_UID)

@@ -27,7 +27,15 @@ from propdesk.config import DatabaseConfig
 from propdesk.store import migrate as migrations
 from propdesk.store.engine import make_engine
 
-from ._util import OWNER_FILE, free_port, is_root, port_open, wait_for_port
+from ._util import (
+    OWNER_COMMENT,
+    OWNER_FILE,
+    free_port,
+    is_root,
+    owner_token,
+    port_open,
+    wait_for_port,
+)
 
 SHARED_HOST = "127.0.0.1"
 SHARED_PORT = 5432
@@ -111,6 +119,12 @@ def create_database(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        # Who made it, so reap_stale() can drop it once that process is gone.
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(name), sql.Literal(OWNER_COMMENT + owner_token())
+            )
+        )
     cfg = DatabaseConfig(host=host, port=port, name=name, user=SUPERUSER, sslmode="disable")
     if migrate:
         engine = make_engine(cfg, pooled=False)
@@ -189,7 +203,7 @@ class ThrowawayCluster:
         if (self.data / "PG_VERSION").exists():
             return self
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / OWNER_FILE).write_text(f"{os.getpid()}\n")  # lets reap_stale() find orphans
+        (self.root / OWNER_FILE).write_text(owner_token() + "\n")  # lets reap_stale() find orphans
         if is_root():
             shutil.chown(self.root, SUPERUSER, SUPERUSER)
         _as_postgres(

@@ -1,8 +1,9 @@
 """Clean up after test sessions that were killed before their teardown ran.
 
-Only instances whose owner process (``owner.pid`` in their temp dir) is gone are touched, each
-stopped by its own PID file, and databases named ``propdesk_test_<pid>_...`` whose pid is gone.
-A live owner, another developer's run included, is never touched.
+Only instances whose owner process is gone are touched: ``owner.pid`` in their temp dir, or the
+comment on a ``propdesk_test_*`` database, names it as ``pid:starttime`` (PIDs are reused fast on
+a busy machine; the start time tells a new process from the owner). Each instance is stopped by
+its own PID file. A live owner, another developer's run included, is never touched.
 """
 
 from __future__ import annotations
@@ -19,16 +20,16 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ._util import OWNER_FILE, pid_alive, wait_pid_gone
+from ._util import OWNER_COMMENT, OWNER_FILE, owner_alive, pid_alive, wait_pid_gone
 from .postgres import SHARED_HOST, SHARED_PORT, ThrowawayCluster, _conninfo
 
 
 def _owner_gone(root: Path) -> bool:
     try:
-        owner = int((root / OWNER_FILE).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+        token = (root / OWNER_FILE).read_text()
+    except OSError:
         return False  # not ours to judge (too young, or not made by these classes)
-    return not pid_alive(owner)
+    return bool(token.strip()) and not owner_alive(token)
 
 
 def _reap_dovecot(root: Path) -> None:
@@ -58,10 +59,17 @@ def reap_stale(tmp: str | None = None) -> list[str]:
         contextlib.suppress(psycopg.Error),
         psycopg.connect(_conninfo(SHARED_HOST, SHARED_PORT), autocommit=True) as conn,
     ):
-        names = [r[0] for r in conn.execute("select datname from pg_database")]
-        for name in names:
-            m = re.fullmatch(r"propdesk_(?:test|demo)_(\d+)(?:_[0-9a-f]+)?", name)
-            if m and not pid_alive(int(m.group(1))):
+        rows = conn.execute(
+            "select datname, shobj_description(oid, 'pg_database') from pg_database"
+        ).fetchall()
+        for name, comment in rows:
+            if not re.fullmatch(r"propdesk_(?:test|demo)_\d+(?:_[0-9a-f]+)?", name):
+                continue
+            if comment and comment.startswith(OWNER_COMMENT):
+                token = comment.removeprefix(OWNER_COMMENT)
+            else:
+                token = name.split("_")[2]  # older databases: the PID in the name
+            if not owner_alive(token):
                 statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
                 conn.execute(statement.format(sql.Identifier(name)))
                 done.append(name)

@@ -26,6 +26,7 @@ _SUBORDINATE_RE = re.compile(
 )
 _QUESTION_SPLIT_MIN = 3.0  # a follow-up question needs clear evidence to be its own matter
 _FOLLOW_UP_QUESTION = 6.0  # "Can we get a locked package room?" after a theft: same matter
+_CLEAR_THING = 4.0  # an object phrase this heavy clearly names one thing ("dryer", "toilet")
 _BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|it's|its|they|they're|which|plus it)\b", re.I)
 
 
@@ -154,6 +155,46 @@ def _about_current(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
     return group >= _CONTINUITY * best
 
 
+def _new_thing(clause: Clause, current: ActionItem) -> bool:
+    """ "The washer ate my quarters. The dryer also doesn't heat.": a clearly named thing
+    that the current matter has not mentioned."""
+    named = {
+        w
+        for h in clause.hits
+        if h.role.kind == "topic" and h.role.weight >= _CLEAR_THING
+        for w in h.words
+    }
+    seen = {w for c in current.clauses for h in c.hits if h.role.kind == "topic" for w in h.words}
+    return bool(named) and not named & seen
+
+
+_PARTS = frozenset(
+    {
+        "door",
+        "doors",
+        "handle",
+        "knob",
+        "seal",
+        "gasket",
+        "shelf",
+        "drawer",
+        "hinge",
+        "button",
+        "lid",
+        "tray",
+        "rack",
+    }
+)
+
+
+def _part_of_appliance(clause: Clause, cur: Topic) -> bool:
+    """ "ice building up in the freezer and the door won't close": the appliance's door."""
+    if cur.subcategory != "appliance" or not clause.conjoined:
+        return False
+    things = {w for h in clause.hits if h.role.kind == "topic" for w in h.words}
+    return bool(things) and things <= _PARTS
+
+
 def _names_same_thing(clause: Clause, current: ActionItem) -> bool:
     """A bare noun ("the door") that heads a longer thing of the current matter ("oven door")."""
     top = clause.top_topic()
@@ -185,9 +226,18 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     if cur is None:
         return None
     separator = separated or "separator" in clause.cues or clause.list_item
+    if _BACK_REFERENCE_RE.match(clause.text) and not clause.list_item:
+        return None  # "It also makes a gurgling sound": the same thing again
     if "merge" in clause.cues:
         return None
     same_group = (cur.category, cur.subcategory) == (topic.category, topic.subcategory)
+    if (
+        separator
+        and topic.category not in _QUESTION_TYPES
+        and _new_thing(clause, current)
+        and _opens(clause, topic, current, vocab)
+    ):
+        return "split:another thing with its own problem"
     if clause.second_problem and not separator and _opens(clause, topic, current, vocab):
         return "split:second problem in one sentence"
     if topic.key == cur.key or (same_group and topic.category in _QUESTION_TYPES):
@@ -204,7 +254,7 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
             return None  # the tenant's own list entry delimits the matter
         if _BACK_REFERENCE_RE.match(clause.text) or _about_current(clause, cur, vocab):
             return None
-        if _names_same_thing(clause, current):
+        if _names_same_thing(clause, current) or _part_of_appliance(clause, cur):
             return None  # "my oven door hinge is broken and the door won't close"
         last = current.clauses[-1]
         if (
@@ -279,8 +329,12 @@ class _Splitter:
             return
         topic = self.vocab.topics[name]
         asked, self.open_question = self.open_question, None
+        # after "thanks!", a bare statement ("The new fridge is so quiet") opens nothing
+        quiet = self.closing_seen and not (
+            clause.problem or clause.question or "request" in clause.cues or clause.urgency_rules
+        )
         if current is None:
-            if _opens(clause, topic, None, self.vocab):
+            if _opens(clause, topic, None, self.vocab) and not quiet:
                 self._open(clause, f"open:{topic.key}")
             elif asked is not None and asked is self.last and asked.block == clause.block:
                 # "Any 1-bedrooms coming up? My lease is up in June.": the question's matter
@@ -338,9 +392,12 @@ def action_items(subject: str, new_text: str, vocab: Vocabulary) -> list[ActionI
     subj = clauses(subject_text, vocab, from_subject=True) if subject_text else []
     subject_clause = subj[0] if len(subj) == 1 else None
     splitter = _Splitter(vocab)
-    for clause in clauses(new_text, vocab):
+    body = clauses(new_text, vocab)
+    for clause in body:
         splitter.feed(clause)
     items = [i for i in splitter.items if not i.resolved]
+    if not splitter.items and not splitter.closing_seen:
+        items = _fallback(body)
     if subject_clause is not None and subject_clause.topic_scores:
         if not items and splitter.follow_ups:
             # "Re: Leaking faucet" + "Still not fixed!": a follow-up is a ticket for that issue
@@ -349,6 +406,16 @@ def action_items(subject: str, new_text: str, vocab: Vocabulary) -> list[ActionI
         allow_alone = not is_reply and (not splitter.closing_seen or splitter.asked)
         _use_subject(items, subject_clause, vocab, allow_alone=allow_alone)
     return items
+
+
+def _fallback(body: list[Clause]) -> list[ActionItem]:
+    """Nothing opened, nothing closed, yet the tenant reports a problem or asks for something
+    about a thing we know: one matter from everything said, rather than silently nothing."""
+    described = [c for c in body if c.topic_scores]
+    wants = any(c.problem or c.question or "request" in c.cues for c in body)
+    if not described or not wants:
+        return []
+    return [ActionItem(described, ["open:fallback (whole email)"])]
 
 
 def _use_subject(
