@@ -27,6 +27,7 @@ class PeriodicTask:
     name: str
     interval: float
     run: Callable[[], object]
+    close: Callable[[], None] | None = None  # released at shutdown (e.g. QUIT on SMTP)
 
 
 @dataclass
