@@ -71,6 +71,9 @@ def reap_stale(tmp: str | None = None) -> list[str]:
                 token = name.split("_")[2]  # older databases: the PID in the name
             if not owner_alive(token):
                 statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                conn.execute(statement.format(sql.Identifier(name)))
+                try:
+                    conn.execute(statement.format(sql.Identifier(name)))
+                except psycopg.Error:
+                    continue  # e.g. another session's reaper got there first; try the rest
                 done.append(name)
     return done
