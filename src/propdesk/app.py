@@ -200,6 +200,23 @@ def _probe_smtp(config: Config) -> Iterator[ProbeResult]:
         yield ProbeResult(target, False, _safe_error(exc))
         return
     yield ProbeResult(target, True, detail)
+    yield _probe_staff_not_own(config)
+
+
+def _probe_staff_not_own(config: Config) -> ProbeResult:
+    """Staff mail to one of our own addresses is suppressed as a loop: say so before it is."""
+    policy = load_rules(config.rules.file).policy
+    staff = {a.assignee for a in policy.assignment.values()} | set(policy.specialists.values())
+    staff |= {policy.default_assignment.assignee} | {e.target for e in policy.escalations}
+    own = {a.lower() for a in own_addresses(config)}
+    clash = sorted(a for a in staff if a.lower() in own)
+    if clash:
+        detail = (
+            f"{', '.join(clash)} receive(s) tickets but is also our own address: those "
+            "notifications would be suppressed as a mail loop (use another [smtp] from_address)"
+        )
+        return ProbeResult("notifications", False, detail)
+    return ProbeResult("notifications", True, "no rule address is one of our own")
 
 
 def _probe_mailboxes(config: Config) -> Iterator[ProbeResult]:
@@ -253,7 +270,9 @@ TaskFactory = Callable[[Config, Rules, sessionmaker[Session]], PeriodicTask]
 
 def _outbox_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
     delivery = outbox_delivery(config, made)
-    return PeriodicTask(delivery.name, config.intervals.outbox_seconds, delivery.run_once)
+    return PeriodicTask(
+        delivery.name, config.intervals.outbox_seconds, delivery.run_once, close=delivery.close
+    )
 
 
 def escalation_service(
@@ -389,6 +408,12 @@ class Daemon:
     engines: tuple[Engine, ...]
 
     def close(self) -> None:
+        for task in self.loop.tasks:
+            if task.close is not None:
+                try:
+                    task.close()
+                except Exception:  # shutdown goes on: the engines must still be released
+                    log.warning("daemon.task_close_failed", task=task.name, exc_info=True)
         for eng in self.engines:
             eng.dispose()
 

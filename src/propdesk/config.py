@@ -162,7 +162,7 @@ class SmtpConfig(_Model):
     password: SecretRef | None = None
     oauth_token: SecretRef | None = None
     oauth_token_command: list[str] | None = None
-    from_address: str = "maintenance@property.com"
+    from_address: str = "requests@property.com"
     from_name: str = "Property Maintenance"
     reply_to: str | None = None
     message_id_domain: str | None = None
@@ -252,7 +252,8 @@ class NotificationsConfig(_Model):
     retry_base_seconds: float = Field(default=60.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     max_attempts: int = Field(default=20, ge=1)
-    batch_size: int = Field(default=100, ge=1, le=10000)
+    batch_size: int = Field(default=1000, ge=1, le=100000)
+    max_pass_seconds: float = Field(default=10.0, gt=0)
 
 
 class EscalationConfig(_Model):

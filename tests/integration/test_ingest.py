@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -13,11 +15,13 @@ from propdesk import app
 from propdesk.config import Config, DatabaseConfig, MailboxConfig
 from propdesk.core.message import InboundMessage
 from propdesk.daemon.metrics import Metrics
-from propdesk.ingest import IngestHook
+from propdesk.ingest import Analysis, IngestHook
+from propdesk.mail.imap import FetchedMessage
 from propdesk.store import repository as repo
 from propdesk.store.tables import InboundMessageRow, TicketEventRow, TicketRow
 from tests.integration.ingest_support import (
     analyser,
+    outcomes,
     tenant_mail,
     ticket_count,
     tickets_per_message_id,
@@ -295,3 +299,48 @@ def test_pass_metrics(cfg: Config, clean_db: Engine, dovecot: Dovecot, imap_user
     assert value("propdesk_messages_total", {"mailbox": "main", "outcome": "ticketed"}) == 2
     assert value("propdesk_mailbox_up", {"mailbox": "main"}) == 1
     assert (value("propdesk_last_successful_poll_timestamp_seconds", {"mailbox": "main"}) or 0) > 0
+
+
+def test_ticket_id_clash_retries_with_a_fresh_id(
+    cfg: Config, clean_db: Engine, dovecot: Dovecot, imap_user: ImapUser
+) -> None:
+    real = analyser(cfg)
+
+    def same_id(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
+        result = real(msg, received_at, now)
+        return Analysis(tuple(replace(t, ticket_id="TKT-0000C1A5") for t in result.tickets))
+
+    dovecot.multiappend(imap_user, [tenant_mail(1), tenant_mail(2)])
+    daemon = app.daemon(cfg, analyse=same_id)
+    try:
+        report = daemon.loop.run_once()
+    finally:
+        daemon.close()
+    assert report.passes[0].counts == {"ticketed": 2}
+    with Session(clean_db) as s:
+        ids = sorted(s.scalars(select(TicketRow.ticket_id)))
+    assert len(ids) == 2 and "TKT-0000C1A5" in ids
+    assert all(re.fullmatch(r"TKT-[0-9A-F]{8}", i) for i in ids)
+
+
+def test_unique_key_conflict_means_already_done(cfg: Config, clean_db: Engine) -> None:
+    service = app.ingest_service(cfg, clean_db, analyse=analyser(cfg))
+    msg = FetchedMessage(uid=7, size=100, received_at=datetime.now(UTC), raw=tenant_mail(7))
+    first = service.process("main", 42, msg)
+    again = service.process("main", 42, msg)  # e.g. a replay after a crash before the move
+    assert first.outcome == "ticketed" and not first.already
+    assert again.already and again.outcome == "ticketed"
+    assert outcomes(clean_db) == {"ticketed": 1}
+    assert ticket_count(clean_db) == len(first.ticket_ids)
+
+
+def test_missing_target_folders_are_created(
+    clean_db: Engine, db_config: DatabaseConfig, dovecot: Dovecot, imap_user: ImapUser
+) -> None:
+    mb = dovecot.mailbox_config(
+        imap_user, processed_folder="Tickets/Done", failed_folder="Tickets/Quarantine"
+    )
+    dovecot.append(imap_user, tenant_mail(1))
+    assert run_once(_config(db_config, mb)) == {"ticketed": 1}
+    assert {"Tickets/Done", "Tickets/Quarantine"} <= set(dovecot.folders(imap_user))
+    assert len(dovecot.messages(imap_user, "Tickets/Done")) == 1

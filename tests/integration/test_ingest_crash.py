@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import Engine
 
 from propdesk.config import Config, DatabaseConfig, MailboxConfig
+from propdesk.store.engine import make_engine
+from propdesk.store.repository import mailbox_lock
 from tests.integration.ingest_support import (
     cli,
     outcomes,
@@ -158,3 +160,89 @@ def test_daemon_stops_on_sigterm_after_current_message(
     )
     assert events["daemon.stopping"] == 1
     _assert_exactly_once(clean_db, 3)
+
+
+def _daemon_then_signals(
+    config_file: Path, env: dict[str, str], engine: Engine, signals: int
+) -> tuple[int, str]:
+    """Start ``propdesk run``, wait until it has committed a few messages, send SIGTERM
+    ``signals`` times; returns (exit code, stderr)."""
+    proc = spawn(["--config", str(config_file), "run"], env)
+    try:
+        deadline = time.monotonic() + 60
+        while sum(outcomes(engine).values()) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for _ in range(signals):
+            proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, err
+
+
+def _assert_all_once_after_next_run(
+    config_file: Path, env: dict[str, str], engine: Engine, total: int
+) -> None:
+    _run_once(config_file, env)
+    rows = rows_per_message_id(engine)
+    assert len(rows) == total
+    assert all(len(v) == 1 for v in rows.values())
+    assert set(tickets_per_message_id(engine).values()) == {1}
+
+
+def test_warm_stop_mid_pass_leaves_no_recorded_mail_in_the_inbox(
+    config_file: Path,
+    config_env: dict[str, str],
+    clean_db: Engine,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+) -> None:
+    total = 300
+    dovecot.multiappend(imap_user, [tenant_mail(n) for n in range(1, total + 1)])
+    code, err = _daemon_then_signals(config_file, config_env, clean_db, signals=1)
+    assert code == 0, err[-2000:]
+    recorded = sum(outcomes(clean_db).values())
+    assert 0 < recorded < total, "the stop came too late to test anything"
+    # Every committed message was moved before exit; the rest wait untouched for the next run.
+    assert len(dovecot.messages(imap_user, "Processed")) == recorded
+    assert len(dovecot.messages(imap_user, "INBOX")) == total - recorded
+    _assert_all_once_after_next_run(config_file, config_env, clean_db, total)
+
+
+def test_second_signal_exits_at_once_and_nothing_is_lost(
+    config_file: Path,
+    config_env: dict[str, str],
+    clean_db: Engine,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+) -> None:
+    total = 300
+    dovecot.multiappend(imap_user, [tenant_mail(n) for n in range(1, total + 1)])
+    code, err = _daemon_then_signals(config_file, config_env, clean_db, signals=2)
+    assert code in (0, 128 + signal.SIGTERM), err[-2000:]
+    _assert_all_once_after_next_run(config_file, config_env, clean_db, total)
+    assert len(dovecot.messages(imap_user, "INBOX")) == 0
+
+
+def test_run_once_says_when_the_mailbox_is_locked(
+    config_file: Path,
+    config_env: dict[str, str],
+    clean_db: Engine,
+    db_config: DatabaseConfig,
+    mailbox_config: MailboxConfig,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+) -> None:
+    dovecot.append(imap_user, tenant_mail(1))
+    lock_engine = make_engine(db_config, pooled=False)
+    try:
+        with mailbox_lock(lock_engine, mailbox_config.name) as held:
+            assert held
+            done = cli(["--config", str(config_file), "run", "--once"], config_env)
+            assert done.returncode == 0, done.stderr[-2000:]
+            assert "mailbox main: skipped: locked by another propdesk process" in done.stdout
+            assert outcomes(clean_db) == {}
+    finally:
+        lock_engine.dispose()

@@ -3,6 +3,7 @@ moving or quarantining anything, the mailbox backs off, and the next pass finish
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator, Sequence
 
@@ -11,10 +12,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from propdesk import app
-from propdesk.config import Config, DatabaseConfig
+from propdesk.config import Config, DatabaseConfig, MailboxConfig, SecretRef
 from propdesk.core.message import InboundMessage
 from propdesk.daemon.poll import MailboxPoller
+from propdesk.errors import MailboxError
 from propdesk.ingest import IngestHook
+from propdesk.mail.imap import ImapMailbox
 from propdesk.store.engine import make_engine
 from propdesk.store.tables import InboundMessageRow, TicketRow
 from tests.integration.ingest_support import analyser, outcomes, tenant_mail, ticket_count
@@ -129,3 +132,25 @@ def test_imap_outage_backs_off_then_recovers(
     assert report.status == "ok", report.error
     assert report.counts == {"ticketed": 1}
     assert poller.failures == 0
+
+
+def test_silent_server_times_out_instead_of_hanging() -> None:
+    """A peer that accepts the connection and never greets: the socket timeout fires."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    try:
+        mb = MailboxConfig(
+            name="silent",
+            host="127.0.0.1",
+            port=listener.getsockname()[1],
+            tls="none",
+            username="nobody",
+            password=SecretRef(env="PROPDESK_TEST_UNUSED"),
+        )
+        started = time.monotonic()
+        with pytest.raises(MailboxError, match="connect"):
+            ImapMailbox(mb, 1.0, connect_attempts=1).connect()
+        assert time.monotonic() - started < 10
+    finally:
+        listener.close()

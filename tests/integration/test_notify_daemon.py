@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from propdesk import app
 from propdesk.config import Config, DatabaseConfig, MailboxConfig, NotificationsConfig
-from propdesk.store.tables import TicketRow
+from propdesk.store.tables import InboundMessageRow, TicketRow
 from tests.stack import Dovecot, ImapUser, SmtpPeer
 
 
@@ -44,11 +44,13 @@ def test_daemon_turn_mails_assignees_and_acknowledges_once(
     )
     dovecot.append(imap_user, two_problem_mail())
     daemon = app.daemon(config)
+    quits_before = smtp_peer.quits
     try:
         report = daemon.loop.run_once()
     finally:
         daemon.close()
     assert report.ok, report
+    assert smtp_peer.quits == quits_before + 1  # shutdown said QUIT on the kept connection
     with clean_db.connect() as conn:
         tickets = conn.execute(select(TicketRow.ticket_id, TicketRow.assigned_to)).all()
     assert len(tickets) >= 1
@@ -97,3 +99,50 @@ def test_smtp_outage_does_not_stop_ingestion_and_mail_follows(
     ids = [m.message["Message-ID"] for m in got]
     assert len(ids) == len(set(ids))
     assert sum(m.rcpt_tos == ("maria.lopez@example.org",) for m in got) == 1
+
+
+def test_replies_and_auto_replies_to_our_mail_start_no_loop(
+    clean_db: Engine,
+    db_config: DatabaseConfig,
+    mailbox_config: MailboxConfig,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    smtp_peer: SmtpPeer,
+) -> None:
+    config = Config(database=db_config, mailboxes=[mailbox_config], smtp=smtp_peer.smtp_config())
+    dovecot.append(imap_user, two_problem_mail())
+    daemon = app.daemon(config)
+    try:
+        daemon.loop.run_once()
+        ack = next(m for m in smtp_peer.wait_for(2) if m.rcpt_tos == ("maria.lopez@example.org",))
+        before = len(smtp_peer.received)
+        ours = ack.message["Message-ID"]
+        reply = EmailMessage()
+        reply["From"] = "Maria Lopez <maria.lopez@example.org>"
+        reply["To"] = "maintenance@property.com"
+        reply["Subject"] = f"Re: {ack.message['Subject']}"
+        reply["Message-ID"] = "<maria-reply-1@example.org>"
+        reply["In-Reply-To"] = ours
+        reply["References"] = ours
+        reply.set_content("Thanks! The plumber can come in any time tomorrow.\n")
+        vacation = EmailMessage()
+        vacation["From"] = "Maria Lopez <maria.lopez@example.org>"
+        vacation["To"] = "maintenance@property.com"
+        vacation["Subject"] = f"Out of office: {ack.message['Subject']}"
+        vacation["Message-ID"] = "<maria-ooo-1@example.org>"
+        vacation["Auto-Submitted"] = "auto-replied"
+        vacation["In-Reply-To"] = ours
+        vacation.set_content("I am away until Monday.\n")
+        dovecot.append(imap_user, bytes(reply))
+        dovecot.append(imap_user, bytes(vacation))
+        daemon.loop.run_once()
+        daemon.loop.run_once()
+    finally:
+        daemon.close()
+    assert len(smtp_peer.received) == before  # a comment and an ignored auto-reply: no mail
+    with clean_db.connect() as conn:
+        outcomes = dict(
+            conn.execute(select(InboundMessageRow.message_id, InboundMessageRow.outcome)).all()
+        )
+    assert outcomes["<maria-reply-1@example.org>"] == "comment"
+    assert outcomes["<maria-ooo-1@example.org>"] == "ignored"

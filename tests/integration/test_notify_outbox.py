@@ -172,3 +172,11 @@ def test_two_workers_never_send_a_row_twice(smtp_peer: SmtpPeer, engine: Engine)
         w.close()
     ids = [r.message["Message-ID"] for r in smtp_peer.received]
     assert len(ids) == len(set(ids)) == 60
+
+
+def test_a_pass_stops_at_its_time_budget(smtp_peer: SmtpPeer, engine: Engine) -> None:
+    enqueue(engine, ticket(1), ticket(2), ticket(3))
+    d = delivery(smtp_peer, engine, Clock(), max_pass_seconds=0.001)
+    assert d.run_once().handled == 1  # the rest waits for the next pass, after a mailbox poll
+    assert d.run_once(limit=1).handled == 1
+    d.close()

@@ -7,8 +7,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from propdesk import app
+from propdesk.config import parse_config
 from propdesk.mail.smtp import Outcome, SmtpSender
-from tests.integration.notify_support import notify_config
+from tests.integration.notify_support import config_data, notify_config
 from tests.stack import SmtpPeer
 
 
@@ -72,7 +73,15 @@ def test_probe_reports_the_server(smtp_peer: SmtpPeer) -> None:
 def test_check_config_probe_lines(smtp_peer: SmtpPeer) -> None:
     config = notify_config(smtp_peer)
     lines = list(app._probe_smtp(config))
-    assert len(lines) == 1 and lines[0].ok and "NOOP 250" in lines[0].detail
+    assert [line.ok for line in lines] == [True, False]
+    assert "NOOP 250" in lines[0].detail
+    # The default rules give Maintenance tickets to maintenance@property.com, our From address.
+    assert "maintenance@property.com receive(s) tickets" in lines[1].detail
+    data = config_data(smtp_peer)
+    data["smtp"]["from_address"] = "tickets@property.com"
+    data["intake"]["own_addresses"] = ["tickets@property.com"]
+    other = parse_config(data)
+    assert [line.ok for line in app._probe_smtp(other)] == [True, True]
     smtp_peer.stop()
     down = next(iter(app._probe_smtp(config)))
     assert not down.ok and "ConnectionRefusedError" in down.detail

@@ -53,6 +53,7 @@ def vocab() -> Vocabulary:
         ("Apt 4C (not 4B as I said before)", "Unit 4C"),
         ("Leak in unit 5B (sorry, typo - it's 5D).", "Unit 5D"),
         ("Allison Reed (formerly 10C)", "Unit 10C"),
+        ("Dishwasher not draining - 4D", "Unit 4D"),
         ("My forwarding address is 45 Oak St, Apt 2, Springfield. I moved out of 6A.", "Unit 6A"),
     ],
 )

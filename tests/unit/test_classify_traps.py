@@ -5,25 +5,24 @@ Each case is an email the dev corpus does not contain, labelled by the corpus RE
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from propdesk.core.classify import classify_text
 from propdesk.core.location import UNIT_NOT_SPECIFIED, extract_location
 from propdesk.core.rules import load_rules
 from propdesk.core.vocabulary import Vocabulary
-from tests.unit.classify_cases import (
-    CASES,
-    CASES_2,
-    CASES_3,
-    CASES_4,
-    CASES_5,
-    CASES_6,
-    CASES_7,
-    CASES_8,
-    Case,
-)
+from tests.unit import classify_cases
+from tests.unit.classify_cases import Case
 
-ALL_CASES = CASES + CASES_2 + CASES_3 + CASES_4 + CASES_5 + CASES_6 + CASES_7 + CASES_8
+# every batch of our own emails: CASES, CASES_2, ... (each written blind, then fixed for)
+ALL_CASES: list[Case] = [
+    case
+    for name in sorted(vars(classify_cases))
+    if re.fullmatch(r"CASES(_\d+)?", name)
+    for case in getattr(classify_cases, name)
+]
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +126,37 @@ def test_follow_up_on_a_reply_is_a_ticket_for_that_issue(
     vocab: Vocabulary, subject: str, body: str, expected: list[tuple[str, str]]
 ) -> None:
     assert [(c.subcategory, c.urgency) for c in classify_text(subject, body, vocab)] == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "urgency"),
+    [
+        ("It's 55 degrees in my apartment and the heat is on.", "1"),
+        ("The heater is on but it's only 58 degrees inside.", "1"),
+        ("The AC is broken and it's 88 degrees in here.", "2"),
+        ("The radiator clanks but it's 70 degrees inside, fine.", "2"),
+    ],
+)
+def test_indoor_temperature_is_evidence(vocab: Vocabulary, body: str, urgency: str) -> None:
+    (item,) = classify_text("Temperature", body, vocab)
+    assert (item.subcategory, item.urgency) == ("hvac", urgency)
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Re: Plumber visit", "Sounds good, see you Tuesday!"),
+        ("Re: AC repair", "Will do, thanks."),
+        ("Re: Your ticket TKT-1234 - leak", "Received, thank you."),
+        ("Re: Dishwasher", "Perfect, Wednesday works."),
+        ("Re: work order", "Thank you so much for fixing the heater!"),
+        ("Re: Leak", "The plumber came and fixed it, all good now."),
+        ("Re: Pest control", "Yes, you can enter my apartment tomorrow, I'll be at work."),
+        ("Re: Fridge", "Great news, thanks! The new fridge is so much quieter."),
+        ("Re: sink", "Never mind, my husband unclogged it."),
+        ("Re: noise", "It stopped last night, thanks for talking to them."),
+        ("Hello", "Just saying hi! Hope you have a great weekend."),
+    ],
+)
+def test_no_request_no_ticket(vocab: Vocabulary, subject: str, body: str) -> None:
+    assert classify_text(subject, body, vocab) == []

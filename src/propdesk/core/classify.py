@@ -52,10 +52,10 @@ def _summary(item: ActionItem) -> str:
 
 
 def _problem_named(item: ActionItem) -> bool:
+    """Something is wrong in the matter (not just a request or a question)."""
     sources = [*item.clauses, *([item.subject] if item.subject is not None else [])]
-    return any(c.problem or c.urgency_rules or "absence" in c.cues for c in sources) or not any(
-        c.question or "request" in c.cues for c in item.clauses
-    )
+    named = any(c.problem or c.urgency_rules or "absence" in c.cues for c in sources)
+    return named or not any(c.question or "request" in c.cues for c in item.clauses)
 
 
 def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:

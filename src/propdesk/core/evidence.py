@@ -27,6 +27,20 @@ _PUNCT_RE = re.compile(r"[,;:.!?()\[\]]|\s-\s")
 # Co-occurrence rules (urgency, context) see every phrase; other roles compete longest-first
 # only with each other, so "sewage is coming" (urgency) does not hide "sewage" (topic).
 _COOCCURRENCE_KINDS = frozenset({"urgency", "context"})
+_INDOOR_TEMP_RE = re.compile(
+    r"\b(\d{2})\s*(?:degrees|deg|\u00b0)\s*f?\b[^.!?]{0,20}?\b(?:in here|inside|in the "
+    r"(?:apartment|unit|bedroom|living room|house)|in my (?:apartment|unit|bedroom|place))"
+    r"|\b(?:it's|its|it is)\s+(?:only\s+)?(\d{2})\s*(?:degrees)?\s+(?:in here|inside)\b",
+    re.IGNORECASE,
+)
+_COLD_INSIDE_F = 62
+_HOT_INSIDE_F = 85
+_ACTION_VERBS = frozenset(
+    {"have", "get", "need", "want", "own", "keep", "use", "bring", "put", "install", "adopt"}
+)
+_VERBAL_NEGATORS = frozenset(
+    {"don't", "doesn't", "didn't", "never", "isn't", "wasn't", "aren't", "weren't", "not"}
+)
 # "I'd patch the holes when I move out": a hypothetical names no real problem.
 _HYPOTHETICAL_RE = re.compile(
     r"^\W*(?:i'd|i would|i could|we'd|we would|if)\b(?!\s+(?:like|love|appreciate|be grateful))",
@@ -37,11 +51,14 @@ _ORDINAL_START_RE = re.compile(
     r"^\W*(?:first|second|third|fourth|next|lastly|finally)\s*[,:\-\u2013]", re.IGNORECASE
 )
 _MIN_PIECE = 2.0  # "and my neighbors say the same" is no matter of its own
+_CLEAR_OBJECT = 3.0  # weight of a phrase that clearly names a thing ("shower drain")
 CLOSING_CUES = frozenset({"resolved", "gratitude", "confirmation", "info"})
 
 
 _DETERMINERS = frozenset({"the", "my", "our", "a", "an", "his", "her", "their", "this", "that"})
-_LOCATIVE = frozenset({"behind", "under", "underneath", "beneath", "near", "beside", "below"})
+_LOCATIVE = frozenset(
+    {"behind", "under", "underneath", "beneath", "near", "beside", "below", "outside"}
+)
 _LOCATIVE_WEIGHT = 0.5
 
 
@@ -54,6 +71,7 @@ class Hit:
     negated: bool
     locative: bool = False  # "behind the fridge": a place, not the thing the matter is about
     denied: bool = False  # "not a security issue": the tenant says what it is not
+    words: tuple[str, ...] = ()  # the words it matched ("oven", "door")
 
     def describe(self) -> str:
         neg = " (negated)" if self.negated else ""
@@ -79,6 +97,7 @@ class Clause:
     contractor: tuple[str, ...] = field(default_factory=tuple)
     block: int = 0  # paragraph or list entry
     conjoined: bool = False  # split off the previous clause of the same sentence
+    second_problem: bool = False  # ... naming its own thing and its own problem
     problem_topics: frozenset[str] = frozenset()  # topics whose own problem phrases fired
     generic_problem: bool = False  # a generic problem cue ("not working", "broken")
     in_list: bool = False
@@ -141,17 +160,17 @@ def split_sentences(text: str) -> list[Sentence]:
     return out
 
 
-def _negated(text: str, tokens: list[Token], first: int, negation: frozenset[str]) -> bool:
-    """A negation word shortly before the phrase, in the same stretch of the sentence."""
+def _negator(text: str, tokens: list[Token], first: int, negation: frozenset[str]) -> str:
+    """The negation word shortly before the phrase, in the same stretch of the sentence."""
     for j in range(first - 1, max(-1, first - 1 - _NEGATION_WINDOW), -1):
         if _PUNCT_RE.search(text, tokens[j].end, tokens[j + 1].start):
-            return False  # "does not light, it only clicks": the comma ends the negation
+            return ""  # "does not light, it only clicks": the comma ends the negation
         word = tokens[j].text
         if word in _RESET_WORDS:
-            return False
+            return ""
         if word in negation:
-            return True
-    return False
+            return word
+    return ""
 
 
 def _masks_situation(role: Role) -> bool:
@@ -176,8 +195,22 @@ def _locative(tokens: list[Token], first: int) -> bool:
     return pair in {("next", "to"), ("front", "of")}  # "next to the sink", "in front of my door"
 
 
+def _temperature_words(text: str) -> list[Token]:
+    """ "It's 55 degrees in my apartment" says "cold inside" without the words: add them.
+
+    Indoor readings only (not "95 degrees out"); below 63F is cold, above 84F is hot."""
+    end = len(text)
+    for m in _INDOOR_TEMP_RE.finditer(text):
+        degrees = int(m.group(1) or m.group(2))
+        if degrees <= _COLD_INSIDE_F:
+            return [Token("cold", end, end), Token("inside", end, end)]
+        if degrees >= _HOT_INSIDE_F:
+            return [Token("hot", end, end), Token("inside", end, end)]
+    return []
+
+
 def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
-    tokens = tokenize(text, vocab.spelling)
+    tokens = tokenize(text, vocab.spelling) + _temperature_words(text)
     norm = normalise(text)
     found = vocab.index.find_all(tokens)
     evidence_layer: list[Match] = longest_matches(
@@ -190,9 +223,16 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
     seen: set[tuple[int, int, str, str]] = set()  # "plunger" and "plunge~" on one word: once
     for layer, wanted in ((evidence_layer, False), (situation_layer, True)):
         for m in layer:
-            negated = _negated(norm, tokens, m.first, vocab.negation)
+            negator = _negator(norm, tokens, m.first, vocab.negation)
+            negated = bool(negator)
+            # "I don't have a pet": a denied action names no matter ("no smoke detector" does)
+            denied_action = (
+                negator in _VERBAL_NEGATORS
+                and m.length > 1
+                and tokens[m.first].text in _ACTION_VERBS
+            )
             locative = _locative(tokens, m.first)
-            denied = (
+            denied = denied_action or (
                 m.first >= 2
                 and tokens[m.first - 2].text == "not"
                 and tokens[m.first - 1].text in {"a", "an"}
@@ -201,7 +241,8 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
                 key = (m.first, m.last, role.kind, role.name)
                 if (role.kind in _COOCCURRENCE_KINDS) == wanted and key not in seen:
                     seen.add(key)
-                    hits.append(Hit(m.phrase, role, negated, locative, denied))
+                    words = tuple(t.text for t in tokens[m.first : m.last + 1])
+                    hits.append(Hit(m.phrase, role, negated, locative, denied, words))
     return hits
 
 
@@ -263,7 +304,9 @@ def evidence(
     hits = _hits(text, vocab)
     if _HYPOTHETICAL_RE.match(normalise(text)):
         hits = [
-            h if h.role.kind == "topic" else Hit(h.phrase, h.role, True, h.locative, h.denied)
+            h
+            if h.role.kind == "topic"
+            else Hit(h.phrase, h.role, True, h.locative, h.denied, h.words)
             for h in hits
         ]
     t = _Tally()
@@ -306,6 +349,40 @@ def evidence(
     )
 
 
+_PRONOUN_RE = re.compile(r"\b(?:it|its|it's|them|they|they're)\b", re.IGNORECASE)
+
+
+def _objects(clause: Clause, vocab: Vocabulary, min_weight: float = 0.0) -> set[str]:
+    """Words naming things; for noise the nuisance itself ("parties", "barks") is the thing."""
+    return {
+        w
+        for h in clause.hits
+        if h.role.weight >= min_weight
+        and (
+            h.role.kind == "topic"
+            or (
+                h.role.kind == "problem"
+                and vocab.topics[h.role.name].subcategory == "noise_complaint"
+            )
+        )
+        for w in h.words
+    }
+
+
+def _two_problems(a: Clause, b: Clause, vocab: Vocabulary) -> bool:
+    """ "the kitchen sink is leaking and the shower drain is clogged": the second half names a
+    clear thing of its own (not "it", not a word of the first half) and its own problem."""
+    strong_b = _objects(b, vocab, _CLEAR_OBJECT)
+    return (
+        a.problem
+        and b.problem
+        and bool(_objects(a, vocab))
+        and bool(strong_b)
+        and not strong_b & _objects(a, vocab)
+        and not _PRONOUN_RE.search(b.text)
+    )
+
+
 def _clause(
     text: str, vocab: Vocabulary, *, index: int, sent: Sentence, from_subject: bool, list_item: bool
 ) -> Clause:
@@ -341,12 +418,21 @@ def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list
                 continue
             a, b = current.top_topic(), ev.top_topic()
             strong = b is not None and ev.topic_scores[b] >= _MIN_PIECE
-            starts_new = (a is not None and strong and a != b) or bool(
-                ev.cues & ({"separator"} | CLOSING_CUES)
+            second = _two_problems(current, ev, vocab)
+            # halves about the same kind of thing stay one clause unless each names its own
+            # thing and problem: "my door is not closing good, the key sometimes does not lock"
+            differ = (
+                a is not None
+                and b is not None
+                and (vocab.topics[a].category, vocab.topics[a].subcategory)
+                != (vocab.topics[b].category, vocab.topics[b].subcategory)
+            )
+            starts_new = (
+                (strong and differ) or bool(ev.cues & ({"separator"} | CLOSING_CUES)) or second
             )
             if starts_new:
                 out.append(current)
-                current = replace(ev, conjoined=True)
+                current = replace(ev, conjoined=True, second_problem=second)
             else:
                 joined = f"{current.text}, {piece.strip()}"
                 current = _clause(

@@ -25,6 +25,8 @@ _SUBORDINATE_RE = re.compile(
     re.IGNORECASE,
 )
 _QUESTION_SPLIT_MIN = 3.0  # a follow-up question needs clear evidence to be its own matter
+_FOLLOW_UP_QUESTION = 6.0  # "Can we get a locked package room?" after a theft: same matter
+_CLEAR_THING = 4.0  # an object phrase this heavy clearly names one thing ("dryer", "toilet")
 _BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|it's|its|they|they're|which|plus it)\b", re.I)
 
 
@@ -42,13 +44,28 @@ class ActionItem:
         """Topic scores. The opening clause says what the matter is (x1.5); later symptom
         topics (mold, water damage) count half, so "leak ... and now mold" stays a leak."""
         total: dict[str, float] = {}
+        heads: set[str] = set()  # last words of things named so far ("door" of "oven door")
         for n, clause in enumerate([*self.context, *self.clauses]):
             opening = n == len(self.context)
             for topic, score in clause.topic_scores.items():
                 weight = 1.5 if opening else 1.0
                 if not opening and vocab is not None and vocab.topics[topic].attach:
                     weight = 0.5
-                total[topic] = total.get(topic, 0.0) + score * weight
+                # "the door" after "oven door" names the same thing: no new evidence
+                echoed = sum(
+                    h.role.weight
+                    for h in clause.hits
+                    if h.role.kind == "topic"
+                    and h.role.name == topic
+                    and len(h.words) == 1
+                    and h.words[0] in heads
+                )
+                total[topic] = total.get(topic, 0.0) + max(0.0, score - echoed) * weight
+            heads |= {
+                h.words[-1]
+                for h in clause.hits
+                if h.role.kind in {"topic", "problem"} and len(h.words) > 1
+            }
         if self.subject is not None:
             for topic, score in self.subject.topic_scores.items():
                 if topic in total:
@@ -138,6 +155,63 @@ def _about_current(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
     return group >= _CONTINUITY * best
 
 
+def _new_thing(clause: Clause, current: ActionItem) -> bool:
+    """ "The washer ate my quarters. The dryer also doesn't heat.": a clearly named thing
+    that the current matter has not mentioned."""
+    named = {
+        w
+        for h in clause.hits
+        if h.role.kind == "topic" and h.role.weight >= _CLEAR_THING
+        for w in h.words
+    }
+    seen = {w for c in current.clauses for h in c.hits if h.role.kind == "topic" for w in h.words}
+    return bool(named) and not named & seen
+
+
+_PARTS = frozenset(
+    {
+        "door",
+        "doors",
+        "handle",
+        "knob",
+        "seal",
+        "gasket",
+        "shelf",
+        "drawer",
+        "hinge",
+        "button",
+        "lid",
+        "tray",
+        "rack",
+    }
+)
+
+
+def _part_of_appliance(clause: Clause, cur: Topic) -> bool:
+    """ "ice building up in the freezer and the door won't close": the appliance's door."""
+    if cur.subcategory != "appliance" or not clause.conjoined:
+        return False
+    things = {w for h in clause.hits if h.role.kind == "topic" for w in h.words}
+    return bool(things) and things <= _PARTS
+
+
+def _names_same_thing(clause: Clause, current: ActionItem) -> bool:
+    """A bare noun ("the door") that heads a longer thing of the current matter ("oven door")."""
+    top = clause.top_topic()
+    bare = {
+        h.words[0]
+        for h in clause.hits
+        if h.role.kind == "topic" and h.role.name == top and len(h.words) == 1
+    }
+    heads = {
+        h.words[-1]
+        for c in current.clauses
+        for h in c.hits
+        if h.role.kind in {"topic", "problem"} and len(h.words) > 1
+    }
+    return bool(bare & heads)
+
+
 def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as early returns
     clause: Clause,
     topic: Topic,
@@ -152,9 +226,20 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     if cur is None:
         return None
     separator = separated or "separator" in clause.cues or clause.list_item
+    if _BACK_REFERENCE_RE.match(clause.text) and not clause.list_item:
+        return None  # "It also makes a gurgling sound": the same thing again
     if "merge" in clause.cues:
         return None
     same_group = (cur.category, cur.subcategory) == (topic.category, topic.subcategory)
+    if (
+        separator
+        and topic.category not in _QUESTION_TYPES
+        and _new_thing(clause, current)
+        and _opens(clause, topic, current, vocab)
+    ):
+        return "split:another thing with its own problem"
+    if clause.second_problem and not separator and _opens(clause, topic, current, vocab):
+        return "split:second problem in one sentence"
     if topic.key == cur.key or (same_group and topic.category in _QUESTION_TYPES):
         return "split:after resolved matter" if after_closing and current.resolved else None
     if (
@@ -169,19 +254,23 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
             return None  # the tenant's own list entry delimits the matter
         if _BACK_REFERENCE_RE.match(clause.text) or _about_current(clause, cur, vocab):
             return None
+        if _names_same_thing(clause, current) or _part_of_appliance(clause, cur):
+            return None  # "my oven door hinge is broken and the door won't close"
         last = current.clauses[-1]
         if (
             clause.question
+            and not clause.conjoined
             and clause.block == last.block
-            and max(clause.topic_scores.values()) <= _STRONG_TOPIC
+            and max(clause.topic_scores.values()) <= _FOLLOW_UP_QUESTION
         ):
             return None  # "Is the vent clogged?": a question about the matter just described
         weak = max(clause.topic_scores.values()) < _STRONG_TOPIC
         if weak and last.sentence == clause.sentence and not last.from_subject:
             return None  # "..., the lights come on but nothing happens": same sentence, detail
+        second = clause.conjoined and clause.problem and not topic.attach
         if topic.attach and cur.category == "Maintenance":
             return None
-        if cur.attach and topic.category == "Maintenance" and not clause.in_list:
+        if cur.attach and topic.category == "Maintenance" and not clause.in_list and not second:
             return None
     if not _opens(clause, topic, current, vocab):
         return None
@@ -216,6 +305,7 @@ class _Splitter:
         self.last: Clause | None = None  # the clause fed before this one
         self.follow_ups: list[Clause] = []  # "still not fixed" / "any update?" with no topic
         self.asked = False  # some clause asks for something ("please send someone")
+        self.open_question: Clause | None = None  # a question with no topic, waiting for one
 
     def feed(self, clause: Clause) -> None:
         self._feed(clause)
@@ -235,26 +325,22 @@ class _Splitter:
         if name is None and "still" in clause.cues:
             self.follow_ups.append(clause)
         if name is None:
-            if "separator" in clause.cues or clause.list_item:
-                self.separated = True
-            elif current is not None:
-                current.clauses.append(clause)
-            elif (
-                self.lead_in
-                and self.last is self.lead_in[-1]
-                and (clause.question or "request" in clause.cues)
-            ):
-                # "I moved out in May. When will I get it back?": the question is about the
-                # matter just described
-                lead = self.lead_in.pop()
-                self._open(lead, f"open:{lead.top_topic()} (asked about)")
-                assert self.current is not None
-                self.current.clauses.append(clause)
+            self._no_topic(clause)
             return
         topic = self.vocab.topics[name]
+        asked, self.open_question = self.open_question, None
+        # after "thanks!", a bare statement ("The new fridge is so quiet") opens nothing
+        quiet = self.closing_seen and not (
+            clause.problem or clause.question or "request" in clause.cues or clause.urgency_rules
+        )
         if current is None:
-            if _opens(clause, topic, None, self.vocab):
+            if _opens(clause, topic, None, self.vocab) and not quiet:
                 self._open(clause, f"open:{topic.key}")
+            elif asked is not None and asked is self.last and asked.block == clause.block:
+                # "Any 1-bedrooms coming up? My lease is up in June.": the question's matter
+                self._open(clause, f"open:{topic.key} (answers the question before)")
+                assert self.current is not None
+                self.current.clauses.insert(0, asked)
             else:
                 self.lead_in.append(clause)
             return
@@ -273,6 +359,22 @@ class _Splitter:
         self.after_closing = False
         self.separated = False
 
+    def _no_topic(self, clause: Clause) -> None:
+        """A clause about nothing in particular: a separator, a detail, or a question."""
+        asks = clause.question or "request" in clause.cues
+        if "separator" in clause.cues or clause.list_item:
+            self.separated = True
+        elif self.current is not None:
+            self.current.clauses.append(clause)
+        elif self.lead_in and self.last is self.lead_in[-1] and asks:
+            # "I moved out in May. When will I get it back?": about the matter just described
+            lead = self.lead_in.pop()
+            self._open(lead, f"open:{lead.top_topic()} (asked about)")
+            assert self.current is not None
+            self.current.clauses.append(clause)
+        elif asks:
+            self.open_question = clause
+
     def _open(self, clause: Clause, reason: str) -> None:
         item = ActionItem([clause], [reason])
         if not self.items:
@@ -290,9 +392,12 @@ def action_items(subject: str, new_text: str, vocab: Vocabulary) -> list[ActionI
     subj = clauses(subject_text, vocab, from_subject=True) if subject_text else []
     subject_clause = subj[0] if len(subj) == 1 else None
     splitter = _Splitter(vocab)
-    for clause in clauses(new_text, vocab):
+    body = clauses(new_text, vocab)
+    for clause in body:
         splitter.feed(clause)
     items = [i for i in splitter.items if not i.resolved]
+    if not splitter.items and not splitter.closing_seen:
+        items = _fallback(body)
     if subject_clause is not None and subject_clause.topic_scores:
         if not items and splitter.follow_ups:
             # "Re: Leaking faucet" + "Still not fixed!": a follow-up is a ticket for that issue
@@ -301,6 +406,16 @@ def action_items(subject: str, new_text: str, vocab: Vocabulary) -> list[ActionI
         allow_alone = not is_reply and (not splitter.closing_seen or splitter.asked)
         _use_subject(items, subject_clause, vocab, allow_alone=allow_alone)
     return items
+
+
+def _fallback(body: list[Clause]) -> list[ActionItem]:
+    """Nothing opened, nothing closed, yet the tenant reports a problem or asks for something
+    about a thing we know: one matter from everything said, rather than silently nothing."""
+    described = [c for c in body if c.topic_scores]
+    wants = any(c.problem or c.question or "request" in c.cues for c in body)
+    if not described or not wants:
+        return []
+    return [ActionItem(described, ["open:fallback (whole email)"])]
 
 
 def _use_subject(

@@ -138,7 +138,7 @@ def _add(
     if _has_cue(_words_before(text, pos, 20), words.ignore_context):
         return  # "my forwarding address is 45 Oak St, Apt 2"
     before = _words_before(text, pos)
-    if _ends_with_cue(before, words.rejected_before, 2):
+    if any(f" {before}".endswith(f" {cue}") for cue in words.rejected_before):
         found.append(_Candidate(raw.upper().replace("-", ""), -1.0, pos, why + " (rejected)"))
         return
     if _ends_with_cue(before, words.neighbour_before, 4) and not _ends_with_cue(

@@ -222,7 +222,7 @@ class ImapMailbox:
             ) from None
         except _NETWORK_ERRORS as exc:
             raise self._error(f"connect to {self.config.host}:{self.config.port}", exc) from None
-        log.info(
+        log.debug(
             "imap.connected",
             mailbox=self.name,
             host=self.config.host,
@@ -375,28 +375,6 @@ class ImapMailbox:
         except _NETWORK_ERRORS as exc:
             raise self._error(f"{mode} to {folder}", exc) from None
         return mode
-
-    # -- test and tooling helpers -----------------------------------------------------------
-
-    def append_many(self, folder: str, messages: Sequence[bytes], chunk: int = 200) -> None:
-        """APPEND messages (MULTIAPPEND in chunks where the server offers it)."""
-        try:
-            if self.has("MULTIAPPEND"):
-                for start in range(0, len(messages), chunk):
-                    self.client.multiappend(folder, list(messages[start : start + chunk]))
-            else:
-                for raw in messages:
-                    self.client.append(folder, raw)
-        except _NETWORK_ERRORS as exc:
-            raise self._error(f"APPEND to {folder}", exc) from None
-
-    def count(self, folder: str) -> int:
-        """Number of messages in a folder (STATUS, no SELECT)."""
-        try:
-            status = self.client.folder_status(folder, [b"MESSAGES"])
-        except _NETWORK_ERRORS as exc:
-            raise self._error(f"STATUS {folder}", exc) from None
-        return int(status[b"MESSAGES"])
 
 
 def _quietly_close(client: IMAPClient) -> None:

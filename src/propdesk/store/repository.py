@@ -161,13 +161,6 @@ def quarantined(session: Session, message_pk: int | None = None) -> list[Inbound
     return list(session.scalars(query.order_by(InboundMessageRow.id)))
 
 
-def outcome_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(InboundMessageRow.outcome, func.count()).group_by(InboundMessageRow.outcome)
-    )
-    return {str(k): int(v) for k, v in rows}
-
-
 # -- tickets ------------------------------------------------------------------------------------
 
 
