@@ -7666,4 +7666,75 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # -- one complaint or question told in several sentences (over-split probes) --
+    (
+        "q1",
+        "Noise",
+        "The people above us have a party every Friday. Music, shouting, furniture being "
+        "dragged around until 3am. We have a newborn. Flat 4",
+        [(C, "noise_complaint", "2", False)],
+        "Unit 4",
+        None,
+        None,
+    ),
+    (
+        "q2",
+        "Parking",
+        "Someone has been parking in my spot for a week. It's a silver Honda. I've left "
+        "notes on the windscreen. Can you have it towed? Unit 9",
+        [(C, "parking", "2", False)],
+        "Unit 9",
+        None,
+        None,
+    ),
+    (
+        "q3",
+        "Deposit",
+        "I moved out on March 31. I still haven't received my deposit. The flat was left "
+        "clean and I returned all keys. Flat 2",
+        [(MV, None, "3", False)],
+        "Unit 2",
+        None,
+        None,
+    ),
+    (
+        "q4",
+        "Lease",
+        "My lease ends in August. I'd like to renew but for 6 months only. Is that "
+        "possible and would the rent change? Unit 7",
+        [(L, None, "3", False)],
+        "Unit 7",
+        None,
+        None,
+    ),
+    (
+        "q5",
+        "Break-in",
+        "Our storage unit in the basement was broken into. The padlock was cut and two "
+        "suitcases were taken. The basement door was propped open. Unit 3",
+        [(C, "security", "2", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
+    (
+        "q6",
+        "Charge",
+        "There's a $75 maintenance fee on my statement. I never requested any repair. The "
+        "last visit was for a leak that was your responsibility. Unit 11",
+        [(P, None, "3", False)],
+        "Unit 11",
+        None,
+        None,
+    ),
+    (
+        "q8",
+        "Gym",
+        "The gym has been closed for two weeks. The sign says maintenance but nobody is "
+        "working on it. When will it reopen? Unit 14",
+        [(A, None, "3", False)],
+        "Unit 14",
+        None,
+        None,
+    ),
 ]
