@@ -7787,4 +7787,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 boots and buggy are not parking or pests",
+        "Hallway",
+        "Someone keeps leaving a buggy and a pile of muddy boots in front of the fire exit on "
+        "our floor and it's hard to get past. Can they be asked to move them? Unit 4A",
+        [(C, "neighbor_dispute", "2", False)],
+        "Unit 4A",
+        None,
+        None,
+    ),
 ]
