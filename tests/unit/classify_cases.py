@@ -7797,4 +7797,25 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 growing ceiling stain named before its detail",
+        "Bedroom ceiling",
+        "Hi,\n\nThe water mark on my bedroom ceiling has gotten bigger every day this week. "
+        "The plaster feels soft when I touch it. No drips yet, but something upstairs must be "
+        "leaking.\n\nUnit 8E",
+        [(M, "plumbing", "1", False)],
+        "Unit 8E",
+        None,
+        None,
+    ),
+    (
+        "u9 sagging ceiling",
+        "Ceiling",
+        "I think the shower upstairs is leaking. The ceiling over our bathtub is sagging "
+        "and the paint is bubbling. Apt 3C",
+        [(M, "plumbing", "1", False)],
+        "Unit 3C",
+        None,
+        None,
+    ),
 ]

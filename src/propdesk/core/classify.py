@@ -71,6 +71,9 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
         rules.append("subject:reinforces")
 
     sources = list(item.clauses)
+    # a lead-in sentence that already names the matter ("There's a water stain on my ceiling."
+    # before "it feels damp") describes the same situation: its emergency words count too
+    sources.extend(c for c in item.context if topic.key in c.topic_scores)
     if item.subject is not None and topic.category != "Complaint":
         # a subject names the kind of event ("Break-in"), not whether it is happening now
         sources.append(item.subject)
