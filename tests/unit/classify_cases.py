@@ -7818,4 +7818,24 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 bulk pickup of broken own furniture is a request",
+        "Getting rid of stuff",
+        "We're moving a broken dresser and a torn old mattress out this weekend. Where should we "
+        "put them, and is there a day the bulk trash gets collected? Unit 5H",
+        [(M, "cleaning", "3", False)],
+        "Unit 5H",
+        None,
+        None,
+    ),
+    (
+        "u9 dumped broken furniture is a complaint",
+        "Junk by the bins",
+        "Somebody has dumped a broken chair and an old mattress in the corridor by the trash "
+        "room and left it there for days. Can it be taken away? Unit 9",
+        [(M, "cleaning", "2", False)],
+        "Unit 9",
+        None,
+        None,
+    ),
 ]

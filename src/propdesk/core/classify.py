@@ -96,8 +96,14 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
         # an amenity that "won't heat up" is broken even if the words belong to other things
         # (a report, not a question: "When will the pool be heated? It's freezing" stays 3)
         asks = any(c.question or "request" in c.cues for c in item.clauses)
+        # a service request ("I need to get rid of a busted bed frame, is there a bulk pickup
+        # day?"): problem words of other things describe the junk ("a torn mattress"), not
+        # something of ours that is broken; the matter's own problem ("dumped") still raises it
+        service_request = topic.category == "Maintenance" and asks
+        if service_request:
+            own = {k for k, t in vocab.topics.items() if t.subcategory == topic.subcategory}
         if urgency == "3" and any(
-            c.generic_problem
+            (c.generic_problem and not service_request)
             or c.problem_topics & own
             or (topic.category == "Amenity" and c.problem and not asks)
             for c in item.clauses
