@@ -7838,4 +7838,24 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 dryer no heat is the dryer",
+        "Dryer",
+        "Our dryer runs and the drum turns, but no heat at all, the clothes come out soaking. "
+        "Unit 4G",
+        [(M, "appliance", "2", False)],
+        "Unit 4G",
+        None,
+        None,
+    ),
+    (
+        "u9 pilot light is the boiler's, not a light fixture",
+        "No hot water",
+        "There's no hot water this morning. I looked at the water heater and the pilot light "
+        "went out, I don't want to relight it myself. Unit 6",
+        [(M, "plumbing", "1", False)],
+        "Unit 6",
+        None,
+        None,
+    ),
 ]

@@ -332,6 +332,16 @@ def _part_of_appliance(clause: Clause, cur: Topic) -> bool:
     return bool(things) and things <= _PARTS
 
 
+def _bare_heat_state(clause: Clause, vocab: Vocabulary) -> bool:
+    """ "no heat" with no heater, radiator or thermostat named: ovens and dryers heat too."""
+    problems = [h for h in clause.hits if h.role.kind == "problem"]
+    return (
+        bool(problems)
+        and not any(h.role.kind == "topic" for h in clause.hits)
+        and all(vocab.topics[h.role.name].subcategory == "hvac" for h in problems)
+    )
+
+
 def _names_same_thing(clause: Clause, current: ActionItem) -> bool:
     """A bare noun ("the door") that heads a longer thing of the current matter ("oven door")."""
     top = clause.top_topic()
@@ -428,6 +438,12 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         ):
             return None  # "Is the vent clogged?": a question about the matter just described
         weak = max(clause.topic_scores.values()) < _STRONG_TOPIC
+        if (
+            cur.subcategory == "appliance"
+            and last.sentence == clause.sentence
+            and _bare_heat_state(clause, vocab)
+        ):
+            return None  # "the oven stays cold, the light comes on but no heat": the oven's heat
         if weak and last.sentence == clause.sentence and not last.from_subject:
             return None  # "..., the lights come on but nothing happens": same sentence, detail
         second = clause.conjoined and clause.problem and not topic.attach
