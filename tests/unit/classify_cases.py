@@ -7858,4 +7858,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 dog mess in the lobby",
+        "Lobby",
+        "A dog has pooed right by the lobby mailboxes and people have tracked it all over the "
+        "floor. Could the cleaning crew come by today? Flat 12B",
+        [(M, "cleaning", "2", False)],
+        "Unit 12B",
+        None,
+        None,
+    ),
 ]
