@@ -7868,4 +7868,24 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 neighbour without water too is an outage",
+        "Water",
+        "Our taps stopped working around 7am, nothing at all. I knocked next door and my "
+        "neighbour has no water either. Do you know what is going on? Unit 9B",
+        [(U, None, "1", False)],
+        "Unit 9B",
+        None,
+        None,
+    ),
+    (
+        "u9 outage of another supply is its own matter",
+        "Toilet and power",
+        "My toilet is clogged and won't flush. The whole building lost power an hour ago too. "
+        "Unit 2C",
+        [(M, "plumbing", "2", False), (U, None, "1", False)],
+        "Unit 2C",
+        None,
+        None,
+    ),
 ]

@@ -332,6 +332,19 @@ def _part_of_appliance(clause: Clause, cur: Topic) -> bool:
     return bool(things) and things <= _PARTS
 
 
+# What an outage takes away, by the kind of matter whose symptom it explains.
+_OUTAGE_OF = {"plumbing": frozenset({"water"}), "electrical": frozenset({"power", "electricity"})}
+
+
+def _outage_explains(clause: Clause, topic: Topic, cur: Topic) -> bool:
+    """A building-wide outage of the very supply the current matter lacks is that matter's
+    cause: the ticket becomes the outage (the item's scores then favour it), not a second one."""
+    supply = _OUTAGE_OF.get(cur.subcategory or "")
+    if not topic.absorbs or cur.category != "Maintenance" or supply is None:
+        return False
+    return any(set(h.words) & supply for h in clause.hits)
+
+
 def _bare_heat_state(clause: Clause, vocab: Vocabulary) -> bool:
     """ "no heat" with no heater, radiator or thermostat named: ovens and dryers heat too."""
     problems = [h for h in clause.hits if h.role.kind == "problem"]
@@ -389,6 +402,8 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         return None
     if _consequence(clause, current, vocab):
         return None
+    if not separator and not after_closing and _outage_explains(clause, topic, cur):
+        return None  # "The taps stopped working. My neighbour has no water either.": one outage
     if not separator and _part_of_whole(clause, current):
         return None  # "... the door handle is loose and the latch doesn't catch"
     same_group = (cur.category, cur.subcategory) == (topic.category, topic.subcategory)
