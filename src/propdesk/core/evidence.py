@@ -198,6 +198,11 @@ def _negator(text: str, tokens: list[Token], first: int, negation: frozenset[str
     return ""
 
 
+def _rule_of(role: Role) -> str:
+    """The situation rule a co-occurrence role belongs to ("no heat:1" -> "no heat")."""
+    return role.name.rsplit(":", 1)[0]
+
+
 def _masks_situation(role: Role) -> bool:
     """Phrases that may hide a shorter situation phrase: things ("smoke detector" hides
     "smoke", "water bill" hides "water") and neutral idioms; problem phrases ("water is
@@ -260,12 +265,26 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
     evidence_layer: list[Match] = longest_matches(
         m for m in found if any(r.kind not in _COOCCURRENCE_KINDS for r in vocab.roles[m.phrase])
     )
-    situation_layer: list[Match] = longest_matches(
-        m for m in found if any(_masks_situation(r) for r in vocab.roles[m.phrase])
+    # Each situation rule competes longest-first only with its own phrases and with things:
+    # "building lost" (one rule's group) must not hide "lost power" (another rule's group).
+    rules = sorted(
+        {_rule_of(r) for m in found for r in vocab.roles[m.phrase] if r.kind in _COOCCURRENCE_KINDS}
     )
+    layers: list[tuple[list[Match], str | None]] = [(evidence_layer, None)]
+    for rule in rules:
+        layer = longest_matches(
+            m
+            for m in found
+            if any(
+                _rule_of(r) == rule if r.kind in _COOCCURRENCE_KINDS else _masks_situation(r)
+                for r in vocab.roles[m.phrase]
+            )
+        )
+        layers.append((layer, rule))
     hits: list[Hit] = []
     seen: set[tuple[int, int, str, str]] = set()  # "plunger" and "plunge~" on one word: once
-    for layer, wanted in ((evidence_layer, False), (situation_layer, True)):
+    for layer, wanted_rule in layers:
+        wanted = wanted_rule is not None
         for m in layer:
             negator = _negator(norm, tokens, m.first, vocab.negation)
             negated = bool(negator)
@@ -283,10 +302,13 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
             )
             for role in vocab.roles.get(m.phrase, ()):
                 key = (m.first, m.last, role.kind, role.name)
-                if (role.kind in _COOCCURRENCE_KINDS) == wanted and key not in seen:
-                    seen.add(key)
-                    words = tuple(t.text for t in tokens[m.first : m.last + 1])
-                    hits.append(Hit(m.phrase, role, negated, locative, denied, words))
+                if (role.kind in _COOCCURRENCE_KINDS) != wanted or key in seen:
+                    continue
+                if wanted and _rule_of(role) != wanted_rule:
+                    continue
+                seen.add(key)
+                words = tuple(t.text for t in tokens[m.first : m.last + 1])
+                hits.append(Hit(m.phrase, role, negated, locative, denied, words))
     return hits
 
 
