@@ -7888,4 +7888,44 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 outlet flash and burnt plastic",
+        "Outlet",
+        "The outlet behind the TV popped, there was a flash and now it smells like burnt "
+        "plastic. Unit 3A",
+        [(M, "electrical", "1", False)],
+        "Unit 3A",
+        None,
+        None,
+    ),
+    (
+        "u9 window with a hole in it",
+        "Window",
+        "Someone threw a rock and cracked my living room window, there's a big hole in it and "
+        "glass on the floor. Apt 5",
+        [(M, "general_repair", "1", False)],
+        "Unit 5",
+        None,
+        None,
+    ),
+    (
+        "u9 front door cannot be secured",
+        "Door",
+        "The lock on our front door is broken, the door won't stay shut and we can't secure it "
+        "at night. Unit 12",
+        [(M, "general_repair", "1", False)],
+        "Unit 12",
+        None,
+        None,
+    ),
+    (
+        "u9 stranger trying handles now",
+        "Someone in the building",
+        "There's a man I don't know going door to door on the 4th floor trying handles right "
+        "now. Please send someone.",
+        [(C, "security", "1", False)],
+        None,
+        None,
+        "4",
+    ),
 ]
