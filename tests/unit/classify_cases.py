@@ -7928,4 +7928,22 @@ CASES_20: list[Case] = [
         None,
         "4",
     ),
+    (
+        "u9 weak heat in one room",
+        "Heat",
+        "The heat in my bedroom is weak, the rest of the apartment is fine. Unit 5",
+        [(M, "hvac", "2", False)],
+        "Unit 5",
+        None,
+        None,
+    ),
+    (
+        "u9 ac not cold enough",
+        "AC",
+        "Our air conditioner runs all day but the living room is never cold enough. Unit 14B",
+        [(M, "hvac", "2", False)],
+        "Unit 14B",
+        None,
+        None,
+    ),
 ]
