@@ -7946,4 +7946,15 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 dash details of one noise complaint, then a blocked-in car",
+        "Weekend",
+        "The flat above had people over until 2am on Friday - loud bass, shouting and "
+        "stomping. Then on Saturday morning a van was parked right behind me so I couldn't "
+        "get my car out for an hour. Flat 6",
+        [(C, "noise_complaint", "2", False), (C, "parking", "2", False)],
+        "Unit 6",
+        None,
+        None,
+    ),
 ]

@@ -507,7 +507,10 @@ def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list
                 continue
             a, b = current.top_topic(), ev.top_topic()
             strong = b is not None and ev.topic_scores[b] >= _MIN_PIECE
-            second = _two_problems(current, ev, vocab)
+            # "a party until 3am - thumping music, people yelling": after a dash, the same
+            # kind of matter is the detail of the first, not a second matter
+            dashed = re.search(r"\s[-\u2013\u2014]\s*" + re.escape(piece.strip()[:12]), sent.text)
+            second = _two_problems(current, ev, vocab) and not (dashed and a == b)
             # halves about the same kind of thing stay one clause unless each names its own
             # thing and problem: "my door is not closing good, the key sometimes does not lock"
             differ = (
