@@ -7957,4 +7957,23 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 thanks after the plumber sorted it",
+        "Kitchen sink",
+        "The plumber came round this morning and sorted out the kitchen sink, it's draining "
+        "again. Many thanks! Flat 2",
+        [],
+        "Unit 2",
+        None,
+        None,
+    ),
+    (
+        "u9 asking to get it sorted out is a request",
+        "Boiler",
+        "Can you get the boiler sorted out? It keeps cutting out every evening. Flat 2",
+        [(M, "hvac", "2", False)],
+        "Unit 2",
+        None,
+        None,
+    ),
 ]
