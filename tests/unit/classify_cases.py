@@ -7976,4 +7976,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 broken car charger is an amenity",
+        "Garage charger",
+        "The car charger in bay 2 of the garage shows an error and won't start charging my "
+        "car. Can someone reset it? Unit 10D",
+        [(A, None, "2", False)],
+        "Unit 10D",
+        None,
+        None,
+    ),
 ]
