@@ -7986,4 +7986,23 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 pool gate is the amenity",
+        "Pool gate",
+        "The pool gate latch is broken and the gate won't close. Unit 2",
+        [(A, None, "2", False)],
+        "Unit 2",
+        None,
+        None,
+    ),
+    (
+        "u9 fire in the trash room is a fire",
+        "Fire",
+        "There was a small fire in the trash room earlier, the fire department came. It still "
+        "smells of smoke. Unit 3",
+        [(M, "general_repair", "1", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
 ]
