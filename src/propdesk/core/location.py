@@ -24,15 +24,20 @@ from propdesk.core.vocabulary import LocationWords, Vocabulary
 
 UNIT_NOT_SPECIFIED = "Unit not specified"
 
-_ID = r"(?:PH|ph|Ph)?[A-Za-z]?\d{1,4}(?:-?[A-Za-z](?![A-Za-z]))?"  # 4C, B12, 4-B, PH2
+_ID = r"(?:PH|ph|Ph)?(?:[A-Za-z]-?)?\d{1,4}(?:-?[A-Za-z](?![A-Za-z]))?"  # 4C, B12, 4-B, PH2, B-204
+# after a keyword only: "Unit 12 B" (a spaced letter; not A or I, which are words)
+_KW_ID = r"(?:\d{1,4} [B-HJ-Z](?![\w'/])|" + _ID + r")"
 _KEYWORD_RE = re.compile(
-    r"(?<![A-Za-z])(apartment|apartamento|apt|unit|flat|suite|ste|residence|rm)\.?"
-    r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*(" + _ID + r")(?![\w/-]|:\d)",
+    r"(?<![A-Za-z])(apartment|apartamento|apt|unit|flat|suite|ste|residence|rm|kv)\.?"
+    r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*\(?\s*#?(" + _KW_ID + r")(?![\w/-]|:\d)",
     re.IGNORECASE,
 )
 _HASH_RE = re.compile(r"#\s?(\d{1,4}[A-Za-z]?)(?![\w:/])")
 _BARE_ALNUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4}-?[A-Za-z])(?![\w/%-]|:\d)")
-_BARE_NUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4})(?![\w/:%,-]|\.\d)")
+_BARE_NUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4})(?![\w/:%-]|[.,]\d)")
+# no keyword, upper case only: "PH2", "B-204" (a building letter before the number)
+# ("E-21" on a display is an error code: three digits at least, never quoted)
+_BARE_PREFIXED_RE = re.compile(r"(?<![\w#$/.'\"-])(PH\d{1,2}|[A-HJ-Z]-\d{3,4})(?![\w/'\"-])")
 _SIGN_OFF_RE = re.compile(
     r"^[-\u2013\s]*[A-Z][\w.'&]*(?:\s+(?:&\s+)?[A-Z][\w.'&]*){0,3}\s*(?:[,(\-\u2013]|\s)\s*"
     r"(?:formerly\s+)?(" + _ID + r")\)?\s*$"
@@ -51,7 +56,8 @@ _TIME_AFTER_RE = re.compile(
 )
 
 _BUILDING_ID_RE = re.compile(
-    r"(?<![A-Za-z])(?:building|bldg)\.?:?\s*#?\s*([A-Z]|\d{1,3}|[A-Z]\d)(?!\w|'(?!s\b))",
+    r"(?<![A-Za-z])(?:building|bldg|tower|block)\.?:?\s*#?\s*([A-Z]|\d{1,3}|[A-Z]\d)"
+    r"(?!\w|'(?!s\b))",
     re.IGNORECASE,
 )
 _BUILDING_LABEL_RE = re.compile(r"(?<![A-Za-z])(?i:building|bldg)\.?:\s*([A-Z][a-z]+)\b")
@@ -100,8 +106,22 @@ class _Candidate:
     why: str
 
 
+# a line break inside a wrapped sentence ("... I live in\n1502, he is in 1503") is no sentence end:
+# the line runs on (a lower-case word or a comma, 4+ words) into a lower-case word or a number
+_WRAPPED_RE = re.compile(r"(?<=[a-z,])\n(?=[a-z0-9(#])")
+
+
+def _unwrap(chunk: str) -> str:
+    def join(m: re.Match[str]) -> str:
+        line = chunk[chunk.rfind("\n", 0, m.start()) + 1 : m.start()]
+        return " " if len(line.split()) >= 4 else "\n"
+
+    return _WRAPPED_RE.sub(join, chunk)
+
+
 def _words_before(text: str, pos: int, n: int = 6) -> str:
-    before = text[max(0, pos - 60) : pos].lower()
+    start = max(0, pos - 80)
+    before = _unwrap(text[start : pos + 1])[: pos - start].lower()  # +1: what follows a break
     before = re.split(r"[.!?;:\n]\s", before + " ")[-1]  # the same sentence only
     words = re.findall(r"[a-z0-9']+|#", before)
     return " ".join(words[-n:])
@@ -133,7 +153,8 @@ def _not_a_number_context(text: str, start: int, end: int) -> bool:
 
 
 _SELF_SENTENCE_RE = re.compile(
-    r"(?:^|\s)(?:i'm|i am|we're|we are|i live|we live)(?:\s+[a-z']+){0,5}\s+in$"
+    r"(?:^|\s)(?:i'm|i am|we're|we are|i live|we live)"
+    r"(?:\s+(?!he\b|she\b|they\b|he's|she's|they're|who\b)[a-z']+){0,5}\s+in$"
 )
 _PERSON_IN = (
     "guy in",
@@ -151,6 +172,22 @@ _PERSON_IN = (
     "lives in",
 )
 _WEAK_NEIGHBOUR = ("outside", "in front of")
+_AT_DOOR_RE = re.compile(
+    r"\b(?:i'm|i am|we're|we are|locked out|sitting|standing|waiting|stuck|sat|stood)\b"
+)
+_LOCKED_OUT_RE = re.compile(
+    r"\b(?:locked (?:my ?self |our ?selves )?out|lock ?out|lost (?:my|our|the) keys?"
+    r"|keys? (?:are |is )?(?:still )?inside|can'?t get in|cannot get in)\b",
+    re.IGNORECASE,
+)
+
+
+def _at_door(text: str, pos: int, before: str) -> bool:
+    """ "Sitting outside 9C" / "locked out ... outside #22": the tenant at a door, likely their
+    own. It loses to any other unit but does not make that id a neighbour's."""
+    if not _ends_with_cue(before, _WEAK_NEIGHBOUR, 2):
+        return False
+    return bool(_AT_DOOR_RE.search(_words_before(text, pos, 10)) or _LOCKED_OUT_RE.search(text))
 
 
 def _add(
@@ -162,18 +199,18 @@ def _add(
         return  # "my forwarding address is 45 Oak St, Apt 2"
     before = _words_before(text, pos)
     if any(f" {before}".endswith(f" {cue}") for cue in words.rejected_before):
-        found.append(_Candidate(raw.upper().replace("-", ""), -1.0, pos, why + " (rejected)"))
+        found.append(
+            _Candidate(
+                raw.upper().replace("-", "").replace(" ", ""), -1.0, pos, why + " (rejected)"
+            )
+        )
         return
     if _SELF_SENTENCE_RE.search(_words_before(text, pos, 9)) and not _ends_with_cue(
         before, _PERSON_IN, 2
     ):
         score += 2.0  # "I'm right next door in 907": the tenant says where they are
         why += " (self)"
-    elif _ends_with_cue(before, _WEAK_NEIGHBOUR, 2) and re.search(
-        r"\b(?:i'm|i am|we're|we are|i'm stuck|locked out)\b", _words_before(text, pos, 10)
-    ):
-        # "I'm sitting in the hallway outside #22" (locked out): the tenant at a door, likely
-        # their own; it loses to any other unit but does not make that id a neighbour's
+    elif _at_door(text, pos, before):
         score = 0.5
         why += " (place)"
     elif _ends_with_cue(before, words.neighbour_before, 4) and not _ends_with_cue(
@@ -187,7 +224,7 @@ def _add(
     elif _ends_with_cue(before, words.self_before, 4):
         score += 2.0
         why += " (self)"
-    found.append(_Candidate(raw.upper().replace("-", ""), score, pos, why))
+    found.append(_Candidate(raw.upper().replace("-", "").replace(" ", ""), score, pos, why))
 
 
 def _keyword_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
@@ -210,9 +247,37 @@ def _keyword_candidates(text: str, words: LocationWords, found: list[_Candidate]
         _add(found, text, words, m, 2.5)
 
 
+_NAME_LINE_RE = re.compile(r"^[-\u2013\u2014\s]*[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3}\s*,?$")
+
+
+def _under_name(text: str, pos: int) -> bool:
+    """ "Katie\n304": an id alone on its line right under a short name line (the sign-off)."""
+    start = text.rfind("\n", 0, pos) + 1
+    lines = [ln.strip() for ln in text[: max(0, start - 1)].splitlines() if ln.strip()]
+    return bool(lines) and len(lines[-1]) <= 30 and bool(_NAME_LINE_RE.match(lines[-1]))
+
+
+_TEMPERATURE_RE = re.compile(r"degree|thermostat|temperature|\btemps?\b|°|celsius|fahrenheit", re.I)
+
+
+def _temperature(text: str, m: re.Match[str]) -> bool:
+    """ "82 degrees in here, 30C outside": a C/F after a number near temperature words."""
+    if m.group(1)[-1] not in "CFcf":
+        return False
+    sentence = _words_before(text, m.start(), 12) + " " + text[m.end() : m.end() + 30]
+    prev = _words_before(text, m.start(), 1)
+    return bool(_TEMPERATURE_RE.search(sentence)) and prev not in {"in", "of", "from", "unit"}
+
+
 def _bare_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
+    for m in _BARE_PREFIXED_RE.finditer(text):
+        prev = _words_before(text, m.start(), 1)
+        if prev in words.unit_ignore_before or prev in {"apt", "apartment", "unit"}:
+            continue
+        if prev not in {"my", "his", "her", "their", "a", "an"}:  # "my F-150" is a truck
+            _add(found, text, words, m, 1.5)
     for m in _BARE_ALNUM_RE.finditer(text):
-        if _not_a_number_context(text, m.start(1), m.end(1)):
+        if _not_a_number_context(text, m.start(1), m.end(1)) or _temperature(text, m):
             continue
         prev = _words_before(text, m.start(), 1)
         if prev in words.unit_ignore_before or prev in {"apt", "apartment", "unit", "flat"}:
@@ -232,7 +297,11 @@ def _bare_candidates(text: str, words: LocationWords, found: list[_Candidate]) -
             _SELF_SENTENCE_RE.search(_words_before(text, m.start(), 9))
         ):
             _add(found, text, words, m, 2.0)  # "I'm in 215" (right before the number)
-        elif _SIGN_OFF_RE.match(line) and len(line) < 40:
+        elif _at_door(text, m.start(), before):
+            _add(found, text, words, m, 0.5)  # "locked out, waiting outside 306"
+        elif (_SIGN_OFF_RE.match(line) and len(line) < 40) or (
+            _ALONE_RE.match(line) and _under_name(text, m.start())
+        ):
             _add(found, text, words, m, 2.5)
         elif (
             len(m.group(1)) >= 3
@@ -281,6 +350,10 @@ def extract_building(text: str, vocab: Vocabulary) -> str | None:
         ident = m.group(1)
         if ident.isalpha() and not ident.isupper():
             continue
+        if _TIME_AFTER_RE.match(text[m.end() :]) or re.match(
+            r"\s+(?:blocks?|away)\b", text[m.end() :]
+        ):
+            continue  # "a block 2 minutes away", "building 3 stories"
         if len(ident) > 1 and ident.lower() in stop:
             continue
         found.append((m.start(), ident.upper()))

@@ -1,0 +1,151 @@
+"""Unit/building/floor families beyond the dev set: how tenants place themselves, sign off, and
+the numbers that must never become a unit. Sentences are our own, one family per block."""
+
+from __future__ import annotations
+
+import pytest
+
+from propdesk.core.location import UNIT_NOT_SPECIFIED, extract_location
+from propdesk.core.rules import load_rules
+from propdesk.core.vocabulary import Vocabulary
+
+NONE = UNIT_NOT_SPECIFIED
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return load_rules().vocabulary
+
+
+def _unit(vocab: Vocabulary, body: str, signature: str = "", subject: str = "") -> str:
+    return extract_location(subject, body, signature, vocab).unit_number
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        # the tenant places themselves with a bare id; the neighbour they name does not win
+        ("The dog barks all day. We live in\n807 and the owner is in 809.", "Unit 807"),
+        ("Loud bass again. I am in 1210, they are in 1110.", "Unit 1210"),
+        ("She is in 6E and I'm in 6F, her tv is too loud", "Unit 6F"),
+        ("The couple in 402 fight every night; I live in 403.", "Unit 403"),
+        ("Keys are inside. Waiting outside 12D, please hurry", "Unit 12D"),
+        ("lost my keys, standing outside 306 right now", "Unit 306"),
+        ("locked out. I'm sitting in the hall outside 5G", "Unit 5G"),
+        ("the bulb in the hallway outside 7E has been out for days", NONE),
+        ("our unit (6D) shares a wall with the laundry room", "Unit 6D"),
+        ("my apartment (12) has no heat", "Unit 12"),
+        ("my place (#5) has mice", "Unit 5"),
+        ("I'm in 3F. The window is stuck", "Unit 3F"),
+        ("we're at 21B and the buzzer is dead", "Unit 21B"),
+        ("Hello from 8D! The oven won't heat", "Unit 8D"),
+        ("Hi, this is Maria from 14A. Sink clogged", "Unit 14A"),
+        # keywords in other spellings and languages
+        ("the flat 3 toilet is running", "Unit 3"),
+        ("Hola, apartamento 2E, no hay agua caliente", "Unit 2E"),
+        ("Hello, kv. 6A, radiator is cold", "Unit 6A"),
+        ("unit no. 12 has a leak", "Unit 12"),
+        ("apt. #7-B door lock broken", "Unit 7B"),
+        ("Penthouse PH2, skylight leaks", "Unit PH2"),
+        ("Unit 12 B, the fridge is warm", "Unit 12B"),
+        ("leak in B-204 bathroom", "Unit B204"),
+    ],
+)
+def test_tenant_places_themselves(vocab: Vocabulary, text: str, unit: str) -> None:
+    assert _unit(vocab, text) == unit
+
+
+@pytest.mark.parametrize(
+    ("body", "signature", "unit"),
+    [
+        ("The stove clicks.", "Thanks!\nLena\n512", "Unit 512"),
+        ("The stove clicks.", "Best,\nOmar\n7C", "Unit 7C"),
+        ("The stove clicks.", "Thanks,\nDana Cole\nAcme Corp\n1200 Main St, Suite 300", NONE),
+        ("The stove clicks.", "Dana\n(555) 201-3344", NONE),
+        # the id on its own line under the sign-off name, or right after the name
+        ("The stove clicks.\n\n- Sam 14C", "", "Unit 14C"),
+        ("The stove clicks.\n\nSam, 14C", "", "Unit 14C"),
+        ("The stove clicks.\n\n\u2014 Rosa, apt 9", "", "Unit 9"),
+        ("The stove clicks.\n\nCheers\nJo Ann Lee\n1107", "", "Unit 1107"),
+        ("The stove clicks.\n\nThanks\nJo\n\n1107", "", "Unit 1107"),
+    ],
+)
+def test_sign_off(vocab: Vocabulary, body: str, signature: str, unit: str) -> None:
+    assert _unit(vocab, body, signature) == unit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can someone come between 9 and 11:30 tomorrow?",
+        "the shutoff is on 12/4, and again 12.11",
+        "I paid $1,200 on the 1st and a $35 late fee",
+        "Call me at 555 201 3344 or 555.201.3344",
+        "it has been like this since 2024",
+        "the battery is at 15% and the fan at 50 percent",
+        "it's 82 degrees in here, 30C outside",
+        "I have 3 kids and it's been 2 weeks",
+        "the 3rd floor hallway is dark",
+        "the Unit AC drips on the sill",
+        "Elevator B is stuck again",
+        "Washer #3 ate my quarters",
+        "WO #4471 still open, ticket 5521",
+        "UPS tracking 1Z999AA10123456784 shows delivered",
+        "please mail it to 1200 Main St, Springfield, IL 62704",
+        "The microwave is broken, 2 of the 4 burners too",
+        "I was told 3 to 5 business days",
+        "the light has flickered for 10 mins, 2 hrs now",
+        "we're at 70% humidity in here",
+        "Garage level P2 has a puddle",
+    ],
+)
+def test_numbers_that_are_not_units(vocab: Vocabulary, text: str) -> None:
+    assert _unit(vocab, text) == NONE
+
+
+@pytest.mark.parametrize(
+    ("text", "building"),
+    [
+        ("No hot water in Building C today", "C"),
+        ("the Birch building lobby door is stuck", "BIRCH"),
+        ("Bldg 4, unit 210: heater broken", "4"),
+        ("the elevator in Tower B is stuck", "B"),
+        ("I live in Block 2, flat 14", "2"),
+        ("Elevator B is out", None),
+        ("the whole block lost power", None),
+        ("the north tower elevator", None),
+        ("a block of ice on the steps", None),
+    ],
+)
+def test_building(vocab: Vocabulary, text: str, building: str | None) -> None:
+    assert extract_location("", text, "", vocab).building == building
+
+
+@pytest.mark.parametrize(
+    ("text", "floor"),
+    [
+        ("leak on the 12th floor", "12"),
+        ("I'm on floor 3", "3"),
+        ("second-floor laundry is flooded", "2"),
+        ("I live on the top floor", None),
+        ("ground floor entrance", None),
+        ("basement level P2 is flooded", None),
+        ("apartment 4B, the tub leaks", None),
+        ("between the 2nd and 3rd floors", None),
+        ("floors 5-8 will lose water", None),
+    ],
+)
+def test_floor(vocab: Vocabulary, text: str, floor: str | None) -> None:
+    assert extract_location("", text, "", vocab).floor == floor
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'the dryer display shows "F-32" and stops',
+        "error code E-105 on the panel",
+        "my F-150 got towed",
+    ],
+)
+def test_codes_are_not_units(vocab: Vocabulary, text: str) -> None:
+    assert _unit(vocab, text) == NONE
