@@ -97,6 +97,7 @@ def test_sign_off(vocab: Vocabulary, body: str, signature: str, unit: str) -> No
         "the light has flickered for 10 mins, 2 hrs now",
         "we're at 70% humidity in here",
         "Garage level P2 has a puddle",
+        "Ref: order 7781 - still waiting on the part",
     ],
 )
 def test_numbers_that_are_not_units(vocab: Vocabulary, text: str) -> None:
@@ -149,3 +150,48 @@ def test_floor(vocab: Vocabulary, text: str, floor: str | None) -> None:
 )
 def test_codes_are_not_units(vocab: Vocabulary, text: str) -> None:
     assert _unit(vocab, text) == NONE
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        # "my unit is N", greetings from a unit, "in N" in a repair request, an id that opens a line
+        ("my apartment is 1416 and the bath drain is slow", "Unit 1416"),
+        ("Hey, this is Tom from 903. The fan rattles", "Unit 903"),
+        ("Greetings from 711! Window crank broke", "Unit 711"),
+        ("The dishwasher in 1312 won't drain", "Unit 1312"),
+        ("1312 - dishwasher won't drain", "Unit 1312"),
+        ("we've been in 208 since March and the tub never drained well", "Unit 208"),
+        # years, other households, possessives
+        ("I'm renewing in 2027, can I lock the rate?", NONE),
+        ("we moved in 2018 and the carpet was never replaced", NONE),
+        ("the fellow who is in 1001 smokes in the hall", NONE),
+        ("sewage smell coming from 2C next door", NONE),
+        ("7D's washer leaked into my closet", NONE),
+        ("7D's washer leaked into my closet, I'm in 6D", "Unit 6D"),
+        ("I think the guy in 402 is smoking", NONE),
+    ],
+)
+def test_more_self_and_other(vocab: Vocabulary, text: str, unit: str) -> None:
+    assert _unit(vocab, text) == unit
+
+
+@pytest.mark.parametrize(
+    ("text", "building", "floor"),
+    [
+        ("hallway on the 9th fl is dark", None, "9"),
+        ("Fl. 4 trash room", None, "4"),
+        ("I live on floor eight", None, "8"),
+        ("mix 2 fl oz of cleaner", None, None),
+        ("Bldg-D mailroom", "D", None),
+        ("the F building laundry", "F", None),
+        ("A building inspector came by", None, None),
+        ("a building-wide alarm went off", None, None),
+        ("a block 2 minutes away", None, None),
+    ],
+)
+def test_more_building_floor(
+    vocab: Vocabulary, text: str, building: str | None, floor: str | None
+) -> None:
+    loc = extract_location("", text, "", vocab)
+    assert (loc.building, loc.floor) == (building, floor)

@@ -56,11 +56,14 @@ _TIME_AFTER_RE = re.compile(
 )
 
 _BUILDING_ID_RE = re.compile(
-    r"(?<![A-Za-z])(?:building|bldg|tower|block)\.?:?\s*#?\s*([A-Z]|\d{1,3}|[A-Z]\d)"
+    r"(?<![A-Za-z])(?:building|bldg|tower|block)\.?[:-]?\s*#?\s*([A-Z]|\d{1,3}|[A-Z]\d)"
     r"(?!\w|'(?!s\b))",
     re.IGNORECASE,
 )
 _BUILDING_LABEL_RE = re.compile(r"(?<![A-Za-z])(?i:building|bldg)\.?:\s*([A-Z][a-z]+)\b")
+_BUILDING_LETTER_RE = re.compile(
+    r"\b[Tt]he ([B-HJ-Z]) (?i:building|bldg|tower)\b"
+)  # "the C building"
 _BUILDING_NAME_RE = re.compile(r"(?<![\w'])([A-Z][a-z]+|[A-Z]{2,})[ \t]+(?:building|bldg)\b", re.I)
 _ORDINAL_WORDS = {
     "first": "1",
@@ -76,10 +79,19 @@ _ORDINAL_WORDS = {
     "eleventh": "11",
     "twelfth": "12",
 }
+_CARDINAL_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"),
+        start=1,
+    )
+}
 _FLOOR_RES = (
-    re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)[\s-]+floor\b(?!s)", re.IGNORECASE),
+    re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)[\s-]+(?:floor\b(?!s)|fl\b)", re.IGNORECASE),
     re.compile(r"\bfloor\s*(?:#|no\.?)?\s*\(?(\d{1,2})(?:st|nd|rd|th)?\)?(?![\d:/])", re.I),
+    re.compile(r"\bfl(?:\.\s*|\s+)(\d{1,2})\b(?![:/.]\d|\s*oz)", re.IGNORECASE),  # "fl. 3"
     re.compile(r"\b(" + "|".join(_ORDINAL_WORDS) + r")[\s-]+floor\b(?!s)", re.IGNORECASE),
+    re.compile(r"\bfloor\s+(" + "|".join(_CARDINAL_WORDS) + r")\b", re.IGNORECASE),
 )
 _BETWEEN_RE = re.compile(r"between\s+(?:the\s+)?\S+\s+and\s+(?:the\s+)?\S+\s+floors", re.I)
 _SECTION_RE = re.compile(
@@ -153,7 +165,8 @@ def _not_a_number_context(text: str, start: int, end: int) -> bool:
 
 
 _SELF_SENTENCE_RE = re.compile(
-    r"(?:^|\s)(?:i'm|i am|we're|we are|i live|we live)"
+    r"(?:^|\s)(?:i'm|i am|we're|we are|(?:i've|i have|we've|we have) been"
+    r"|(?:i|we|i've|we've|i have|we have) (?:live|lived|rent|stay|stayed|moved|reside|resided))"
     r"(?:\s+(?!he\b|she\b|they\b|he's|she's|they're|who\b)[a-z']+){0,5}\s+in$"
 )
 _PERSON_IN = (
@@ -172,6 +185,9 @@ _PERSON_IN = (
     "lives in",
 )
 _WEAK_NEIGHBOUR = ("outside", "in front of")
+_GREETING_FROM_RE = re.compile(
+    r"(?:^|\s)(?:hi|hello|hey|greetings|this is [a-z]+(?: [a-z]+)?) from$"
+)
 _AT_DOOR_RE = re.compile(
     r"\b(?:i'm|i am|we're|we are|locked out|sitting|standing|waiting|stuck|sat|stood)\b"
 )
@@ -269,13 +285,16 @@ def _temperature(text: str, m: re.Match[str]) -> bool:
     return bool(_TEMPERATURE_RE.search(sentence)) and prev not in {"in", "of", "from", "unit"}
 
 
-def _bare_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
+def _prefixed_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
     for m in _BARE_PREFIXED_RE.finditer(text):
         prev = _words_before(text, m.start(), 1)
         if prev in words.unit_ignore_before or prev in {"apt", "apartment", "unit"}:
             continue
         if prev not in {"my", "his", "her", "their", "a", "an"}:  # "my F-150" is a truck
             _add(found, text, words, m, 1.5)
+
+
+def _alnum_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
     for m in _BARE_ALNUM_RE.finditer(text):
         if _not_a_number_context(text, m.start(1), m.end(1)) or _temperature(text, m):
             continue
@@ -288,13 +307,28 @@ def _bare_candidates(text: str, words: LocationWords, found: list[_Candidate]) -
         signed = _ALONE_RE.match(line) or _SIGN_OFF_RE.match(line.strip()) or last
         score = 4.0 if signed else 2.0
         _add(found, text, words, m, score)
+        possessive = re.match(r"['\u2019]s\b", text[m.end() :])
+        if possessive and found and found[-1].pos == m.start() and "(self)" not in found[-1].why:
+            found[-1].score = -1.0  # "6C's toilet overflowed": another household
+            found[-1].why += " (possessive)"
+
+
+def _number_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
     for m in _BARE_NUM_RE.finditer(text):
         if _not_a_number_context(text, m.start(1), m.end(1)):
             continue
         before = _words_before(text, m.start())
+        if before.rsplit(" ", 1)[-1] in words.unit_ignore_before:
+            continue  # "Work order 5521 - kitchen light"
         line = _line_of(text, m.start()).strip()
-        if any(f" {before}".endswith(f" {cue}") for cue in words.self_before) or (
-            _SELF_SENTENCE_RE.search(_words_before(text, m.start(), 9))
+        bare = re.sub(r"(?: number| no| #)? is$", "", before)  # "my unit is 1204"
+        direct = any(f" {bare}".endswith(f" {cue}") for cue in words.self_before)
+        if not direct and len(m.group(1)) == 4 and 1950 <= int(m.group(1)) <= 2039:
+            continue  # a year: "moving out in 2025"
+        if (
+            direct
+            or _SELF_SENTENCE_RE.search(_words_before(text, m.start(), 9))
+            or _GREETING_FROM_RE.search(before)
         ):
             _add(found, text, words, m, 2.0)  # "I'm in 215" (right before the number)
         elif _at_door(text, m.start(), before):
@@ -309,12 +343,19 @@ def _bare_candidates(text: str, words: LocationWords, found: list[_Candidate]) -
             and re.search(r"(?:\s[-\u2013]|,)\s*$", text[: m.start()])
         ):
             _add(found, text, words, m, 2.0)  # "heat not working - 1205": the id ends the mail
+        elif len(m.group(1)) >= 3 and (
+            before.endswith(" in") or before == "in" or re.match(r"\s*[-\u2013:]", text[m.end() :])
+        ):
+            # "the heater in 1105 is broken", "1105 - no heat": likely the sender's, weakly
+            _add(found, text, words, m, 1.0)
 
 
 def _unit_candidates(text: str, words: LocationWords, offset: float) -> list[_Candidate]:
     found: list[_Candidate] = []
     _keyword_candidates(text, words, found)
-    _bare_candidates(text, words, found)
+    _prefixed_candidates(text, words, found)
+    _alnum_candidates(text, words, found)
+    _number_candidates(text, words, found)
     for c in found:
         c.score += offset if c.score >= 0 else 0.0
     return found
@@ -357,6 +398,7 @@ def extract_building(text: str, vocab: Vocabulary) -> str | None:
         if len(ident) > 1 and ident.lower() in stop:
             continue
         found.append((m.start(), ident.upper()))
+    found.extend((m.start(), m.group(1)) for m in _BUILDING_LETTER_RE.finditer(text))
     for m in _BUILDING_LABEL_RE.finditer(text):  # "Building: Birch"
         if m.group(1).lower() not in stop:
             found.append((m.start(), m.group(1).upper()))
@@ -376,7 +418,8 @@ def extract_floor(text: str) -> str | None:
     best: tuple[int, str] | None = None
     for pattern in _FLOOR_RES:
         for m in pattern.finditer(masked):
-            value = _ORDINAL_WORDS.get(m.group(1).lower(), m.group(1))
+            word = m.group(1).lower()
+            value = _ORDINAL_WORDS.get(word) or _CARDINAL_WORDS.get(word) or word
             if value == "0":
                 continue
             if best is None or m.start() < best[0]:
