@@ -195,3 +195,26 @@ def test_more_building_floor(
 ) -> None:
     loc = extract_location("", text, "", vocab)
     assert (loc.building, loc.floor) == (building, floor)
+
+
+@pytest.mark.parametrize(
+    ("body", "signature", "unit"),
+    [
+        # a tenant's own address line in the signature keeps its apartment; a work suite does not
+        ("The blinds fell.", "Ivy Chen | Apt 8E | 555-310-2200", "Unit 8E"),
+        ("The blinds fell.", "Ivy Chen\n77 Cedar Ave, Apt 8E\nRiverton", "Unit 8E"),
+        ("The blinds fell.", "Ivy Chen\nNorthwind Ltd, 90 Pine St, Ste 410", NONE),
+        # phone numbers, street numbers, temperatures, ranges, emergency numbers
+        ("reach me, I'm at 555 7781 after six", "", NONE),
+        ("I'm at 12 Birch Road until Friday, the oven is off", "", NONE),
+        ("It's 61F in the bedroom and the heat is off", "", NONE),
+        ("a plumber quoted 150 - 300 for it", "", NONE),
+        ("we called 911 - the fire dept came", "", NONE),
+        # the sender's id next to a neighbour's; people "at" a unit are others
+        ("the stain is from 9G upstairs, I'm 8G", "", "Unit 8G"),
+        ("the kids at 4E kick a ball on the wall", "", NONE),
+        ("I am the tenant at 1410, the intercom is dead", "", "Unit 1410"),
+    ],
+)
+def test_signatures_and_traps(vocab: Vocabulary, body: str, signature: str, unit: str) -> None:
+    assert _unit(vocab, body, signature) == unit

@@ -155,11 +155,22 @@ def _line_of(text: str, pos: int) -> str:
     return text[start : end if end >= 0 else len(text)]
 
 
+_STREET_AFTER_RE = re.compile(
+    r"\s+(?:[A-Z][a-z]+\s+){1,2}(?:st|street|ave|avenue|rd|road|blvd|boulevard|lane|ln|dr|drive"
+    r"|way|ct|court|pl|place|terrace|pkwy|parkway)\b",
+    re.IGNORECASE,
+)
+
+
 def _not_a_number_context(text: str, start: int, end: int) -> bool:
     """Times, money, phone numbers, dates, quantities."""
     before = text[max(0, start - 2) : start]
     after = text[end : end + 12]
     if "$" in before or re.match(r"^[:/]\d", after) or re.search(r"\d[:/.-]$", before):
+        return True
+    if re.match(r"[\s.]\d{3,4}\b|\s*[-\u2013]\s*\d", after):  # "555 0142", "100 - 200"
+        return True
+    if _STREET_AFTER_RE.match(text[end : end + 40]):  # "45 Oak Street"
         return True
     return bool(_TIME_AFTER_RE.match(after))
 
@@ -167,21 +178,13 @@ def _not_a_number_context(text: str, start: int, end: int) -> bool:
 _SELF_SENTENCE_RE = re.compile(
     r"(?:^|\s)(?:i'm|i am|we're|we are|(?:i've|i have|we've|we have) been"
     r"|(?:i|we|i've|we've|i have|we have) (?:live|lived|rent|stay|stayed|moved|reside|resided))"
-    r"(?:\s+(?!he\b|she\b|they\b|he's|she's|they're|who\b)[a-z']+){0,5}\s+in$"
+    r"(?:\s+(?!he\b|she\b|they\b|he's|she's|they're|who\b)[a-z']+){0,5}\s+(?:in|at)$"
 )
+_PEOPLE = ("guy", "man", "woman", "lady", "people", "family", "tenants", "kids", "couple", "friend")
+# "I'm so tired of the guy in 5D": a person named in the sentence, not the sender's place
 _PERSON_IN = (
-    "guy in",
-    "man in",
-    "woman in",
-    "lady in",
-    "people in",
-    "family in",
+    *(f"{who} {prep}" for who in (*_PEOPLE, "neighbor", "neighbour") for prep in ("in", "at")),
     "tenant in",
-    "tenants in",
-    "kids in",
-    "couple in",
-    "friend in",
-    "neighbor in",
     "lives in",
 )
 _WEAK_NEIGHBOUR = ("outside", "in front of")
@@ -225,6 +228,9 @@ def _add(
         before, _PERSON_IN, 2
     ):
         score += 2.0  # "I'm right next door in 907": the tenant says where they are
+        why += " (self)"
+    elif raw[-1].isalpha() and before.endswith(("i'm", "we're", "i am", "we are")):
+        score += 2.0  # "upstairs is 6B, I'm 5B"
         why += " (self)"
     elif _at_door(text, pos, before):
         score = 0.5
@@ -280,6 +286,8 @@ def _temperature(text: str, m: re.Match[str]) -> bool:
     """ "82 degrees in here, 30C outside": a C/F after a number near temperature words."""
     if m.group(1)[-1] not in "CFcf":
         return False
+    if m.group(1)[-1] in "Ff" and 40 <= int(m.group(1)[:-1].rstrip("-")) <= 110:
+        return _words_before(text, m.start(), 1) not in {"in", "of", "from", "unit"}  # "58F"
     sentence = _words_before(text, m.start(), 12) + " " + text[m.end() : m.end() + 30]
     prev = _words_before(text, m.start(), 1)
     return bool(_TEMPERATURE_RE.search(sentence)) and prev not in {"in", "of", "from", "unit"}
@@ -325,6 +333,8 @@ def _number_candidates(text: str, words: LocationWords, found: list[_Candidate])
         direct = any(f" {bare}".endswith(f" {cue}") for cue in words.self_before)
         if not direct and len(m.group(1)) == 4 and 1950 <= int(m.group(1)) <= 2039:
             continue  # a year: "moving out in 2025"
+        if m.group(1) == "911":
+            continue
         if (
             direct
             or _SELF_SENTENCE_RE.search(_words_before(text, m.start(), 9))
@@ -367,8 +377,15 @@ def extract_unit(subject: str, new_text: str, signature: str, vocab: Vocabulary)
     candidates = _unit_candidates(subject, words, -0.5)
     candidates += _unit_candidates(new_text, words, 0.0)
     if signature:  # the tenant's own sign-off counts; a work address ("Suite 300") does not
-        own = "\n".join(ln for ln in signature.splitlines() if not _ADDRESS_RE.search(ln))
-        candidates += _unit_candidates(own, words, 0.0)
+        own = [ln for ln in signature.splitlines() if not _ADDRESS_RE.search(ln)]
+        for ln in signature.splitlines():  # "123 Maple Ave, Apt 5B": only the keyword id counts
+            if _ADDRESS_RE.search(ln):
+                own += [
+                    m.group(0)
+                    for m in _KEYWORD_RE.finditer(ln)
+                    if m.group(1).lower() not in {"suite", "ste"}
+                ]
+        candidates += _unit_candidates("\n".join(own), words, 0.0)
     neighbours = {c.unit for c in candidates if c.score < 0}
     best: _Candidate | None = None
     for c in candidates:
