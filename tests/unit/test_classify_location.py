@@ -91,6 +91,8 @@ def test_unit_from_subject_and_signature(vocab: Vocabulary) -> None:
         ("the building internet is down", None, None),
         ("this is a non-smoking building", None, None),
         ("Building D's laundry room is flooded", "D", None),
+        ("smell gas in hallway 4th fl", None, "4"),
+        ("my neighbor from 7 floor leaves garbage", None, "7"),
         ("Hi from Birch! Building: Birch, Apt 5", "BIRCH", None),
         ("the Main Street building has no heat", None, None),
         ("Trash chute on floor 7 is jammed", None, "7"),

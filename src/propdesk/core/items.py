@@ -200,14 +200,29 @@ _SHOWS_THROUGH_RE = re.compile(
 )
 
 
+_POWERED = frozenset({"electrical", "appliance", "hvac", "general_repair"})
+_ANNOUNCED_RE = re.compile(
+    r"\b(?:separately|unrelated|another thing|on another note|one more thing|different issue|"
+    r"secondly|second thing|in addition|additionally|as well as that|on top of that)\b",
+    re.IGNORECASE,
+)
+_OWN_SOURCE_RE = re.compile(
+    r"\bfrom (?:upstairs|above|the (?:flat|apartment|unit|floor) above|the ceiling|the roof|"
+    r"the (?:flat|apartment|unit) upstairs)\b",
+    re.IGNORECASE,
+)
+
+
 def _consequence(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool:  # noqa: PLR0911
     """A consequence of the current matter, not a new one: water, a puddle or a stain showing
     somewhere else ("dripping through the light fixture below", "a puddle under it"), a device
     that stopped in an outage, or a problem "since the leak". A clearly named other thing
     with its own problem ("the faucet also drips") is still a new matter."""
     cur = current.top_topic(vocab)
-    if cur is None or clause.list_item:
-        return False
+    if cur is None or clause.list_item or _ANNOUNCED_RE.search(clause.text):
+        return False  # "Separately, water is dripping ...": the tenant says it is another matter
+    if _OWN_SOURCE_RE.search(clause.text) and cur.subcategory != "plumbing":
+        return False  # water "from upstairs" has its own source, not the AC or fridge
     seen = _seen_things(current)
     for m in _CAUSED_BY_RE.finditer(clause.text):
         if thing_words([m.group(1).lower()]) & seen or m.group(1).lower() in {
@@ -229,7 +244,12 @@ def _consequence(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool
         return True  # "Glass everywhere.": a state with no thing of its own describes this one
     if cur.absorbs and current.clauses[0].problem:
         # "the power is out, and the elevator isn't working": devices stop with the power
-        return "separator" not in clause.cues and not clause.question
+        # ... but a clogged toilet or a noisy neighbour does not stop with the power
+        powered = all(
+            vocab.topics[t].category == "Utilities" or vocab.topics[t].subcategory in _POWERED
+            for t in clause.problem_topics
+        )
+        return "separator" not in clause.cues and not clause.question and powered
     if cur.category != "Maintenance" or clause.generic_problem or not clause.problem_topics:
         return False
     if not all(vocab.topics[t].attach for t in clause.problem_topics):

@@ -87,7 +87,8 @@ _CARDINAL_WORDS = {
     )
 }
 _FLOOR_RES = (
-    re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)[\s-]+(?:floor\b(?!s)|fl\b)", re.IGNORECASE),
+    re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)[\s-]+(?:floor\b(?!s)|fl\b\.?)", re.IGNORECASE),
+    re.compile(r"\b(?:from|on|at|in)\s+(\d{1,2})\s+floor\b(?!s)", re.IGNORECASE),  # "from 7 floor"
     re.compile(r"\bfloor\s*(?:#|no\.?)?\s*\(?(\d{1,2})(?:st|nd|rd|th)?\)?(?![\d:/])", re.I),
     re.compile(r"\bfl(?:\.\s*|\s+)(\d{1,2})\b(?![:/.]\d|\s*oz)", re.IGNORECASE),  # "fl. 3"
     re.compile(r"\b(" + "|".join(_ORDINAL_WORDS) + r")[\s-]+floor\b(?!s)", re.IGNORECASE),
@@ -348,11 +349,12 @@ def _number_candidates(text: str, words: LocationWords, found: list[_Candidate])
         ):
             _add(found, text, words, m, 2.5)
         elif (
-            len(m.group(1)) >= 3
+            len(m.group(1)) >= 2  # "14", not a lone digit
             and not text[m.end() :].strip(" \t\n.)!")
-            and re.search(r"(?:\s[-\u2013]|,)\s*$", text[: m.start()])
+            and re.search(r"(?:\s[-\u2013]|[,.!])\s*$", text[: m.start()])
         ):
-            _add(found, text, words, m, 2.0)  # "heat not working - 1205": the id ends the mail
+            # "heat not working - 1205", "dishwasher leaking again. 14": the id ends the mail
+            _add(found, text, words, m, 2.0)
         elif len(m.group(1)) >= 3 and (
             before.endswith(" in") or before == "in" or re.match(r"\s*[-\u2013:]", text[m.end() :])
         ):
