@@ -218,3 +218,21 @@ def test_more_building_floor(
 )
 def test_signatures_and_traps(vocab: Vocabulary, body: str, signature: str, unit: str) -> None:
     assert _unit(vocab, body, signature) == unit
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "floor"),
+    [
+        ("Hola, depto 7C, no sale agua", "Unit 7C", None),
+        ("Bonjour, appartement 15, pas de chauffage", "Unit 15", None),
+        ("Unit-6G: the vent rattles", "Unit 6G", None),
+        ("Apt. 2 days ago the faucet broke", NONE, None),
+        ("a parcel was sitting outside 3H all week", NONE, None),
+        ("Sitting on the stairs outside 3H, keys are inside", "Unit 3H", None),
+        ("mold in the 5th flr hallway", NONE, "5"),
+        ("Flr 2 laundry", NONE, "2"),
+    ],
+)
+def test_other_spellings(vocab: Vocabulary, text: str, unit: str, floor: str | None) -> None:
+    loc = extract_location("", text, "", vocab)
+    assert (loc.unit_number, loc.floor) == (unit, floor)

@@ -28,7 +28,8 @@ _ID = r"(?:PH|ph|Ph)?(?:[A-Za-z]-?)?\d{1,4}(?:-?[A-Za-z](?![A-Za-z]))?"  # 4C, B
 # after a keyword only: "Unit 12 B" (a spaced letter; not A or I, which are words)
 _KW_ID = r"(?:\d{1,4} [B-HJ-Z](?![\w'/])|" + _ID + r")"
 _KEYWORD_RE = re.compile(
-    r"(?<![A-Za-z])(apartment|apartamento|apt|unit|flat|suite|ste|residence|rm|kv)\.?"
+    r"(?<![A-Za-z])(apartment|apartamento|departamento|depto|dpto|appartement|appt|apt|unit|flat"
+    r"|suite|ste|residence|rm|kv)[.:-]?"
     r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*\(?\s*#?(" + _KW_ID + r")(?![\w/-]|:\d)",
     re.IGNORECASE,
 )
@@ -87,10 +88,10 @@ _CARDINAL_WORDS = {
     )
 }
 _FLOOR_RES = (
-    re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)[\s-]+(?:floor\b(?!s)|fl\b\.?)", re.IGNORECASE),
+    re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)[\s-]+(?:floor\b(?!s)|flr?\b\.?)", re.IGNORECASE),
     re.compile(r"\b(?:from|on|at|in)\s+(\d{1,2})\s+floor\b(?!s)", re.IGNORECASE),  # "from 7 floor"
     re.compile(r"\bfloor\s*(?:#|no\.?)?\s*\(?(\d{1,2})(?:st|nd|rd|th)?\)?(?![\d:/])", re.I),
-    re.compile(r"\bfl(?:\.\s*|\s+)(\d{1,2})\b(?![:/.]\d|\s*oz)", re.IGNORECASE),  # "fl. 3"
+    re.compile(r"\bflr?(?:\.\s*|\s+)(\d{1,2})\b(?![:/.]\d|\s*oz)", re.IGNORECASE),  # "fl. 3"
     re.compile(r"\b(" + "|".join(_ORDINAL_WORDS) + r")[\s-]+floor\b(?!s)", re.IGNORECASE),
     re.compile(r"\bfloor\s+(" + "|".join(_CARDINAL_WORDS) + r")\b", re.IGNORECASE),
 )
@@ -193,7 +194,10 @@ _GREETING_FROM_RE = re.compile(
     r"(?:^|\s)(?:hi|hello|hey|greetings|this is [a-z]+(?: [a-z]+)?) from$"
 )
 _AT_DOOR_RE = re.compile(
-    r"\b(?:i'm|i am|we're|we are|locked out|sitting|standing|waiting|stuck|sat|stood)\b"
+    r"\b(?:i'm|i am|we're|we are|locked out)\b"
+    # "Sitting outside 9C" (no subject: the sender), not "a box sitting outside 9C"
+    r"|(?:^|\b(?:i|we|am|are|currently|now|i've been|we've been)\s+)"
+    r"(?:sitting|standing|waiting|stuck|sat|stood)\b"
 )
 _LOCKED_OUT_RE = re.compile(
     r"\b(?:locked (?:my ?self |our ?selves )?out|lock ?out|lost (?:my|our|the) keys?"
@@ -258,6 +262,8 @@ def _keyword_candidates(text: str, words: LocationWords, found: list[_Candidate]
         prev = _words_before(text, m.start(), 1)
         if keyword == "unit" and prev in {"ac", "storage", "c", "hvac", "condenser"}:
             continue
+        if m.group(2).isdigit() and _TIME_AFTER_RE.match(text[m.end() :]):
+            continue  # "apt. 3 weeks ago": a sentence ended after the keyword
         _add(found, text, words, m, 3.0)
     for m in _HASH_RE.finditer(text):
         prev_words = _words_before(text, m.start(), 2).split()
