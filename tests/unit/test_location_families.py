@@ -236,3 +236,19 @@ def test_signatures_and_traps(vocab: Vocabulary, body: str, signature: str, unit
 def test_other_spellings(vocab: Vocabulary, text: str, unit: str, floor: str | None) -> None:
     loc = extract_location("", text, "", vocab)
     assert (loc.unit_number, loc.floor) == (unit, floor)
+
+
+@pytest.mark.parametrize(
+    ("text", "building", "floor"),
+    [
+        ("I scrubbed the floor 4 times", None, None),
+        ("the bathroom floor 2 tiles popped", None, None),
+        ("Floor: 6, Building no. 3", "3", "6"),
+        ("we live on the floor 9", None, "9"),
+    ],
+)
+def test_floor_words_that_are_not_floors(
+    vocab: Vocabulary, text: str, building: str | None, floor: str | None
+) -> None:
+    loc = extract_location("", text, "", vocab)
+    assert (loc.building, loc.floor) == (building, floor)

@@ -57,7 +57,7 @@ _TIME_AFTER_RE = re.compile(
 )
 
 _BUILDING_ID_RE = re.compile(
-    r"(?<![A-Za-z])(?:building|bldg|tower|block)\.?[:-]?\s*#?\s*([A-Z]|\d{1,3}|[A-Z]\d)"
+    r"(?<![A-Za-z])(?:building|bldg|tower|block)\.?[:-]?\s*(?:#|no\.)?\s*([A-Z]|\d{1,3}|[A-Z]\d)"
     r"(?!\w|'(?!s\b))",
     re.IGNORECASE,
 )
@@ -90,10 +90,22 @@ _CARDINAL_WORDS = {
 _FLOOR_RES = (
     re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)[\s-]+(?:floor\b(?!s)|flr?\b\.?)", re.IGNORECASE),
     re.compile(r"\b(?:from|on|at|in)\s+(\d{1,2})\s+floor\b(?!s)", re.IGNORECASE),  # "from 7 floor"
-    re.compile(r"\bfloor\s*(?:#|no\.?)?\s*\(?(\d{1,2})(?:st|nd|rd|th)?\)?(?![\d:/])", re.I),
+    re.compile(r"\bfloor\s*(?:#|no\.?|:)?\s*\(?(\d{1,2})(?:st|nd|rd|th)?\)?(?![\d:/])", re.I),
     re.compile(r"\bflr?(?:\.\s*|\s+)(\d{1,2})\b(?![:/.]\d|\s*oz)", re.IGNORECASE),  # "fl. 3"
     re.compile(r"\b(" + "|".join(_ORDINAL_WORDS) + r")[\s-]+floor\b(?!s)", re.IGNORECASE),
     re.compile(r"\bfloor\s+(" + "|".join(_CARDINAL_WORDS) + r")\b", re.IGNORECASE),
+)
+_ROOM_WORDS = frozenset(
+    (
+        "kitchen",
+        "bathroom",
+        "bedroom",
+        "closet",
+        "shower",
+        "room",
+        "laundry",
+        "balcony",
+    )
 )
 _BETWEEN_RE = re.compile(r"between\s+(?:the\s+)?\S+\s+and\s+(?:the\s+)?\S+\s+floors", re.I)
 _SECTION_RE = re.compile(
@@ -446,6 +458,11 @@ def extract_floor(text: str) -> str | None:
             word = m.group(1).lower()
             value = _ORDINAL_WORDS.get(word) or _CARDINAL_WORDS.get(word) or word
             if value == "0":
+                continue
+            if m.group(0).lower().startswith("fl") and (
+                _TIME_AFTER_RE.match(masked[m.end() :])  # "mopped the floor 3 times"
+                or _words_before(masked, m.start(), 1) in _ROOM_WORDS  # "kitchen floor 2 tiles"
+            ):
                 continue
             if best is None or m.start() < best[0]:
                 best = (m.start(), str(int(value)))
