@@ -252,3 +252,17 @@ def test_floor_words_that_are_not_floors(
 ) -> None:
     loc = extract_location("", text, "", vocab)
     assert (loc.building, loc.floor) == (building, floor)
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        ("Hello, I'm Nadia (712) - the hood fan is loud", "Unit 712"),
+        ("Nadia from 712 here, quick question about parking", "Unit 712"),
+        ("Hi, I'm Nadia (555) 404-1212, call me", NONE),
+        ("Steam from 712 fogs the hallway", NONE),
+        ("The neighbours in 713 slam doors all night", NONE),
+    ],
+)
+def test_names_with_ids(vocab: Vocabulary, text: str, unit: str) -> None:
+    assert _unit(vocab, text) == unit

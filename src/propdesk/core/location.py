@@ -202,6 +202,21 @@ _PERSON_IN = (
     "lives in",
 )
 _WEAK_NEIGHBOUR = ("outside", "in front of")
+_NAME = r"[A-Z][a-z]+(?:\s[A-Z][a-z]+)?"
+_INTRO_NAME_RE = re.compile(
+    r"\b(?:[Hh]i|[Hh]ello|[Hh]ey|I'm|I am|[Tt]his is|[Ii]t's),?\s+" + _NAME + r"\s+(?:from\s+|\()$"
+)
+_NAME_FROM_RE = re.compile(r"(?:^|\n|[.!?,]\s)\s*" + _NAME + r"\s+from\s+$")
+
+
+def _named(text: str, m: re.Match[str]) -> bool:
+    """ "I'm Katie (304)", "Hi, this is Katie from 304", "Katie from 304 here": the sender."""
+    before, after = text[max(0, m.start() - 40) : m.start()], text[m.end() :]
+    if _INTRO_NAME_RE.search(before):
+        return not re.match(r"\)\s*\d", after)  # "(555) 201-3344" is a phone
+    return bool(_NAME_FROM_RE.search(before) and re.match(r"\s+here\b", after))
+
+
 _GREETING_FROM_RE = re.compile(
     r"(?:^|\s)(?:hi|hello|hey|greetings|this is [a-z]+(?: [a-z]+)?) from$"
 )
@@ -358,6 +373,7 @@ def _number_candidates(text: str, words: LocationWords, found: list[_Candidate])
             direct
             or _SELF_SENTENCE_RE.search(_words_before(text, m.start(), 9))
             or _GREETING_FROM_RE.search(before)
+            or _named(text, m)
         ):
             _add(found, text, words, m, 2.0)  # "I'm in 215" (right before the number)
         elif _at_door(text, m.start(), before):
