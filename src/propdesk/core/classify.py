@@ -90,8 +90,14 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
     else:
         rules.append(f"urgency:base={urgency}")
         own = {k for k, t in vocab.topics.items() if t.category == topic.category}
+        # an amenity that "won't heat up" is broken even if the words belong to other things
+        # (a report, not a question: "When will the pool be heated? It's freezing" stays 3)
+        asks = any(c.question or "request" in c.cues for c in item.clauses)
         if urgency == "3" and any(
-            c.generic_problem or c.problem_topics & own for c in item.clauses
+            c.generic_problem
+            or c.problem_topics & own
+            or (topic.category == "Amenity" and c.problem and not asks)
+            for c in item.clauses
         ):
             urgency = "2"
             rules.append("urgency:problem evidence=2")

@@ -200,6 +200,9 @@ _SHOWS_THROUGH_RE = re.compile(
 )
 
 
+_AFTERMATH_RE = re.compile(
+    r"^\W*(?:and |so )?(?:now|as a result|because of (?:this|that|it))\b", re.IGNORECASE
+)
 _POWERED = frozenset({"electrical", "appliance", "hvac", "general_repair"})
 _ANNOUNCED_RE = re.compile(
     r"\b(?:separately|unrelated|another thing|on another note|one more thing|different issue|"
@@ -252,13 +255,19 @@ def _consequence(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool
         return "separator" not in clause.cues and not clause.question and powered
     if cur.category != "Maintenance" or clause.generic_problem or not clause.problem_topics:
         return False
-    if not all(vocab.topics[t].attach for t in clause.problem_topics):
+    # "... and now the floorboards are warped": damage left behind by the current matter
+    aftermath = bool(_AFTERMATH_RE.match(clause.text)) and all(
+        vocab.topics[t].attach or vocab.topics[t].subcategory == "general_repair"
+        for t in clause.problem_topics
+    )
+    if not aftermath and not all(vocab.topics[t].attach for t in clause.problem_topics):
         return False
     # "dripping through his bathroom light fixture": where the water shows, not a new thing
     shows = {w.lower() for m in _SHOWS_THROUGH_RE.finditer(clause.text) for w in m.group(1).split()}
     for h in clause.hits:
         if (
-            h.role.kind == "topic"
+            not aftermath
+            and h.role.kind == "topic"
             and not h.locative
             and not set(h.words) <= shows
             and not vocab.topics[h.role.name].attach
