@@ -262,6 +262,9 @@ def test_floor_words_that_are_not_floors(
         ("Hi, I'm Nadia (555) 404-1212, call me", NONE),
         ("Steam from 712 fogs the hallway", NONE),
         ("The neighbours in 713 slam doors all night", NONE),
+        # "my" before the keyword keeps it the sender's even in a sentence about neighbours
+        ("the neighbours blame the noise from my flat 7D on me", "Unit 7D"),
+        ("a sour smell is coming from my apt 7D vents", "Unit 7D"),
     ],
 )
 def test_names_with_ids(vocab: Vocabulary, text: str, unit: str) -> None:

@@ -267,15 +267,15 @@ def _add(
     elif _at_door(text, pos, before):
         score = 0.5
         why += " (place)"
-    elif _ends_with_cue(before, words.neighbour_before, 4) and not _ends_with_cue(
-        before, words.self_before, 3
-    ):
+    elif _ends_with_cue(before, words.neighbour_before, 4) and not (
+        _ends_with_cue(before, words.self_before, 3) or before.endswith(("my", "our"))
+    ):  # "noise from my unit 4B": the possessive makes it the sender's
         score = -1.0
         why += " (neighbour)"
     elif _ends_with_cue(before, words.correction_before, 3):
         score += 4.0  # "7B - sorry, I mean 7D": the correction wins
         why += " (corrected)"
-    elif _ends_with_cue(before, words.self_before, 4):
+    elif _ends_with_cue(before, words.self_before, 4) or before.split()[-1:] in (["my"], ["our"]):
         score += 2.0
         why += " (self)"
     found.append(_Candidate(raw.upper().replace("-", "").replace(" ", ""), score, pos, why))
