@@ -269,3 +269,16 @@ def test_floor_words_that_are_not_floors(
 )
 def test_names_with_ids(vocab: Vocabulary, text: str, unit: str) -> None:
     assert _unit(vocab, text) == unit
+
+
+@pytest.mark.parametrize(
+    ("signature", "building"),
+    [
+        ("Omar\nCedar Building, #611", "CEDAR"),
+        ("Omar\nBldg E, Apt 611", "E"),
+        ("Omar Haddad\nHarbor Building Services\n12 Dock St, Suite 9", None),
+        ("Omar Haddad\nFacilities, Tower C, Delta Corp", None),
+    ],
+)
+def test_building_from_sign_off(vocab: Vocabulary, signature: str, building: str | None) -> None:
+    assert extract_location("", "The fan is dead.", signature, vocab).building == building

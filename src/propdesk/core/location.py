@@ -485,11 +485,24 @@ def extract_floor(text: str) -> str | None:
     return best[1] if best else None
 
 
+_COMPANY_RE = re.compile(
+    r"\b(?:inc|llc|ltd|corp|co|company|services|group|associates|partners|suite|ste)\b", re.I
+)
+
+
+def _signature_building(signature: str, vocab: Vocabulary) -> str | None:
+    """ "Katie\nBirch Building, #204": the tenant's own sign-off names their building; a work
+    signature ("Acme Building Services, Suite 300") does not."""
+    if not signature or _COMPANY_RE.search(signature) or _ADDRESS_RE.search(signature):
+        return None
+    return extract_building(signature, vocab)
+
+
 def extract_location(subject: str, new_text: str, signature: str, vocab: Vocabulary) -> Location:
     """Unit, building, floor and section of one email."""
     unit, why = extract_unit(subject, new_text, signature, vocab)
     text = f"{subject}\n{new_text}"
-    building = extract_building(text, vocab)
+    building = extract_building(text, vocab) or _signature_building(signature, vocab)
     floor = extract_floor(text)
     section_m = _SECTION_RE.search(text)
     section = section_m.group(0).upper() if section_m else None
