@@ -116,6 +116,9 @@ def test_numbers_that_are_not_units(vocab: Vocabulary, text: str) -> None:
         ("the whole block lost power", None),
         ("the north tower elevator", None),
         ("a block of ice on the steps", None),
+        ("the building I live in has no heat", None),
+        ("Building I has no heat", "I"),
+        ("a building 5 stories tall", None),
     ],
 )
 def test_building(vocab: Vocabulary, text: str, building: str | None) -> None:

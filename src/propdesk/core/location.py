@@ -445,9 +445,12 @@ def extract_building(text: str, vocab: Vocabulary) -> str | None:
         if ident.isalpha() and not ident.isupper():
             continue
         if _TIME_AFTER_RE.match(text[m.end() :]) or re.match(
-            r"\s+(?:blocks?|away)\b", text[m.end() :]
+            r"\s+(?:blocks?|away|stor(?:e?y|ies|eys)|floors|units|apartments|flats)\b",
+            text[m.end() :],
         ):
             continue  # "a block 2 minutes away", "building 3 stories"
+        if ident == "I" and m.group(0)[0].islower() and re.match(r"\s+[a-z]", text[m.end() :]):
+            continue  # "the building I live in" (but "Building I has no heat")
         if len(ident) > 1 and ident.lower() in stop:
             continue
         found.append((m.start(), ident.upper()))
