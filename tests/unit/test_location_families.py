@@ -285,3 +285,15 @@ def test_names_with_ids(vocab: Vocabulary, text: str, unit: str) -> None:
 )
 def test_building_from_sign_off(vocab: Vocabulary, signature: str, building: str | None) -> None:
     assert extract_location("", "The fan is dead.", signature, vocab).building == building
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        ("our flat is number 31 and the boiler is off", "Unit 31"),
+        ("Address: 18 Alder Ave #905", "Unit 905"),
+        ("My forwarding address is 18 Alder Ave #905. I lived in 2C", "Unit 2C"),
+    ],
+)
+def test_forms_and_addresses(vocab: Vocabulary, text: str, unit: str) -> None:
+    assert _unit(vocab, text) == unit

@@ -296,6 +296,8 @@ def _keyword_candidates(text: str, words: LocationWords, found: list[_Candidate]
         prev_words = _words_before(text, m.start(), 2).split()
         if "," in text[max(0, m.start() - 3) : m.start()]:
             prev_words = []  # "Elm building, #204": the comma ends the building's name
+        if _STREET_BEFORE_RE.search(text[max(0, m.start() - 40) : m.start()]):
+            prev_words = []  # "55 Pine St #1207": the apartment of a street address
         if any(p in words.unit_ignore_before for p in prev_words[-2:]) or any(
             p in {"apt", "apartment", "unit", "flat", "suite"} for p in prev_words[-1:]
         ):
@@ -303,6 +305,10 @@ def _keyword_candidates(text: str, words: LocationWords, found: list[_Candidate]
         _add(found, text, words, m, 2.5)
 
 
+_STREET_BEFORE_RE = re.compile(
+    r"\b\d+\s+(?:[A-Z][a-z]+\s+){1,2}(?:st|street|ave|avenue|rd|road|blvd|ln|lane|dr|drive)\.?,?\s*$",
+    re.IGNORECASE,
+)
 _NAME_LINE_RE = re.compile(r"^[-\u2013\u2014\s]*[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3}\s*,?$")
 
 
@@ -360,11 +366,12 @@ def _number_candidates(text: str, words: LocationWords, found: list[_Candidate])
         if _not_a_number_context(text, m.start(1), m.end(1)):
             continue
         before = _words_before(text, m.start())
-        if before.rsplit(" ", 1)[-1] in words.unit_ignore_before:
-            continue  # "Work order 5521 - kitchen light"
         line = _line_of(text, m.start()).strip()
-        bare = re.sub(r"(?: number| no| #)? is$", "", before)  # "my unit is 1204"
+        # "my unit is 1204", "our flat is number 31"
+        bare = re.sub(r"(?: number| no| #)? is(?: number| no| #)?$", "", before)
         direct = any(f" {bare}".endswith(f" {cue}") for cue in words.self_before)
+        if not direct and before.rsplit(" ", 1)[-1] in words.unit_ignore_before:
+            continue  # "Work order 5521 - kitchen light"
         if not direct and len(m.group(1)) == 4 and 1950 <= int(m.group(1)) <= 2039:
             continue  # a year: "moving out in 2025"
         if m.group(1) == "911":
