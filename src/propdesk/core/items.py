@@ -28,7 +28,9 @@ _SUBORDINATE_RE = re.compile(
 _QUESTION_SPLIT_MIN = 3.0  # a follow-up question needs clear evidence to be its own matter
 _FOLLOW_UP_QUESTION = 6.0  # "Can we get a locked package room?" after a theft: same matter
 _CLEAR_THING = 4.0  # an object phrase this heavy clearly names one thing ("dryer", "toilet")
-_BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|it's|its|they|they're|which|plus it)\b", re.I)
+_BACK_REFERENCE_RE = re.compile(
+    r"^\W*(?:(?:and|but|so|plus)\s+)?(?:it|it's|its|they|they're|which)\b", re.I
+)
 
 
 @dataclass
@@ -297,12 +299,14 @@ _PARTS = frozenset(
 )
 
 
-# Parts of a door or window: "the handle has come loose and the latch doesn't catch" is one door.
+# Parts of a thing: "the handle has come loose and the latch doesn't catch" is one door.
 _WHOLE_PARTS = {
     "door": frozenset(
         {"handle", "knob", "latch", "hinge", "hinges", "lock", "deadbolt", "bolt", "frame"}
     ),
     "window": frozenset({"handle", "latch", "lock", "frame", "pane", "glass", "seal", "sash"}),
+    # a jammed disposal leaves the sink full: the sink is where its symptom shows
+    "disposal": frozenset({"sink", "sinks", "drain", "kitchen"}),
 }
 
 
@@ -377,7 +381,11 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         separator
         and topic.category not in _QUESTION_TYPES
         and _new_thing(clause, current)
-        and _opens(clause, topic, current, vocab)
+        and (
+            _opens(clause, topic, current, vocab)
+            # "..., and separately the ceiling light buzzes": announced, named, something wrong
+            or (clause.problem and clause.topic_scores[topic.key] >= _STRONG_TOPIC)
+        )
     ):
         return "split:another thing with its own problem"
     if clause.second_problem and not separator and _opens(clause, topic, current, vocab):
@@ -388,6 +396,7 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         cur.category in _QUESTION_TYPES
         and topic.category in _QUESTION_TYPES
         and (not separator or clause.topic_scores[topic.key] < _QUESTION_SPLIT_MIN)
+        and not (clause.question and _second_question(clause, topic, cur))
     ):
         return None  # follow-up questions ("Is there a fee?") belong to the question asked
     if not separator and not after_closing:
@@ -422,6 +431,12 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     if separator:
         return "split:list entry" if clause.in_list else "split:separator cue"
     if not same_group:
+        if (
+            cur.category == topic.category == "Complaint"
+            and not (clause.problem or clause.question or "request" in clause.cues)
+            and not clause.urgency_rules
+        ):
+            return None  # "He doesn't live here. The car has no permit.": a detail of it
         if clause.topic_scores[topic.key] < _WEAK_SPLIT and not clause.urgency_rules:
             return None  # "Kids are sleeping in coats.": one weak phrase is a detail, no matter
         return f"split:different matter ({topic.category}/{topic.subcategory})"
