@@ -9,8 +9,12 @@ robust. Deviations from the naive spec, on purpose:
   neighbour's, and every other bare mention of that same id is distrusted too;
 - times (10:30), dates (3/4), money ($75), phone numbers (555-0142), ordinals (5th), and numbers
   after tracking/work-order/spot/mailbox/dryer words are never units; "AC unit" has no id;
+- a bare number (no keyword) is only a candidate where the tenant places themselves ("I live
+  in\n1502", "Sitting outside 9C" when locked out, "Katie\n304" under the sign-off name, "Nadia
+  from 712 here"); years, phone groups, street numbers, ranges and temperatures never are;
 - "suite" only counts outside address lines ("400 Main Street, Suite 300" is a work signature);
-- building: "Building C" / "bldg C" -> C, "the Maple building" -> MAPLE (capitalised name only);
+- building: "Building C" / "bldg C" / "Tower B" / "Block 2" -> C/B/2, "the Maple building" ->
+  MAPLE (capitalised name only); the tenant's own sign-off counts, a work signature does not;
 - floor: only when stated ("3rd floor", "floor 7", "top floor (5th)"), never from the unit id,
   never "between the 4th and 5th floors".
 """
