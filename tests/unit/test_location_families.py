@@ -98,6 +98,8 @@ def test_sign_off(vocab: Vocabulary, body: str, signature: str, unit: str) -> No
         "we're at 70% humidity in here",
         "Garage level P2 has a puddle",
         "Ref: order 7781 - still waiting on the part",
+        "Storage B-204 was opened by someone",
+        "the storage unit S-110 door is jammed",
     ],
 )
 def test_numbers_that_are_not_units(vocab: Vocabulary, text: str) -> None:
