@@ -175,6 +175,8 @@ def test_codes_are_not_units(vocab: Vocabulary, text: str) -> None:
         ("7D's washer leaked into my closet", NONE),
         ("7D's washer leaked into my closet, I'm in 6D", "Unit 6D"),
         ("I think the guy in 402 is smoking", NONE),
+        ("the renovation in 1210 starts at 7am daily", NONE),
+        ("another party in 3E last night", NONE),
     ],
 )
 def test_more_self_and_other(vocab: Vocabulary, text: str, unit: str) -> None:
