@@ -100,6 +100,10 @@ def test_sign_off(vocab: Vocabulary, body: str, signature: str, unit: str) -> No
         "Ref: order 7781 - still waiting on the part",
         "Storage B-204 was opened by someone",
         "the storage unit S-110 door is jammed",
+        "Office: 30 Harbour Road #12-05/06",
+        "comments on the release of Dec. 14",
+        "Mob. 924 38 051",
+        "my 2019 Super Duty F-350 was towed",
     ],
 )
 def test_numbers_that_are_not_units(vocab: Vocabulary, text: str) -> None:

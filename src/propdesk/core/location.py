@@ -37,7 +37,7 @@ _KEYWORD_RE = re.compile(
     r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*\(?\s*#?(" + _KW_ID + r")(?![\w/-]|:\d)",
     re.IGNORECASE,
 )
-_HASH_RE = re.compile(r"#\s?(\d{1,4}[A-Za-z]?)(?![\w:/])")
+_HASH_RE = re.compile(r"#\s?(\d{1,4}[A-Za-z]?)(?![\w:/]|-\d)")  # not "#14-31/32" (an office)
 _BARE_ALNUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4}-?[A-Za-z])(?![\w/%-]|:\d)")
 _BARE_NUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4})(?![\w/:%-]|[.,]\d)")
 # no keyword, upper case only: "PH2", "B-204" (a building letter before the number)
@@ -180,12 +180,21 @@ _STREET_AFTER_RE = re.compile(
 )
 
 
+_MONTH_BEFORE_RE = re.compile(
+    r"\b(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|may|june"
+    r"|july|august|september|october|november|december)\.?\s+$",
+    re.IGNORECASE,
+)
+
+
 def _not_a_number_context(text: str, start: int, end: int) -> bool:
     """Times, money, phone numbers, dates, quantities."""
     before = text[max(0, start - 2) : start]
     after = text[end : end + 12]
-    if "$" in before or re.match(r"^[:/]\d", after) or re.search(r"\d[:/.-]$", before):
-        return True
+    if "$" in before or re.match(r"^[:/]\d", after) or re.search(r"\d[:/. -]$", before):
+        return True  # "924 38 051": a group of a phone number
+    if _MONTH_BEFORE_RE.search(text[max(0, start - 12) : start]):
+        return True  # "Dec. 14", "March 3"
     if re.match(r"[\s.]\d{3,4}\b|\s*[-\u2013]\s*\d", after):  # "555 0142", "100 - 200"
         return True
     if _STREET_AFTER_RE.match(text[end : end + 40]):  # "45 Oak Street"
@@ -342,7 +351,11 @@ def _prefixed_candidates(text: str, words: LocationWords, found: list[_Candidate
         prev = _words_before(text, m.start(), 1)
         if prev in words.unit_ignore_before or prev in {"apt", "apartment", "unit"}:
             continue
-        if prev not in {"my", "his", "her", "their", "a", "an"}:  # "my F-150" is a truck
+        # "leak in B-204", "B-204 here": a place word or the start of a line before it, never
+        # "my F-150" / "Super Duty F-350" (a truck)
+        line_start = not text[text.rfind("\n", 0, m.start()) + 1 : m.start()].strip(" -(")
+        placed = prev in {"in", "at", "from", "of", "to", "into", "is", "no", "number", "penthouse"}
+        if line_start or placed or m.group(1).startswith("PH"):
             _add(found, text, words, m, 1.5)
 
 
