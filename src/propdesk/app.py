@@ -270,7 +270,9 @@ TaskFactory = Callable[[Config, Rules, sessionmaker[Session]], PeriodicTask]
 
 def _outbox_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
     delivery = outbox_delivery(config, made)
-    return PeriodicTask(delivery.name, config.intervals.outbox_seconds, delivery.run_once)
+    return PeriodicTask(
+        delivery.name, config.intervals.outbox_seconds, delivery.run_once, close=delivery.close
+    )
 
 
 def escalation_service(
@@ -406,6 +408,12 @@ class Daemon:
     engines: tuple[Engine, ...]
 
     def close(self) -> None:
+        for task in self.loop.tasks:
+            if task.close is not None:
+                try:
+                    task.close()
+                except Exception:  # shutdown goes on: the engines must still be released
+                    log.warning("daemon.task_close_failed", task=task.name, exc_info=True)
         for eng in self.engines:
             eng.dispose()
 

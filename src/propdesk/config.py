@@ -162,7 +162,7 @@ class SmtpConfig(_Model):
     password: SecretRef | None = None
     oauth_token: SecretRef | None = None
     oauth_token_command: list[str] | None = None
-    from_address: str = "maintenance@property.com"
+    from_address: str = "requests@property.com"
     from_name: str = "Property Maintenance"
     reply_to: str | None = None
     message_id_domain: str | None = None

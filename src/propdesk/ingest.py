@@ -280,22 +280,14 @@ class IngestService:
                     failpoint("after_commit")
                     self._log(result)
                     return result
-                except IntegrityError as exc:
-                    which = repo.constraint_of(exc)
-                    if which == IMAP_KEY:
-                        return self._already_by_key(mailbox, uidvalidity, msg.uid)
-                    if which == CONTENT_KEY:
-                        continue
-                    return self._quarantine(
-                        mailbox=mailbox,
-                        uidvalidity=uidvalidity,
-                        msg=msg,
-                        sha=sha,
-                        exc=exc,
-                        attempt=attempt,
-                    )
                 except Exception as exc:  # one bad message must never stop the others
-                    if _is_outage(exc):
+                    if isinstance(exc, IntegrityError):
+                        which = repo.constraint_of(exc)
+                        if which == IMAP_KEY:  # recorded meanwhile: already done, never quarantine
+                            return self._already_by_key(mailbox, uidvalidity, msg.uid)
+                        if which == CONTENT_KEY:
+                            continue
+                    elif _is_outage(exc):
                         raise StoreError(
                             f"database: {_error_text(exc, 200).splitlines()[0]}"
                         ) from exc

@@ -7,7 +7,8 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -26,6 +27,8 @@ from propdesk.core.models import Category, Subcategory, Urgency
 from propdesk.core.rules import Rules
 from propdesk.ingest import Analyse, Analysis
 from propdesk.store.tables import InboundMessageRow, MessageTicketRow, TicketRow
+from tests.stack import Dovecot
+from tests.stack import dovecot as dovecot_module
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,6 +72,25 @@ def keyword_analyser(rules: Rules, hours: BusinessHours) -> Analyse:
 def analyser(config: Config) -> Analyse:
     """The real classification pipeline, wired as the daemon wires it."""
     return app.analyser(app.rules(config), app.business_hours(config))
+
+
+@contextmanager
+def dovecot_with(extra: str = "", replace: tuple[str, str] | None = None) -> Iterator[Dovecot]:
+    """A private Dovecot whose generated config has ``extra`` lines appended (and one setting
+    replaced): fewer capabilities, TLS, OAuth. The template goes through ``str.format``, so
+    braces in ``extra`` must be doubled."""
+    original = dovecot_module._CONFIG
+    template = original if replace is None else original.replace(*replace)
+    dovecot_module._CONFIG = template + extra
+    server = Dovecot(spare_users=2)
+    try:
+        server.start()
+    finally:
+        dovecot_module._CONFIG = original
+    try:
+        yield server
+    finally:
+        server.destroy()
 
 
 def tenant_mail(

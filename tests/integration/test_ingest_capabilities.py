@@ -13,9 +13,8 @@ from propdesk import app
 from propdesk.config import Config, DatabaseConfig
 from propdesk.mail.imap import ImapMailbox
 from propdesk.store.tables import MailboxStateRow
-from tests.integration.ingest_support import analyser, tenant_mail, ticket_count
+from tests.integration.ingest_support import analyser, dovecot_with, tenant_mail, ticket_count
 from tests.stack import Dovecot
-from tests.stack import dovecot as dovecot_module
 
 BASE_CAPS = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT LITERAL+ MULTIAPPEND"
 
@@ -24,17 +23,8 @@ BASE_CAPS = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT LITERAL+ MULT
 def limited(request: pytest.FixtureRequest) -> Iterator[tuple[Dovecot, str]]:
     extra = request.param
     caps = f"{BASE_CAPS} {extra}".strip()
-    original = dovecot_module._CONFIG
-    dovecot_module._CONFIG = original + f"imap_capability = {caps}\n"
-    server = Dovecot(spare_users=3)
-    try:
-        server.start()
-    finally:
-        dovecot_module._CONFIG = original
-    try:
+    with dovecot_with(f"imap_capability = {caps}\n") as server:
         yield server, "copy_expunge" if extra else "none"
-    finally:
-        server.destroy()
 
 
 def _run(config: Config) -> dict[str, int]:

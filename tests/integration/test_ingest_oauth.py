@@ -17,9 +17,8 @@ from propdesk import app
 from propdesk.config import Config, DatabaseConfig, SecretRef
 from propdesk.errors import MailboxError
 from propdesk.mail.imap import ImapMailbox
-from tests.integration.ingest_support import analyser, tenant_mail
+from tests.integration.ingest_support import analyser, dovecot_with, tenant_mail
 from tests.stack import Dovecot
-from tests.stack import dovecot as dovecot_module
 
 GOOD = "good-token-0123"
 
@@ -63,21 +62,14 @@ def oauth_dovecot(
     )
     ext.parent.chmod(0o755)
     ext.chmod(0o644)
-    original = dovecot_module._CONFIG
-    dovecot_module._CONFIG = original.replace(
-        "auth_mechanisms = plain login", "auth_mechanisms = plain login xoauth2"
-    ) + (  # the template goes through str.format, so its braces are doubled
+    extra = (  # braces doubled: the template goes through str.format
         "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2\n  args = " + str(ext) + "\n}}\n"
     )
-    server = Dovecot(spare_users=2)
+    mechanisms = ("auth_mechanisms = plain login", "auth_mechanisms = plain login xoauth2")
     try:
-        server.start()
+        with dovecot_with(extra, replace=mechanisms) as server:
+            yield server, users
     finally:
-        dovecot_module._CONFIG = original
-    try:
-        yield server, users
-    finally:
-        server.destroy()
         http.shutdown()
 
 

@@ -13,9 +13,8 @@ import pytest
 from propdesk.config import MailboxConfig
 from propdesk.errors import MailboxError
 from propdesk.mail.imap import ImapMailbox
-from tests.integration.ingest_support import tenant_mail
+from tests.integration.ingest_support import dovecot_with, tenant_mail
 from tests.stack import Dovecot
-from tests.stack import dovecot as dovecot_module
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +29,8 @@ def tls_dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dove
          "-addext", "subjectAltName=IP:127.0.0.1"],
         check=True, capture_output=True,
     )  # fmt: skip
-    original = dovecot_module._CONFIG
-    dovecot_module._CONFIG = original + f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\n"
-    server = Dovecot(spare_users=2)
-    try:
-        server.start()
-    finally:
-        dovecot_module._CONFIG = original
-    try:
+    with dovecot_with(f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\n") as server:
         yield server, cert
-    finally:
-        server.destroy()
 
 
 def test_starttls_verifies_certificate_by_default(tls_dovecot: tuple[Dovecot, Path]) -> None:

@@ -44,11 +44,13 @@ def test_daemon_turn_mails_assignees_and_acknowledges_once(
     )
     dovecot.append(imap_user, two_problem_mail())
     daemon = app.daemon(config)
+    quits_before = smtp_peer.quits
     try:
         report = daemon.loop.run_once()
     finally:
         daemon.close()
     assert report.ok, report
+    assert smtp_peer.quits == quits_before + 1  # shutdown said QUIT on the kept connection
     with clean_db.connect() as conn:
         tickets = conn.execute(select(TicketRow.ticket_id, TicketRow.assigned_to)).all()
     assert len(tickets) >= 1

@@ -121,7 +121,12 @@ class StoredMessage:
 class Dovecot:
     """One Dovecot instance. ``start()``/``stop()``; helpers talk IMAP like any client would."""
 
-    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="propdesk-dovecot-")))
+    # Created by start(), so an instance used only as an IMAP client leaves no directory behind.
+    root: Path = field(
+        default_factory=lambda: (
+            Path(tempfile.gettempdir()) / f"propdesk-dovecot-{secrets.token_hex(6)}"
+        )
+    )
     port: int = field(default_factory=free_port)
     host: str = HOST
     users: dict[str, ImapUser] = field(default_factory=dict)
@@ -149,7 +154,8 @@ class Dovecot:
             raise FileNotFoundError("dovecot is not installed: run deploy/dev/setup.sh")
         if not is_root():
             raise PermissionError("Dovecot must be started as root (it drops to uid 65534)")
-        # uid 65534 must traverse the root to reach its Maildir (mkdtemp makes it 0700).
+        # uid 65534 must traverse the root to reach its Maildir.
+        self.root.mkdir(mode=0o700, exist_ok=True)
         self.root.chmod(0o755)
         (self.root / OWNER_FILE).write_text(owner_token() + "\n")  # lets reap_stale() find orphans
         for sub in ("run", "state", "log", "mail"):

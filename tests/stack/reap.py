@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -32,6 +33,13 @@ def _owner_gone(root: Path) -> bool:
     return bool(token.strip()) and not owner_alive(token)
 
 
+def _empty_and_old(root: Path, age: float = 3600) -> bool:
+    try:
+        return not any(root.iterdir()) and time.time() - root.stat().st_mtime > age
+    except OSError:
+        return False
+
+
 def _reap_dovecot(root: Path) -> None:
     with contextlib.suppress(OSError, ValueError, IndexError):
         pid = int((root / "run" / "master.pid").read_text().split()[0])
@@ -46,7 +54,11 @@ def reap_stale(tmp: str | None = None) -> list[str]:
     base = tmp or tempfile.gettempdir()
     done: list[str] = []
     for d in glob.glob(os.path.join(base, "propdesk-dovecot-*")):
-        if _owner_gone(Path(d)):
+        if _empty_and_old(Path(d)):  # made by older versions for client-only instances
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
+                done.append(d)
+        elif _owner_gone(Path(d)):
             _reap_dovecot(Path(d))
             done.append(d)
     for d in glob.glob(os.path.join(base, "propdesk-pg-*")):
@@ -71,6 +83,9 @@ def reap_stale(tmp: str | None = None) -> list[str]:
                 token = name.split("_")[2]  # older databases: the PID in the name
             if not owner_alive(token):
                 statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                conn.execute(statement.format(sql.Identifier(name)))
+                try:
+                    conn.execute(statement.format(sql.Identifier(name)))
+                except psycopg.Error:
+                    continue  # e.g. another session's reaper got there first; try the rest
                 done.append(name)
     return done

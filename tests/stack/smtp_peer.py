@@ -77,6 +77,11 @@ class _Handler:
         envelope.rcpt_options.extend(options)
         return "250 OK"
 
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.peer._lock:
+            self.peer.quits += 1
+        return "221 Bye"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if (reply := self._fault(server, "data")) is not None:
             return reply
@@ -94,6 +99,7 @@ class SmtpPeer:
     spool_dir: Path | None = None
     auth: tuple[str, str] | None = None  # (username, password) to require AUTH LOGIN/PLAIN
     received: list[ReceivedMail] = field(default_factory=list)
+    quits: int = 0  # clients that said QUIT (a clean shutdown does)
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()

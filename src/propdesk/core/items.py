@@ -28,6 +28,8 @@ _SUBORDINATE_RE = re.compile(
 _QUESTION_SPLIT_MIN = 3.0  # a follow-up question needs clear evidence to be its own matter
 _FOLLOW_UP_QUESTION = 6.0  # "Can we get a locked package room?" after a theft: same matter
 _CLEAR_THING = 4.0  # an object phrase this heavy clearly names one thing ("dryer", "toilet")
+_NAMED_THING = 3.0  # ... and this heavy names a thing ("window", "bedroom door")
+_PRONOUN_RE = re.compile(r"\b(?:it|its|it's|them|they|they're|this|that)\b", re.IGNORECASE)
 _BACK_REFERENCE_RE = re.compile(
     r"^\W*(?:(?:and|but|so|plus)\s+)?(?:it|it's|its|they|they're|which)\b", re.I
 )
@@ -162,14 +164,14 @@ def _about_current(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
     return group >= _CONTINUITY * best
 
 
-def _new_thing(clause: Clause, current: ActionItem) -> bool:
+def _new_thing(clause: Clause, current: ActionItem, min_weight: float = _CLEAR_THING) -> bool:
     """ "The washer ate my quarters. The dryer also doesn't heat.": a clearly named thing
     that the current matter has not mentioned."""
     named = thing_words(
         [
             w
             for h in clause.hits
-            if h.role.kind == "topic" and h.role.weight >= _CLEAR_THING
+            if h.role.kind == "topic" and h.role.weight >= min_weight and not h.locative
             for w in h.words
         ]
     )
@@ -397,6 +399,12 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         and topic.category in _QUESTION_TYPES
         and (not separator or clause.topic_scores[topic.key] < _QUESTION_SPLIT_MIN)
         and not (clause.question and _second_question(clause, topic, cur))
+        and not (  # "Rent portal gives an error. The gym treadmill is broken.": a new report
+            clause.problem
+            and not clause.question
+            and topic.category != cur.category
+            and clause.topic_scores[topic.key] >= _STRONG_TOPIC
+        )
     ):
         return None  # follow-up questions ("Is there a fee?") belong to the question asked
     if not separator and not after_closing:
@@ -422,7 +430,21 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         second = clause.conjoined and clause.problem and not topic.attach
         if topic.attach and cur.category == "Maintenance":
             return None
-        if cur.attach and topic.category == "Maintenance" and not clause.in_list and not second:
+        # after a symptom (a leak, mould) the next thing is usually its cause ("There's water
+        # on the floor. The dishwasher is leaking.") -- unless it is a thing of its own with
+        # its own fault ("There's mould in the bathroom. The bedroom door handle is broken.")
+        own_fault = (
+            (clause.generic_problem or topic.key in clause.problem_topics)
+            and not clause.conjoined
+            and _new_thing(clause, current, _NAMED_THING)
+        )
+        if (
+            cur.attach
+            and topic.category == "Maintenance"
+            and not clause.in_list
+            and not second
+            and not own_fault
+        ):
             return None
     if not _opens(clause, topic, current, vocab):
         return None
@@ -431,12 +453,6 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     if separator:
         return "split:list entry" if clause.in_list else "split:separator cue"
     if not same_group:
-        if (
-            cur.category == topic.category == "Complaint"
-            and not (clause.problem or clause.question or "request" in clause.cues)
-            and not clause.urgency_rules
-        ):
-            return None  # "He doesn't live here. The car has no permit.": a detail of it
         if clause.topic_scores[topic.key] < _WEAK_SPLIT and not clause.urgency_rules:
             return None  # "Kids are sleeping in coats.": one weak phrase is a detail, no matter
         return f"split:different matter ({topic.category}/{topic.subcategory})"
@@ -448,6 +464,17 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     ):
         # "the toilet won't stop running, and the kitchen faucet drips": two problems
         return "split:second problem in one sentence"
+    if (
+        not clause.conjoined
+        and not topic.attach
+        and (clause.generic_problem or topic.key in clause.problem_topics)
+        and clause.topic_scores[topic.key] >= _NAMED_THING
+        and _new_thing(clause, current, _NAMED_THING)
+        and not _PRONOUN_RE.search(clause.text)
+    ):
+        # "There's mould in the bathroom. The bedroom door handle is broken.": a sentence of
+        # its own about another named thing with its own fault, even of the same kind
+        return "split:another thing of the same kind"
     return None
 
 

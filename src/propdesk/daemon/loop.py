@@ -27,6 +27,7 @@ class PeriodicTask:
     name: str
     interval: float
     run: Callable[[], object]
+    close: Callable[[], None] | None = None  # released at shutdown (e.g. QUIT on SMTP)
 
 
 @dataclass
@@ -73,10 +74,15 @@ class DaemonLoop:
             report.task_errors.append(f"{task.name}: {type(exc).__name__}: {exc}")
             log.exception("daemon.task_failed", task=task.name)
             return
-        log.info(
+        # A task result may say it did nothing (``idle``) and describe itself (``summary()``):
+        # idle passes log at debug, so a quiet daemon does not fill the journal every few seconds.
+        summary = getattr(result, "summary", None)
+        text = summary() if callable(summary) else result
+        emit = log.debug if getattr(result, "idle", False) else log.info
+        emit(
             "daemon.task",
             task=task.name,
-            result=result if isinstance(result, int | str | None) else str(result),
+            result=text if isinstance(text, int | str | None) else str(text),
             seconds=round(self._monotonic() - started, 3),
         )
 

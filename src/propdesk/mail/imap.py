@@ -222,7 +222,7 @@ class ImapMailbox:
             ) from None
         except _NETWORK_ERRORS as exc:
             raise self._error(f"connect to {self.config.host}:{self.config.port}", exc) from None
-        log.info(
+        log.debug(
             "imap.connected",
             mailbox=self.name,
             host=self.config.host,

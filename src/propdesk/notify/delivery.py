@@ -66,6 +66,22 @@ class PassStats:
     def handled(self) -> int:
         return self.sent + self.retry + self.dead + self.suppressed
 
+    @property
+    def idle(self) -> bool:
+        """Nothing was due: the loop logs such a pass at debug level."""
+        return self.handled == 0 and not self.errors
+
+    def summary(self) -> str:
+        """One line for the daemon's task log."""
+        line = (
+            f"sent {self.sent}, retry {self.retry}, dead {self.dead}, suppressed {self.suppressed}"
+        )
+        if self.stopped_early:
+            line += ", stopped early (time budget)"
+        if self.errors:
+            line += f", {len(self.errors)} error(s)"
+        return line
+
 
 def outgoing_from_row(row: Row[Any]) -> Outgoing:
     """The compose input for one stored row."""
