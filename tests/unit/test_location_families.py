@@ -181,6 +181,7 @@ def test_codes_are_not_units(vocab: Vocabulary, text: str) -> None:
         ("I think the guy in 402 is smoking", NONE),
         ("the renovation in 1210 starts at 7am daily", NONE),
         ("another party in 3E last night", NONE),
+        ("I'm so fed up and mad at 1210 for the noise", NONE),
     ],
 )
 def test_more_self_and_other(vocab: Vocabulary, text: str, unit: str) -> None:

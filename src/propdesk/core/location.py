@@ -202,10 +202,29 @@ def _not_a_number_context(text: str, start: int, end: int) -> bool:
     return bool(_TIME_AFTER_RE.match(after))
 
 
+# "I'm so mad at 5C": at a unit, not in it
+_AT_FEELINGS = (
+    "mad",
+    "angry",
+    "upset",
+    "annoyed",
+    "furious",
+    "yelled",
+    "yelling",
+    "shouting",
+    "looking",
+    "staring",
+    "knocking",
+    "barking",
+    "frustrated",
+    "pointing",
+    "laughing",
+)
 _SELF_SENTENCE_RE = re.compile(
     r"(?:^|\s)(?:i'm|i am|we're|we are|(?:i've|i have|we've|we have) been"
     r"|(?:i|we|i've|we've|i have|we have) (?:live|lived|rent|stay|stayed|moved|reside|resided))"
-    r"(?:\s+(?!he\b|she\b|they\b|he's|she's|they're|who\b)[a-z']+){0,5}\s+(?:in|at)$"
+    r"(?:\s+(?!he\b|she\b|they\b|he's|she's|they're|who\b)[a-z']+){0,5}"
+    r"(?:\s+in|" + "".join(f"(?<!\\b{w})" for w in _AT_FEELINGS) + r"\s+at)$"
 )
 _PEOPLE = ("guy", "man", "woman", "lady", "people", "family", "tenants", "kids", "couple", "friend")
 # "I'm so tired of the guy in 5D": a person named in the sentence, not the sender's place
