@@ -104,6 +104,7 @@ def test_sign_off(vocab: Vocabulary, body: str, signature: str, unit: str) -> No
         "comments on the release of Dec. 14",
         "Mob. 924 38 051",
         "my 2019 Super Duty F-350 was towed",
+        "please copy 7d@tenantmail.example on replies",
     ],
 )
 def test_numbers_that_are_not_units(vocab: Vocabulary, text: str) -> None:

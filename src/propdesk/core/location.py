@@ -38,8 +38,9 @@ _KEYWORD_RE = re.compile(
     re.IGNORECASE,
 )
 _HASH_RE = re.compile(r"#\s?(\d{1,4}[A-Za-z]?)(?![\w:/]|-\d)")  # not "#14-31/32" (an office)
-_BARE_ALNUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4}-?[A-Za-z])(?![\w/%-]|:\d)")
-_BARE_NUM_RE = re.compile(r"(?<![\w#$/:.,-])(\d{1,4})(?![\w/:%-]|[.,]\d)")
+# never inside an e-mail address or a domain ("4b@example.org", "12c.example.net")
+_BARE_ALNUM_RE = re.compile(r"(?<![\w#$/:.,@-])(\d{1,4}-?[A-Za-z])(?![\w/%@-]|:\d|\.[a-z])")
+_BARE_NUM_RE = re.compile(r"(?<![\w#$/:.,@-])(\d{1,4})(?![\w/:%@-]|[.,]\d|\.[a-z])")
 # no keyword, upper case only: "PH2", "B-204" (a building letter before the number)
 # ("E-21" on a display is an error code: three digits at least, never quoted)
 _BARE_PREFIXED_RE = re.compile(r"(?<![\w#$/.'\"-])(PH\d{1,2}|[A-HJ-Z]-\d{3,4})(?![\w/'\"-])")
