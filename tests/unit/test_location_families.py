@@ -47,6 +47,7 @@ def _unit(vocab: Vocabulary, body: str, signature: str = "", subject: str = "") 
         ("unit no. 12 has a leak", "Unit 12"),
         ("apt. #7-B door lock broken", "Unit 7B"),
         ("Penthouse PH2, skylight leaks", "Unit PH2"),
+        ("the elevator skips my floor, 9D", "Unit 9D"),
         ("Unit 12 B, the fridge is warm", "Unit 12B"),
         ("leak in B-204 bathroom", "Unit B204"),
     ],

@@ -384,6 +384,8 @@ def _alnum_candidates(text: str, words: LocationWords, found: list[_Candidate]) 
         if _not_a_number_context(text, m.start(1), m.end(1)) or _temperature(text, m):
             continue
         prev = _words_before(text, m.start(), 1)
+        if re.search(r",\s*$", text[: m.start()]):
+            prev = ""  # "6th floor, 6F": the comma starts a new item
         if prev in words.unit_ignore_before or prev in {"apt", "apartment", "unit", "flat"}:
             continue
         line = _line_of(text, m.start())
