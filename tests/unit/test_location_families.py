@@ -245,6 +245,10 @@ def test_signatures_and_traps(vocab: Vocabulary, body: str, signature: str, unit
         ("Sitting on the stairs outside 3H, keys are inside", "Unit 3H", None),
         ("mold in the 5th flr hallway", NONE, "5"),
         ("Flr 2 laundry", NONE, "2"),
+        ("we live on the 4. floor, apartament 41", "Unit 41", "4"),
+        ("floor number 6 has no light", NONE, "6"),
+        ("It's 3. Floor is wet", NONE, None),
+        ("Items: 1. floor mats 2. doors", NONE, None),
     ],
 )
 def test_other_spellings(vocab: Vocabulary, text: str, unit: str, floor: str | None) -> None:

@@ -32,7 +32,7 @@ _ID = r"(?:PH|ph|Ph)?(?:[A-Za-z]-?)?\d{1,4}(?:-?[A-Za-z](?![A-Za-z]))?"  # 4C, B
 # after a keyword only: "Unit 12 B" (a spaced letter; not A or I, which are words)
 _KW_ID = r"(?:\d{1,4} [B-HJ-Z](?![\w'/])|" + _ID + r")"
 _KEYWORD_RE = re.compile(
-    r"(?<![A-Za-z])(apartment|apartamento|departamento|depto|dpto|appartement|appt|apt|unit|flat"
+    r"(?<![A-Za-z])(apartment|apartamento|apartament|appartment|departamento|depto|dpto|appartement|appt|apt|unit|flat"
     r"|suite|ste|residence|rm|kv)[.:-]?"
     r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*\(?\s*#?(" + _KW_ID + r")(?![\w/-]|:\d)",
     re.IGNORECASE,
@@ -95,7 +95,10 @@ _CARDINAL_WORDS = {
 _FLOOR_RES = (
     re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)[\s-]+(?:floor\b(?!s)|flr?\b\.?)", re.IGNORECASE),
     re.compile(r"\b(?:from|on|at|in)\s+(\d{1,2})\s+floor\b(?!s)", re.IGNORECASE),  # "from 7 floor"
-    re.compile(r"\bfloor\s*(?:#|no\.?|:)?\s*\(?(\d{1,2})(?:st|nd|rd|th)?\)?(?![\d:/])", re.I),
+    re.compile(r"\b(?i:the|on|my|our)\s+(\d{1,2})\.\s+floor\b(?!s)"),  # "on the 3. floor"
+    re.compile(
+        r"\bfloor\s*(?:#|no\.?|:|number)?\s*\(?(\d{1,2})(?:st|nd|rd|th)?\)?(?![\d:/])", re.I
+    ),
     re.compile(r"\bflr?(?:\.\s*|\s+)(\d{1,2})\b(?![:/.]\d|\s*oz)", re.IGNORECASE),  # "fl. 3"
     re.compile(r"\b(" + "|".join(_ORDINAL_WORDS) + r")[\s-]+floor\b(?!s)", re.IGNORECASE),
     re.compile(r"\bfloor\s+(" + "|".join(_CARDINAL_WORDS) + r")\b", re.IGNORECASE),
