@@ -223,7 +223,8 @@ def _locative(tokens: list[Token], first: int) -> bool:
         if j < 0 or (skip and not had_det):
             continue
         if tokens[j].text in _LOCATIVE:
-            return True
+            # "leaking from under the dishwasher": the source, not a place
+            return not (j >= 1 and tokens[j - 1].text == "from")
         pair = (tokens[j - 1].text, tokens[j].text) if j >= 1 else ("", "")
         # "next to the sink", "in front of my door"
         if pair in {("next", "to"), ("front", "of")}:

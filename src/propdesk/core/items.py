@@ -205,7 +205,8 @@ _SHOWS_THROUGH_RE = re.compile(
 
 
 _AFTERMATH_RE = re.compile(
-    r"^\W*(?:and |so )?(?:now|as a result|because of (?:this|that|it))\b", re.IGNORECASE
+    r"^\W*(?:and |so )?(?:now|as a result|because of (?:this|that|it))\b|\bnow\W*$",
+    re.IGNORECASE,
 )
 _POWERED = frozenset({"electrical", "appliance", "hvac", "general_repair"})
 _ANNOUNCED_RE = re.compile(
@@ -257,13 +258,15 @@ def _consequence(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool
             for t in clause.problem_topics
         )
         return "separator" not in clause.cues and not clause.question and powered
-    if cur.category != "Maintenance" or clause.generic_problem or not clause.problem_topics:
-        return False
     # "... and now the floorboards are warped": damage left behind by the current matter
-    aftermath = bool(_AFTERMATH_RE.match(clause.text)) and all(
+    aftermath = bool(_AFTERMATH_RE.search(clause.text)) and all(
         vocab.topics[t].attach or vocab.topics[t].subcategory == "general_repair"
         for t in clause.problem_topics
     )
+    if cur.category != "Maintenance" or not clause.problem_topics:
+        return False
+    if clause.generic_problem and not aftermath:
+        return False
     if not aftermath and not all(vocab.topics[t].attach for t in clause.problem_topics):
         return False
     # "dripping through his bathroom light fixture": where the water shows, not a new thing
