@@ -7737,4 +7737,54 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    # --- urgency round 9: emergencies without the trigger words, emergency words out of context
+    (
+        "u9 lift person inside",
+        "Lift",
+        "The lift in our building has stopped between floors. There is a man "
+        "inside, we can hear him knocking and the doors won't open. Please send someone fast.",
+        [(M, "general_repair", "1", True)],
+        None,
+        None,
+        None,
+    ),
+    (
+        "u9 tower is not towing",
+        "Tower question",
+        "My car was towed from the visitor spaces on Tower Road yesterday evening although I had "
+        "a guest pass on the dashboard. Unit 7C",
+        [(C, "parking", "2", False)],
+        "Unit 7C",
+        None,
+        None,
+    ),
+    (
+        "u9 door cannot actually be locked",
+        "Front door",
+        "Not a big deal, but the key goes in and the bolt won't turn all the way anymore, so I "
+        "can't really lock my front door at the moment. Apt 12",
+        [(M, "general_repair", "1", False)],
+        "Unit 12",
+        None,
+        None,
+    ),
+    (
+        "u9 washer standing water is not a flood",
+        "Washer",
+        "Our washing machine stops mid-cycle and leaves about three inches of water sitting in "
+        "the drum. Could someone take a look? Unit 2F",
+        [(M, "appliance", "2", False)],
+        "Unit 2F",
+        None,
+        None,
+    ),
+    (
+        "u9 floor standing water is a flood",
+        "Basement",
+        "There are two inches of water across my bathroom floor and it keeps rising. Unit 1B",
+        [(M, "plumbing", "1", False)],
+        "Unit 1B",
+        None,
+        None,
+    ),
 ]
