@@ -8005,4 +8005,23 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 we have no water at all",
+        "Help",
+        "We have no water at all in the flat since this morning. Unit 8",
+        [(M, "plumbing", "1", False)],
+        "Unit 8",
+        None,
+        None,
+    ),
+    (
+        "u9 no water, neighbour also without",
+        "No water",
+        "There is no water in my apartment since 6am. I asked the lady across the hall and she "
+        "also has no water. Unit 3F",
+        [(U, None, "1", False)],
+        "Unit 3F",
+        None,
+        None,
+    ),
 ]

@@ -123,11 +123,21 @@ def _problem_for(clause: Clause, topic: Topic, vocab: Vocabulary) -> bool:
     return any(vocab.topics[t].attach for t in clause.problem_topics)
 
 
+def _states_emergency(clause: Clause, vocab: Vocabulary) -> bool:
+    """ "We have no water at all.": an emergency said in so many words opens the first matter
+    even when its thing is one weak word (absences found only by negation do not count)."""
+    return any(
+        rule.name in clause.urgency_rules and not rule.when_negated for rule in vocab.urgency_rules
+    )
+
+
 def _opens(  # noqa: PLR0911 - a decision table reads best as early returns
     clause: Clause, topic: Topic, current: ActionItem | None, vocab: Vocabulary
 ) -> bool:
     """Can this clause open a matter of its own?"""
-    if clause.topic_scores.get(topic.key, 0.0) < _MIN_OPEN:
+    if clause.topic_scores.get(topic.key, 0.0) < _MIN_OPEN and not (
+        current is None and _states_emergency(clause, vocab)
+    ):
         return False
     if _SUBORDINATE_RE.match(clause.text) and not clause.problem and not clause.question:
         return False  # "When I plugged in my dryer, the outlet sparked": the dryer is context
@@ -336,13 +346,16 @@ def _part_of_appliance(clause: Clause, cur: Topic) -> bool:
 _OUTAGE_OF = {"plumbing": frozenset({"water"}), "electrical": frozenset({"power", "electricity"})}
 
 
-def _outage_explains(clause: Clause, topic: Topic, cur: Topic) -> bool:
+def _outage_explains(clause: Clause, topic: Topic, current: ActionItem, cur: Topic) -> bool:
     """A building-wide outage of the very supply the current matter lacks is that matter's
     cause: the ticket becomes the outage (the item's scores then favour it), not a second one."""
     supply = _OUTAGE_OF.get(cur.subcategory or "")
     if not topic.absorbs or cur.category != "Maintenance" or supply is None:
         return False
-    return any(set(h.words) & supply for h in clause.hits)
+    lacks = any(
+        c.problem or c.urgency_rules or "absence" in c.cues for c in [*current.clauses]
+    )  # the current matter is itself something missing or stopped, not a clogged sink's detail
+    return lacks and any(set(h.words) & supply for h in clause.hits)
 
 
 def _bare_heat_state(clause: Clause, vocab: Vocabulary) -> bool:
@@ -402,8 +415,10 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         return None
     if _consequence(clause, current, vocab):
         return None
-    if not separator and not after_closing and _outage_explains(clause, topic, cur):
-        return None  # "The taps stopped working. My neighbour has no water either.": one outage
+    if not after_closing and _outage_explains(clause, topic, current, cur):
+        # "The taps stopped working. My neighbour also has no water.": one outage ("also"
+        # here means "too", not another matter)
+        return None
     if not separator and _part_of_whole(clause, current):
         return None  # "... the door handle is loose and the latch doesn't catch"
     same_group = (cur.category, cur.subcategory) == (topic.category, topic.subcategory)
