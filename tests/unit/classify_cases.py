@@ -8024,4 +8024,42 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 water heater leak soaks the carpet: one emergency",
+        "Water heater",
+        "The water heater in my closet is leaking all over the floor and the carpet is soaked. "
+        "Unit 3",
+        [(M, "plumbing", "1", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
+    (
+        "u9 leaking into the flat below",
+        "Bathroom",
+        "Water is leaking from my bathroom into the flat below, the neighbour just came up to "
+        "tell me. Unit 5",
+        [(M, "plumbing", "1", False)],
+        "Unit 5",
+        None,
+        None,
+    ),
+    (
+        "u9 hissing and a smell like gas",
+        "Gas",
+        "There's a hissing sound and a smell like gas from behind the cooker. Unit 4",
+        [(M, "plumbing", "1", False)],
+        "Unit 4",
+        None,
+        None,
+    ),
+    (
+        "u9 panel smells hot",
+        "Panel",
+        "The breaker panel in the hall is buzzing loudly and smells hot. Unit 8",
+        [(M, "electrical", "1", True)],
+        "Unit 8",
+        None,
+        None,
+    ),
 ]

@@ -458,10 +458,31 @@ def _objects(clause: Clause, vocab: Vocabulary, min_weight: float = 0.0) -> set[
     }
 
 
+def _water_damage_of(a: Clause, b: Clause, vocab: Vocabulary) -> bool:
+    """ "the water heater is leaking all over the floor and the carpet is soaked": a surface
+    (carpet, floor, wall) with only the first half's symptom (soaked, wet) is its damage."""
+
+    def symptoms(c: Clause) -> set[str]:
+        return {h.role.name for h in c.hits if h.role.kind == "problem" and not h.negated}
+
+    top = b.top_topic()
+    mine = symptoms(b)
+    return (
+        top is not None
+        and vocab.topics[top].subcategory == "general_repair"
+        and bool(mine)
+        and mine <= symptoms(a)
+        and all(vocab.topics[t].attach for t in mine)
+        and not b.generic_problem
+    )
+
+
 def _two_problems(a: Clause, b: Clause, vocab: Vocabulary) -> bool:
     """ "the kitchen sink is leaking and the shower drain is clogged": the second half names a
     clear thing of its own (not "it", not a word of the first half) and its own problem."""
     strong_b = _objects(b, vocab, _CLEAR_OBJECT)
+    if _water_damage_of(a, b, vocab):
+        return False
     return (
         a.problem
         and b.problem
