@@ -8062,4 +8062,22 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 planned outage question is information",
+        "Outage",
+        "Will the power outage tomorrow affect the elevators? I use a wheelchair. Unit 12",
+        [(U, None, "3", False)],
+        "Unit 12",
+        None,
+        None,
+    ),
+    (
+        "u9 water through the bathroom fan is water from above",
+        "Bathroom fan",
+        "Water keeps dripping out of the bathroom fan in the ceiling since this morning. Unit 7",
+        [(M, "plumbing", "1", False)],
+        "Unit 7",
+        None,
+        None,
+    ),
 ]

@@ -9,6 +9,8 @@ below "2". Negated phrases ("no fire", "not leaking") do not count.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 from propdesk.core.items import ActionItem, action_items
@@ -29,6 +31,14 @@ class Classification:
     text: str  # the item's own text (its clauses)
     summary: str  # a short description of the matter
     matched_rules: tuple[str, ...]
+
+
+_PLANNED_RE = re.compile(
+    r"\b(?:tomorrow|tonight|scheduled|planned|next (?:week|month|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday)|upcoming|notice|on (?:monday|tuesday|wednesday|thursday|"
+    r"friday|saturday|sunday)|will (?:the|there|it|we|our|my))\b",
+    re.IGNORECASE,
+)
 
 
 def _rule_applies(rule: UrgencyRule, topic: Topic) -> bool:
@@ -77,6 +87,14 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
     if item.subject is not None and topic.category != "Complaint":
         # a subject names the kind of event ("Break-in"), not whether it is happening now
         sources.append(item.subject)
+    # "Will the power outage tomorrow affect the elevators?": a planned shutoff asked about is
+    # information (README: planned shutoff questions), not an outage happening
+    planned = {
+        id(c)
+        for c in sources
+        if topic.category == "Utilities" and c.question and _PLANNED_RE.search(c.text)
+    }
+    sources = [c for c in sources if id(c) not in planned]
     fired = [
         rule
         for rule in vocab.urgency_rules
@@ -107,6 +125,7 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
             or c.problem_topics & own
             or (topic.category == "Amenity" and c.problem and not asks)
             for c in item.clauses
+            if id(c) not in planned
         ):
             urgency = "2"
             rules.append("urgency:problem evidence=2")
