@@ -10,7 +10,6 @@ below "2". Negated phrases ("no fire", "not leaking") do not count.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 
 from propdesk.core.items import ActionItem, action_items
