@@ -8080,4 +8080,32 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 neighbour shouting at the kids is a dispute",
+        "Neighbour",
+        "The man in 2B keeps shouting at our children in the stairwell and calls them names. "
+        "Unit 2A",
+        [(C, "neighbor_dispute", "2", False)],
+        "Unit 2A",
+        None,
+        None,
+    ),
+    (
+        "u9 drain backed up with sewage",
+        "Drain",
+        "The floor drain in our laundry area is backed up with sewage. Unit 1",
+        [(M, "plumbing", "1", False)],
+        "Unit 1",
+        None,
+        None,
+    ),
+    (
+        "u9 spilled paint on the stairs is cleaning",
+        "Stairs",
+        "Someone spilled paint all over the stairs on the 2nd floor. Unit 2",
+        [(M, "cleaning", "2", False)],
+        "Unit 2",
+        None,
+        "2",
+    ),
 ]
