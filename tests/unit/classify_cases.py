@@ -8108,4 +8108,24 @@ CASES_20: list[Case] = [
         None,
         "2",
     ),
+    (
+        "u9 sewer backup shows at the toilet too: one ticket",
+        "Sewage",
+        "Sewage is coming up through the shower drain in the basement. Our toilet is also "
+        "gurgling every time someone upstairs runs water. Unit B2",
+        [(M, "plumbing", "1", True)],
+        "Unit B2",
+        None,
+        None,
+    ),
+    (
+        "u9 after a sewer backup, another fault is its own ticket",
+        "Two problems",
+        "Sewage is coming up through the floor drain in the laundry room. Also the kitchen "
+        "cabinet door fell off. Unit 3",
+        [(M, "plumbing", "1", True), (M, "general_repair", "2", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
 ]

@@ -415,6 +415,16 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         return None
     if _consequence(clause, current, vocab):
         return None
+    if (
+        cur.contractor
+        and cur.key in clause.problem_topics
+        and not clause.question
+        and not after_closing
+        and not clause.list_item
+    ):
+        # a building system's trouble shows at many fixtures: "sewage coming up the floor
+        # drain ... my toilet is also gurgling" is one blocked main line
+        return None
     if not after_closing and _outage_explains(clause, topic, current, cur):
         # "The taps stopped working. My neighbour also has no water.": one outage ("also"
         # here means "too", not another matter)
