@@ -8128,4 +8128,15 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 more signs of one electrical emergency, and a related flicker",
+        "Meter room",
+        "There's a smell of burning plastic from the meter cupboard on the ground floor and it "
+        "is buzzing. The cupboard door is hot to the touch. The stair lights keep flickering, "
+        "probably related. Flat 1",
+        [(M, "electrical", "1", False)],
+        "Unit 1",
+        None,
+        None,
+    ),
 ]

@@ -425,6 +425,17 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         # a building system's trouble shows at many fixtures: "sewage coming up the floor
         # drain ... my toilet is also gurgling" is one blocked main line
         return None
+    if (
+        not separator
+        and not clause.problem
+        and clause.urgency_rules
+        and clause.topic_scores.get(topic.key, 0.0) < _STRONG_TOPIC
+        and clause.block == current.clauses[-1].block
+        and any(c.urgency_rules for c in current.clauses)
+    ):
+        # "a burning smell from the panel. The door was warm to the touch.": one more sign of
+        # the emergency already reported, about a thing only weakly named
+        return None
     if not after_closing and _outage_explains(clause, topic, current, cur):
         # "The taps stopped working. My neighbour also has no water.": one outage ("also"
         # here means "too", not another matter)
