@@ -8175,4 +8175,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 someone threatening to break the door down",
+        "Help",
+        "A man is outside my door banging on it and shouting that he'll break it down. I've "
+        "called 911. Unit 4B",
+        [(C, "security", "1", False)],
+        "Unit 4B",
+        None,
+        None,
+    ),
 ]
