@@ -8185,4 +8185,23 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 one thing fixed, thanks; another still there",
+        "Re: repairs",
+        "The dripping tap in the kitchen is fixed, thanks! The mould on the bedroom ceiling is "
+        "still there though and getting bigger. Can someone treat it? Flat 9",
+        [(M, "general_repair", "2", False)],
+        "Unit 9",
+        None,
+        None,
+    ),
+    (
+        "u9 'when it is fixed' is no resolution",
+        "Toilet",
+        "My toilet keeps running all night. Please let me know when it is fixed. Unit 4",
+        [(M, "plumbing", "2", False)],
+        "Unit 4",
+        None,
+        None,
+    ),
 ]

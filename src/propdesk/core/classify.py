@@ -63,7 +63,8 @@ def _summary(item: ActionItem) -> str:
 def _problem_named(item: ActionItem) -> bool:
     """Something is wrong in the matter (not just a request or a question)."""
     sources = [*item.clauses, *([item.subject] if item.subject is not None else [])]
-    named = any(c.problem or c.urgency_rules or "absence" in c.cues for c in sources)
+    # "the mold is still there": a follow-up about an unfixed problem names a problem
+    named = any(c.problem or c.urgency_rules or c.cues & {"absence", "still"} for c in sources)
     return named or not any(c.question or "request" in c.cues for c in item.clauses)
 
 
