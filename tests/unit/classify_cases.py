@@ -8204,4 +8204,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 a mixed subject lends no emergency to the other item",
+        "Locked out + dishwasher",
+        "I'm locked out right now, keys are inside. Separately, the dishwasher has been making "
+        "a grinding noise all week. Unit 5",
+        [(M, "general_repair", "1", False), (M, "appliance", "2", False)],
+        "Unit 5",
+        None,
+        None,
+    ),
 ]

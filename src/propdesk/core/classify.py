@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from propdesk.core.evidence import Clause
 from propdesk.core.items import ActionItem, action_items
 from propdesk.core.vocabulary import Topic, UrgencyRule, Vocabulary
 
 _DESCRIPTION_MAX = 120
+_SUBJECT_KIND_MIN = 2.0  # a subject topic this strong names a kind of matter
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,17 @@ _PLANNED_RE = re.compile(
     r"friday|saturday|sunday)|will (?:the|there|it|we|our|my))\b",
     re.IGNORECASE,
 )
+
+
+def _subject_is_about(subject: Clause, topic: Topic, vocab: Vocabulary) -> bool:
+    """ "Locked out + fridge": a subject naming several kinds of matter lends its emergency to
+    none of them (each item's own text decides), so the lockout does not make the fridge urgent."""
+    kinds = {
+        (vocab.topics[k].category, vocab.topics[k].subcategory)
+        for k, v in subject.topic_scores.items()
+        if v >= _SUBJECT_KIND_MIN
+    }
+    return kinds <= {(topic.category, topic.subcategory)}
 
 
 def _rule_applies(rule: UrgencyRule, topic: Topic) -> bool:
@@ -84,7 +97,11 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
     # a lead-in sentence that already names the matter ("There's a water stain on my ceiling."
     # before "it feels damp") describes the same situation: its emergency words count too
     sources.extend(c for c in item.context if topic.key in c.topic_scores)
-    if item.subject is not None and topic.category != "Complaint":
+    if (
+        item.subject is not None
+        and topic.category != "Complaint"
+        and _subject_is_about(item.subject, topic, vocab)
+    ):
         # a subject names the kind of event ("Break-in"), not whether it is happening now
         sources.append(item.subject)
     # "Will the power outage tomorrow affect the elevators?": a planned shutoff asked about is
