@@ -8214,4 +8214,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 glass from a broken window is the window",
+        "Washer and window",
+        "The washer won't spin. Also a window in the living room is broken, glass everywhere. "
+        "Unit 8",
+        [(M, "appliance", "2", False), (M, "general_repair", "1", False)],
+        "Unit 8",
+        None,
+        None,
+    ),
 ]
