@@ -8224,4 +8224,22 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u9 the lift's broken",
+        "Lift",
+        "The lift's been broken since Monday and I'm on the 9th floor. Flat 12",
+        [(M, "general_repair", "2", True)],
+        "Unit 12",
+        None,
+        "9",
+    ),
+    (
+        "u9 our ceiling's leaking",
+        "Ceiling",
+        "Our ceiling's leaking through the light in the hall, it's coming down quite fast. Flat 3",
+        [(M, "plumbing", "1", False)],
+        "Unit 3",
+        None,
+        None,
+    ),
 ]

@@ -43,7 +43,11 @@ class WordPattern:
     def matches(self, token: str) -> bool:
         if token in self.words:
             return True
-        return any(_inflects(stem, token) for stem in self.stems)
+        if any(_inflects(stem, token) for stem in self.stems):
+            return True
+        # "the lift's broken", "our ceiling's leaking": a contracted or possessive 's leaves
+        # the noun itself (only when no phrase word spells the whole token)
+        return token.endswith("'s") and len(token) > 3 and token[:-2] in self.words
 
     def prefixes(self) -> set[str]:
         return {w[:2] for w in self.words} | {s[:2] for s in self.stems}
