@@ -50,7 +50,8 @@ _SIGN_OFF_RE = re.compile(
 )
 _ALONE_RE = re.compile(r"^\s*[-\u2013(]?\s*(" + _ID + r")\s*\)?[.!]?\s*$")
 _ADDRESS_RE = re.compile(
-    r"\d+\s+\w+(?:\s+\w+)?\s+(?:street|st|avenue|ave|road|rd|blvd|boulevard|lane|ln|drive|dr|way)"
+    r"\d+\s+\w+(?:\s+\w+)?\s+(?:street|st|avenue|ave|road|rd|blvd|boulevard|lane|ln|drive|dr|way"
+    r"|parkway|pkwy|highway|hwy|court|ct|place|pl|plaza|circle|cir|terrace|square|sq|pike|turnpike)"
     r"\b|\|",
     re.IGNORECASE,
 )
