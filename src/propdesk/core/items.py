@@ -149,7 +149,21 @@ def _opens(  # noqa: PLR0911 - a decision table reads best as early returns
     if topic.problem_free or topic.category in _QUESTION_TYPES:
         # "There's a $150 charge on my ledger." is a billing dispute even without a question
         disputed = topic.category == "Payment" and current is None
-        return asks or clause.problem or (disputed and clause.topic_scores[topic.key] >= 6)
+        # "1) the tap drips ... 2) Separately, my lease is ending.": the tenant announced
+        # another matter of another kind; its question may follow in the next sentence
+        announced = (
+            "separator" in clause.cues
+            and current is not None
+            and current.clauses[0]
+            .topic_scores.keys()
+            .isdisjoint(k for k, t in vocab.topics.items() if t.category == topic.category)
+        )
+        return (
+            asks
+            or clause.problem
+            or announced
+            or (disputed and clause.topic_scores[topic.key] >= 6)
+        )
     if _problem_for(clause, topic, vocab) or asks or "absence" in clause.cues:
         return True
     strong = clause.topic_scores.get(topic.key, 0.0) >= _STRONG_TOPIC
