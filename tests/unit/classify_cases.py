@@ -8242,4 +8242,55 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 stuck in a named elevator",
+        "HELP",
+        "we're stuck in the freight elevator with the dog, the alarm bell rings but nobody "
+        "answers. please send someone. Unit 7C",
+        [(M, "general_repair", "1", True)],
+        "Unit 7C",
+        None,
+        None,
+    ),
+    (
+        "u10 bathroom ventilator",
+        "Fan",
+        "The bathroom ventilator rattles and is not pulling air anymore, the mirror stays "
+        "fogged. Apt 2B",
+        [(M, "hvac", "2", False)],
+        "Unit 2B",
+        None,
+        None,
+    ),
+    (
+        "u10 a second appliance: the freezer isn't freezing",
+        "Kitchen",
+        "The oven won't heat up past 200 degrees. Also, unrelated, the freezer isn't freezing "
+        "anymore and the ice cream is soft. Unit 14",
+        [(M, "appliance", "2", False), (M, "appliance", "2", False)],
+        "Unit 14",
+        None,
+        None,
+    ),
+    (
+        "u10 an announced lease matter after a repair",
+        "Two things",
+        "1) The bathroom sink drains very slowly, it takes ages to empty.\n\n"
+        "2) Separately, my lease is ending in August. I would like to know the renewal terms "
+        "for another year.\n\nThanks, Omar\nUnit 9",
+        [(M, "plumbing", "2", False), (L, None, "3", False)],
+        "Unit 9",
+        None,
+        None,
+    ),
+    (
+        "u10 a work address on a parkway is no unit",
+        "Adding my partner",
+        "How do I add my partner to the lease when she moves in?\n\nDana Cole\n"
+        "Operations Lead | Acme Corp\n1200 Harbor Parkway, Suite 220\nUnit 9D",
+        [(L, None, "3", False)],
+        "Unit 9D",
+        None,
+        None,
+    ),
 ]
