@@ -8293,4 +8293,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 no water in the entire building is an outage",
+        "Water",
+        "Since 7am there is no water in the entire building, the people upstairs have none "
+        "either. When will it be back? Apt 12",
+        [(U, None, "1", False)],
+        "Unit 12",
+        None,
+        None,
+    ),
 ]

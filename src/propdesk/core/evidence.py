@@ -23,6 +23,7 @@ _CLAUSE_SPLIT_RE = re.compile(
 )
 _RESET_WORDS = frozenset({"but", "and", "so", "because", "though", "however", "although"})
 _NEGATION_WINDOW = 6
+_PLACE_PREPOSITIONS = frozenset({"in", "throughout", "across"})
 _PUNCT_RE = re.compile(r"[,;:.!?()\[\]]|\s-\s")
 # Co-occurrence rules (urgency, context) see every phrase; other roles compete longest-first
 # only with each other, so "sewage is coming" (urgency) does not hide "sewage" (topic).
@@ -192,6 +193,10 @@ def _negator(text: str, tokens: list[Token], first: int, negation: frozenset[str
             return ""  # "does not light, it only clicks": the comma ends the negation
         word = tokens[j].text
         if word in _RESET_WORDS:
+            return ""
+        if word in _PLACE_PREPOSITIONS and j > 0 and tokens[j - 1].text not in negation:
+            # "no water in the whole building": the negation ends with its noun; the place
+            # after it is not denied ("not in my neighbours" still is)
             return ""
         if word in negation:
             return word
