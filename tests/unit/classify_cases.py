@@ -8303,4 +8303,34 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 a dead thermostat display is broken",
+        "Thermostat",
+        "The thermostat in the bedroom shows nothing, no display at all even with new "
+        "batteries. Not urgent. Unit 6",
+        [(M, "hvac", "2", False)],
+        "Unit 6",
+        None,
+        None,
+    ),
+    (
+        "u10 a door release that does not open is broken",
+        "Intercom",
+        "Visitors can buzz me and I can talk to them on the intercom, but the front door "
+        "does not open when I press the button. Please help to repair. Apt 31",
+        [(M, "electrical", "2", False)],
+        "Unit 31",
+        None,
+        None,
+    ),
+    (
+        "u10 a heavy leak reaching another room is a flood",
+        "Leak",
+        "The pipe under my kitchen sink is leaking a lot, the whole floor is wet and it is "
+        "going into the hallway now. Unit 2A",
+        [(M, "plumbing", "1", False)],
+        "Unit 2A",
+        None,
+        None,
+    ),
 ]
