@@ -8333,4 +8333,25 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 please ignore my email, it works again",
+        "Re: dishwasher",
+        "Please ignore my email from this morning about the dishwasher not draining, the "
+        "filter was just clogged and I cleaned it. Everything is back on track, thanks!\n\n"
+        "Lena, 4D",
+        [],
+        "Unit 4D",
+        None,
+        None,
+    ),
+    (
+        "u10 a spill by the elevators is cleaning, not the elevator",
+        "Mess in the lobby",
+        "Someone dropped a bottle of tomato sauce by the elevators in the lobby, there is sauce "
+        "and glass on the tiles and people are tracking it through the hall.",
+        [(M, "cleaning", "2", False)],
+        None,
+        None,
+        None,
+    ),
 ]
