@@ -8354,4 +8354,23 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 a smell under my door is no flood",
+        "Trash chute",
+        "The trash chute on our floor is blocked again and bags are piled up in the chute "
+        "room, the smell is coming under my door. Unit 507",
+        [(M, "cleaning", "2", False)],
+        "Unit 507",
+        None,
+        None,
+    ),
+    (
+        "u10 water under my door is a flood",
+        "Water in the hall",
+        "There is water coming from the hallway and it is seeping in from under my door. Unit 3F",
+        [(M, "plumbing", "1", False)],
+        "Unit 3F",
+        None,
+        None,
+    ),
 ]
