@@ -8373,4 +8373,15 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 mould described, not named, while a child is sleeping in the room",
+        "Bedroom wall",
+        "There are dark spots on the bedroom wall behind the bed and it has spread to the size "
+        "of a plate. The room has a musty smell and my daughter coughs while sleeping in that "
+        "room. Unit 8C",
+        [(M, "general_repair", "2", False)],
+        "Unit 8C",
+        None,
+        None,
+    ),
 ]
