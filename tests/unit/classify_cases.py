@@ -8384,4 +8384,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 a parcel locker whose pickup code fails is a broken amenity",
+        "Parcel",
+        "The app says my parcel is waiting in locker 7, but the pickup code comes back as "
+        "invalid code every time. Could you open it for me? Unit 15",
+        [(A, None, "2", False)],
+        "Unit 15",
+        None,
+        None,
+    ),
 ]
