@@ -8394,4 +8394,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 a party's slammed doors are its noise",
+        "Noise again",
+        "It's past midnight and 3D is partying again: bass through the floor, people shouting "
+        "on the stairs, doors slamming every couple of minutes. Please deal with it. Unit 2D",
+        [(C, "noise_complaint", "2", False)],
+        "Unit 2D",
+        None,
+        None,
+    ),
 ]

@@ -468,7 +468,19 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         )
     ):
         return "split:another thing with its own problem"
-    if clause.second_problem and not separator and _opens(clause, topic, current, vocab):
+    # "Music, people yelling, the door slamming": a complaint lists its nuisances, one matter
+    # ("the dog barks all day, and the people upstairs have parties": two, joined by "and")
+    listed_nuisance = (
+        topic.category == "Complaint"
+        and topic.key == cur.key
+        and not clause.text.lower().startswith(("and ", "plus ", "also "))
+    )
+    if (
+        clause.second_problem
+        and not separator
+        and not listed_nuisance
+        and _opens(clause, topic, current, vocab)
+    ):
         return "split:second problem in one sentence"
     if topic.key == cur.key or (same_group and topic.category in _QUESTION_TYPES):
         return "split:after resolved matter" if after_closing and current.resolved else None
