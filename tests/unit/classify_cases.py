@@ -8404,4 +8404,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 'broken, glass everywhere' is the window's glass, not a cleaning job",
+        "Bedroom window",
+        "Kids threw a ball and the bedroom window is broken, glass everywhere on the carpet. "
+        "Unit 5E",
+        [(M, "general_repair", "1", False)],
+        "Unit 5E",
+        None,
+        None,
+    ),
 ]

@@ -38,6 +38,11 @@ def _find(phrase: str, text: str) -> list[str]:
         ("water ... ceiling", "water in the kitchen and much later on the ceiling", []),
         ("won't lock", "the door won\u2019t lock", ["won't lock"]),
         ("move-out inspection", "the move out inspection", ["move out inspection"]),
+        # adjacent words never straddle a clause boundary; a "..." gap may
+        ("broken glass", "the window is broken, glass everywhere", []),
+        ("broken glass", "there is broken glass in the lobby", ["broken glass"]),
+        ("power outage", "no power - outage again", []),
+        ("is fixed ... thanks", "it is fixed, thanks", ["is fixed thanks"]),
     ],
 )
 def test_phrase_matching_is_whole_word(phrase: str, text: str, found: list[str]) -> None:

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 _TOKEN_RE = re.compile(r"[a-z0-9\u00c0-\u024f]+(?:'[a-z]+)?")
 _SUFFIXES = frozenset({"", "s", "es", "ed", "d", "ing", "er", "ers", "y"})
 _GAP_MAX = 3
+# A phrase's adjacent words never straddle a clause boundary: "the window is broken, glass
+# everywhere" holds no "broken glass" (a "..." gap may still cross one)
+_BREAK_RE = re.compile(r"[,;:.!?()]|\s-\s")
 GAP = "..."
 
 
@@ -31,6 +34,7 @@ class Token:
     text: str
     start: int
     end: int
+    after_break: bool = False  # a clause boundary (",", ";", ".", " - ") comes just before
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +107,13 @@ def normalise(text: str) -> str:
 def tokenize(text: str, spelling: Mapping[str, str] | None = None) -> list[Token]:
     """Word tokens of ``text`` (normalised); ``spelling`` maps common misspellings to words."""
     tokens: list[Token] = []
-    for m in _TOKEN_RE.finditer(normalise(text)):
+    norm = normalise(text)
+    for m in _TOKEN_RE.finditer(norm):
         word = m.group(0)
         if spelling:
             word = spelling.get(word, word)
-        tokens.append(Token(word, m.start(), m.end()))
+        after_break = bool(tokens) and bool(_BREAK_RE.search(norm, tokens[-1].end, m.start()))
+        tokens.append(Token(word, m.start(), m.end(), after_break))
     return tokens
 
 
@@ -155,29 +161,42 @@ class PhraseIndex:
     def find_all(self, tokens: Sequence[Token]) -> list[Match]:
         """Every occurrence of every phrase (overlaps included)."""
         words = [t.text for t in tokens]
+        breaks = [t.after_break for t in tokens]
         found: list[Match] = []
         for i, word in enumerate(words):
             for phrase in self._by_prefix.get(word[:2], ()):
-                end = _match_at(phrase.parts, words, i)
+                end = _match_at(phrase.parts, words, i, breaks)
                 if end is not None:
                     found.append(Match(phrase.text, i, end))
         return found
 
 
-def _match_at(parts: Sequence[WordPattern | None], words: Sequence[str], i: int) -> int | None:
-    """Index of the last token if ``parts`` match starting at ``words[i]``, else None."""
+def _match_at(
+    parts: Sequence[WordPattern | None],
+    words: Sequence[str],
+    i: int,
+    breaks: Sequence[bool] = (),
+    *,
+    adjacent: bool = False,
+) -> int | None:
+    """Index of the last token if ``parts`` match starting at ``words[i]``, else None.
+
+    ``adjacent``: ``words[i]`` must follow the previous word with no clause boundary between.
+    """
     if not parts:
         return i - 1
     part = parts[0]
     if part is None:
         for skip in range(_GAP_MAX + 1):
-            end = _match_at(parts[1:], words, i + skip)
+            end = _match_at(parts[1:], words, i + skip, breaks)
             if end is not None:
                 return end
         return None
     if i >= len(words) or not part.matches(words[i]):
         return None
-    return _match_at(parts[1:], words, i + 1)
+    if adjacent and i < len(breaks) and breaks[i]:
+        return None
+    return _match_at(parts[1:], words, i + 1, breaks, adjacent=True)
 
 
 def longest_matches(matches: Iterable[Match]) -> list[Match]:
