@@ -8414,4 +8414,24 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 noise by its likeness in a tenant's list",
+        "A few things",
+        "1. The couple above us (6A) drop weights at 6am, it sounds like thunder.\n"
+        "2. The bedroom window latch is loose.\n\nThanks, Pia\n5A",
+        [(C, "noise_complaint", "2", False), (M, "general_repair", "2", False)],
+        "Unit 5A",
+        None,
+        None,
+    ),
+    (
+        "u10 junk someone dumped is a mess to clear (2)",
+        "Old sofa",
+        "Someone dumped an old sofa and a box of junk by the side gate, it is blocking the "
+        "path to the bins. Could it be removed?",
+        [(M, "cleaning", "2", False)],
+        None,
+        None,
+        None,
+    ),
 ]
