@@ -8434,4 +8434,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 an appositive unit after a comma",
+        "Front door",
+        "Our front door lock is sticking and hard to turn. We're in the basement flat, B2, "
+        "next to the boiler room.\n\nMarta",
+        [(M, "general_repair", "2", False)],
+        "Unit B2",
+        None,
+        None,
+    ),
 ]

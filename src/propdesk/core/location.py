@@ -33,7 +33,9 @@ _ID = r"(?:PH|ph|Ph)?(?:[A-Za-z]-?)?\d{1,4}(?:-?[A-Za-z](?![A-Za-z]))?"  # 4C, B
 _KW_ID = r"(?:\d{1,4} [B-HJ-Z](?![\w'/])|" + _ID + r")"
 _KEYWORD_RE = re.compile(
     r"(?<![A-Za-z])(apartment|apartamento|apartament|appartment|departamento|depto|dpto|appartement|appt|apt|unit|flat"
-    r"|suite|ste|residence|rm|kv)[.:-]?"
+    r"|suite|ste|residence|rm|kv)"
+    # "the garden-level unit, G1": after a comma only an id with a letter (never "unit, 3 of")
+    r"(?:[.:-]|,(?=\s*(?:[A-Za-z]{1,2}-?\d|\d{1,4}-?[A-Za-z]\b)))?"
     r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*\(?\s*#?(" + _KW_ID + r")(?![\w/-]|:\d)",
     re.IGNORECASE,
 )
