@@ -8444,4 +8444,24 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 a failing panel's symptoms at its circuits are one matter",
+        "Electrical panel",
+        "The breaker box in the hallway is buzzing loudly and smells like burning plastic. "
+        "The kitchen lights keep flickering and the bedroom outlets stopped working. Unit 10B",
+        [(M, "electrical", "1", False)],
+        "Unit 10B",
+        None,
+        None,
+    ),
+    (
+        "u10 a panel emergency then another electrical thing after 'also' is two",
+        "Two electrical things",
+        "The breaker box is sparking and smells like burning. Also, unrelated, the bathroom "
+        "light fixture is broken and hangs from the ceiling. Unit 10C",
+        [(M, "electrical", "1", False), (M, "electrical", "2", False)],
+        "Unit 10C",
+        None,
+        None,
+    ),
 ]

@@ -17,6 +17,8 @@ from propdesk.core.vocabulary import Topic, Vocabulary
 _REPLY_PREFIX_RE = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|sv|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
 _QUESTION_TYPES = frozenset({"Lease", "Move-in/out", "Payment", "Amenity", "Utilities"})
 _STRONG_TOPIC = 4.0
+# a thing whose failure shows at every fixture of a kind: the panel feeds all the circuits
+_FEEDS = {"electrical_panel": "electrical"}
 _MIN_OPEN = 2.0  # a single weak word ("neighbors", "came off") never opens a matter
 _WEAK_SPLIT = 3.0  # unannounced, another kind of matter needs more than one weak phrase
 _CONTINUITY = 0.75  # a clause about the current matter nearly as much as another continues it
@@ -438,6 +440,16 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     ):
         # a building system's trouble shows at many fixtures: "sewage coming up the floor
         # drain ... my toilet is also gurgling" is one blocked main line
+        return None
+    if (
+        _FEEDS.get(cur.key) == topic.subcategory
+        and not separator
+        and not after_closing
+        and not clause.list_item
+        and any(c.urgency_rules for c in current.clauses)
+    ):
+        # "The breaker box is hot and smells of burning. The lights flicker and two outlets
+        # died.": a failing panel shows at every circuit it feeds, one matter
         return None
     if (
         not separator
