@@ -8464,4 +8464,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 someone moving in with me is one lease question",
+        "Roommate",
+        "My brother wants to move in with me next month. How do we get him on the lease? "
+        "Does he have to fill out an application / credit check too? Unit 12F",
+        [(L, None, "3", False)],
+        "Unit 12F",
+        None,
+        None,
+    ),
 ]
