@@ -8474,4 +8474,14 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 a feared problem is no second matter",
+        "Still no heat",
+        "Second day without heat in my flat and it is freezing outside. I'm running an oil "
+        "heater in every room and I'm worried about overloading the outlets. Flat 2C",
+        [(M, "hvac", "1", False)],
+        "Unit 2C",
+        None,
+        None,
+    ),
 ]

@@ -24,6 +24,7 @@ _CLAUSE_SPLIT_RE = re.compile(
 _RESET_WORDS = frozenset({"but", "and", "so", "because", "though", "however", "although"})
 _NEGATION_WINDOW = 6
 _PLACE_PREPOSITIONS = frozenset({"in", "throughout", "across"})
+_FEARS = frozenset({"scared", "afraid", "worried", "terrified", "nervous"})
 _PUNCT_RE = re.compile(r"[,;:.!?()\[\]]|\s-\s")
 # Co-occurrence rules (urgency, context) see every phrase; other roles compete longest-first
 # only with each other, so "sewage is coming" (urgency) does not hide "sewage" (topic).
@@ -200,6 +201,13 @@ def _negator(text: str, tokens: list[Token], first: int, negation: frozenset[str
             return ""
         if word in negation:
             return word
+        if (
+            word in {"of", "about"}
+            and j > 0
+            and tokens[j - 1].text in _FEARS
+            and tokens[j + 1].text.endswith("ing")
+        ):
+            return "fear"  # "scared of tripping the breaker": feared, not happened
     return ""
 
 
