@@ -8484,4 +8484,23 @@ CASES_20: list[Case] = [
         None,
         None,
     ),
+    (
+        "u10 'Room 1204' in the tenant's sign-off is the unit",
+        "Buzzer",
+        "The buzzer for my apartment does not ring when visitors press it downstairs. Please "
+        "send someone to repair it.\n\nThank you\nLi Wei, Room 1204",
+        [(M, "electrical", "2", False)],
+        "Unit 1204",
+        None,
+        None,
+    ),
+    (
+        "u10 a laundry room number in the text is no unit",
+        "Dryer",
+        "Dryer number 3 in laundry room 2 takes my money and never heats. Unit 9A",
+        [(M, "appliance", "2", False)],
+        "Unit 9A",
+        None,
+        None,
+    ),
 ]

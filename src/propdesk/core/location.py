@@ -50,6 +50,10 @@ _SIGN_OFF_RE = re.compile(
     r"^[-\u2013\s]*[A-Z][\w.'&]*(?:\s+(?:&\s+)?[A-Z][\w.'&]*){0,3}\s*(?:[,(\-\u2013]|\s)\s*"
     r"(?:formerly\s+)?(" + _ID + r")\)?\s*$"
 )
+# "Wen Zhao, Room 1504": a hotel-style "room" names the unit only in the tenant's sign-off
+_ROOM_SIGN_OFF_RE = re.compile(
+    r"^[-\u2013\s]*[A-Z][\w.'&]*(?:\s+[A-Z][\w.'&]*){0,3}\s*,\s*[Rr]oom\s+\d{1,4}\s*$"
+)
 _ALONE_RE = re.compile(r"^\s*[-\u2013(]?\s*(" + _ID + r")\s*\)?[.!]?\s*$")
 _ADDRESS_RE = re.compile(
     r"\d+\s+\w+(?:\s+\w+)?\s+(?:street|st|avenue|ave|road|rd|blvd|boulevard|lane|ln|drive|dr|way"
@@ -415,7 +419,8 @@ def _number_candidates(text: str, words: LocationWords, found: list[_Candidate])
         # "my unit is 1204", "our flat is number 31"
         bare = re.sub(r"(?: number| no| #)? is(?: number| no| #)?$", "", before)
         direct = any(f" {bare}".endswith(f" {cue}") for cue in words.self_before)
-        if not direct and before.rsplit(" ", 1)[-1] in words.unit_ignore_before:
+        room_signed = before.endswith("room") and bool(_ROOM_SIGN_OFF_RE.match(line))
+        if not direct and before.rsplit(" ", 1)[-1] in words.unit_ignore_before and not room_signed:
             continue  # "Work order 5521 - kitchen light"
         if not direct and len(m.group(1)) == 4 and 1950 <= int(m.group(1)) <= 2039:
             continue  # a year: "moving out in 2025"
@@ -430,8 +435,10 @@ def _number_candidates(text: str, words: LocationWords, found: list[_Candidate])
             _add(found, text, words, m, 2.0)  # "I'm in 215" (right before the number)
         elif _at_door(text, m.start(), before):
             _add(found, text, words, m, 0.5)  # "locked out, waiting outside 306"
-        elif (_SIGN_OFF_RE.match(line) and len(line) < 40) or (
-            _ALONE_RE.match(line) and _under_name(text, m.start())
+        elif (
+            room_signed
+            or (_SIGN_OFF_RE.match(line) and len(line) < 40)
+            or (_ALONE_RE.match(line) and _under_name(text, m.start()))
         ):
             _add(found, text, words, m, 2.5)
         elif (
