@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 
 from propdesk.config import Config, DatabaseConfig, MailboxConfig, SmtpConfig
 from propdesk.store.engine import make_engine
+from tests.shared import require_shared
 from tests.stack import (
     Dovecot,
     ImapUser,
@@ -79,10 +80,8 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """``<repo>/../shared``; tests that need it skip when it is absent."""
-    if not SHARED_DIR.is_dir():
-        pytest.skip(f"{SHARED_DIR} not present (corpora and spec live there)")
-    return SHARED_DIR
+    """``<repo>/../shared``; tests that need it skip when it is absent, and fail in CI."""
+    return require_shared(SHARED_DIR)
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -151,6 +152,7 @@ def outbox_delivery(
     *,
     sender: SmtpSender | None = None,
     clock: Clock | None = None,
+    monotonic: Callable[[], float] | None = None,
 ) -> OutboxDelivery:
     """The outbox delivery service; its ``run_once`` is the daemon loop's periodic task."""
     return OutboxDelivery(
@@ -160,6 +162,7 @@ def outbox_delivery(
         config.notifications,
         own_addresses(config),
         clock=clock if clock is not None else utc_now,
+        monotonic=monotonic if monotonic is not None else time.monotonic,
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -18,13 +17,14 @@ from propdesk import app
 from propdesk.config import Config, DatabaseConfig, MailboxConfig
 from propdesk.store.tables import InboundMessageRow
 from tests.integration.ingest_support import analyser, outcomes
+from tests.shared import require_shared
 from tests.stack import Dovecot, ImapUser
 
 
 def _corpus(shared_dir: Path) -> list[Path]:
     root = shared_dir / "corpus" / "realworld"
     if not root.is_dir():
-        pytest.skip(f"{root} not present")
+        require_shared(root)
     skip = ("MANIFEST.tsv", "README.md")
     return sorted(p for p in root.rglob("*") if p.is_file() and p.name not in skip)
 

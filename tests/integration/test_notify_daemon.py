@@ -10,9 +10,19 @@ from email.message import EmailMessage
 from sqlalchemy import Engine, select
 
 from propdesk import app
-from propdesk.config import Config, DatabaseConfig, MailboxConfig, NotificationsConfig
+from propdesk.config import (
+    BusinessHoursConfig,
+    Config,
+    DatabaseConfig,
+    MailboxConfig,
+    NotificationsConfig,
+)
 from propdesk.store.tables import InboundMessageRow, TicketRow
 from tests.stack import Dovecot, ImapUser, SmtpPeer
+
+ALWAYS_OPEN = BusinessHoursConfig(
+    hours=dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "00:00-24:00")
+)
 
 
 def two_problem_mail() -> bytes:
@@ -41,6 +51,9 @@ def test_daemon_turn_mails_assignees_and_acknowledges_once(
         database=db_config,
         mailboxes=[mailbox_config],
         smtp=smtp_peer.smtp_config(message_id_domain="mail.property.com"),
+        # Open all day, every day: the mail's receive time is the wall clock's, and after hours
+        # the emergency coordinator would be mailed too (this test must pass at any hour).
+        business_hours=ALWAYS_OPEN,
     )
     dovecot.append(imap_user, two_problem_mail())
     daemon = app.daemon(config)

@@ -111,6 +111,7 @@ class OutboxDelivery:
         own_addresses: Iterable[str],
         *,
         clock: Clock = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         # A plain connection per row: the ORM session adds nothing here but overhead.
         engine = db.kw["bind"] if isinstance(db, sessionmaker) else db
@@ -122,6 +123,7 @@ class OutboxDelivery:
         self._settings = settings
         self._policy = RecipientPolicy(own_addresses)
         self._clock = clock
+        self._monotonic = monotonic
 
     def __call__(self) -> PassStats:
         return self.run_once()
@@ -132,11 +134,11 @@ class OutboxDelivery:
         early if SMTP is down."""
         stats = PassStats()
         budget = limit if limit is not None else self._settings.batch_size
-        deadline = time.monotonic() + self._settings.max_pass_seconds
+        deadline = self._monotonic() + self._settings.max_pass_seconds
         # One connection for the pass, one transaction per row on it (no pool checkout and
         # pre-ping per row: the round trips are most of a row's cost).
         with self._engine.connect() as conn:
-            while stats.handled < budget and time.monotonic() < deadline:
+            while stats.handled < budget and self._monotonic() < deadline:
                 outcome = self._one(conn, stats)
                 if outcome is None:
                     break
