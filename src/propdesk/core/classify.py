@@ -16,9 +16,6 @@ from propdesk.core.evidence import Clause
 from propdesk.core.items import ActionItem, action_items
 from propdesk.core.vocabulary import Topic, UrgencyRule, Vocabulary
 
-_DESCRIPTION_MAX = 120
-_SUBJECT_KIND_MIN = 2.0  # a subject topic this strong names a kind of matter
-
 
 @dataclass(frozen=True, slots=True)
 class Classification:
@@ -48,7 +45,7 @@ def _subject_is_about(subject: Clause, topic: Topic, vocab: Vocabulary) -> bool:
     kinds = {
         (vocab.topics[k].category, vocab.topics[k].subcategory)
         for k, v in subject.topic_scores.items()
-        if v >= _SUBJECT_KIND_MIN
+        if v >= vocab.decisions.thresholds.subject_kind_min
     }
     return kinds <= {(topic.category, topic.subcategory)}
 
@@ -66,10 +63,11 @@ def _base_urgency(topic: Topic, vocab: Vocabulary) -> str:
     return vocab.urgency_base.get(key) or vocab.urgency_base.get(topic.category, "3")
 
 
-def _summary(item: ActionItem) -> str:
+def _summary(item: ActionItem, vocab: Vocabulary) -> str:
+    limit = vocab.decisions.thresholds.summary_max
     text = item.clauses[0].text.strip()
-    if len(text) > _DESCRIPTION_MAX:
-        text = text[: _DESCRIPTION_MAX - 3].rstrip() + "..."
+    if len(text) > limit:
+        text = text[: limit - 3].rstrip() + "..."
     return text
 
 
@@ -163,7 +161,7 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
         requires_contractor=contractor,
         topic=topic.key,
         text=item.text,
-        summary=_summary(item),
+        summary=_summary(item, vocab),
         matched_rules=tuple(rules),
     )
 

@@ -21,10 +21,6 @@ _CLAUSE_SPLIT_RE = re.compile(
     r"|\s+-\s+(?=[a-z])|\s+(?=and\s+(?:the|my|our|i think|it's|now|separately|also)\b)",
     re.IGNORECASE,
 )
-_RESET_WORDS = frozenset({"but", "and", "so", "because", "though", "however", "although"})
-_NEGATION_WINDOW = 6
-_PLACE_PREPOSITIONS = frozenset({"in", "throughout", "across"})
-_FEARS = frozenset({"scared", "afraid", "worried", "terrified", "nervous"})
 _PUNCT_RE = re.compile(r"[,;:.!?()\[\]]|\s-\s")
 # Co-occurrence rules (urgency, context) see every phrase; other roles compete longest-first
 # only with each other, so "sewage is coming" (urgency) does not hide "sewage" (topic).
@@ -41,14 +37,6 @@ _CAPPED_TEMP_RE = re.compile(
     r"go\s+|get\s+|goes\s+|gets\s+)?(above|over|past|below|under)\s+(\d{2})\b",
     re.IGNORECASE,
 )
-_COLD_INSIDE_F = 62
-_HOT_INSIDE_F = 85
-_ACTION_VERBS = frozenset(
-    {"have", "get", "need", "want", "own", "keep", "use", "bring", "put", "install", "adopt"}
-)
-_VERBAL_NEGATORS = frozenset(
-    {"don't", "doesn't", "didn't", "never", "isn't", "wasn't", "aren't", "weren't", "not"}
-)
 # "I'd patch the holes when I move out": a hypothetical names no real problem.
 _HYPOTHETICAL_RE = re.compile(
     r"^\W*(?:i'd|i would|i could|we'd|we would|if)\b(?!\s+(?:like|love|appreciate|be grateful))",
@@ -58,35 +46,6 @@ _HYPOTHETICAL_RE = re.compile(
 _ORDINAL_START_RE = re.compile(
     r"^\W*(?:first|second|third|fourth|next|lastly|finally)\s*[,:\-\u2013]", re.IGNORECASE
 )
-_MIN_PIECE = 2.0  # "and my neighbors say the same" is no matter of its own
-_CLEAR_OBJECT = 3.0  # weight of a phrase that clearly names a thing ("shower drain")
-CLOSING_CUES = frozenset({"resolved", "gratitude", "confirmation", "info"})
-
-
-_DETERMINERS = frozenset(
-    {"the", "my", "our", "a", "an", "his", "her", "their", "this", "that", "your", "its"}
-)
-# Where a thing is, or where a consequence shows ("dripping through his light fixture",
-# "onto the carpet", "the door faces the parking lot"): the place, not the matter.
-_LOCATIVE = frozenset(
-    {
-        "behind",
-        "under",
-        "underneath",
-        "beneath",
-        "near",
-        "beside",
-        "below",
-        "outside",
-        "onto",
-        "into",
-        "faces",
-        "facing",
-        "overlooks",
-        "overlooking",
-    }
-)
-_LOCATIVE_WEIGHT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,20 +87,21 @@ class Clause:
     problem_topics: frozenset[str] = frozenset()  # topics whose own problem phrases fired
     generic_problem: bool = False  # a generic problem cue ("not working", "broken")
     in_list: bool = False
+    closing: bool = False  # nothing to act on: thanks, "never mind" (see ``_closing``)
 
     def top_topic(self) -> str | None:
         if not self.topic_scores:
             return None
         return max(self.topic_scores.items(), key=lambda kv: kv[1])[0]
 
-    @property
-    def closing(self) -> bool:
-        """Thanks, "never mind", a confirmation: nothing to act on (unless a problem is named)."""
-        if "still" in self.cues:
-            return False
-        if "resolved" in self.cues:  # "never mind, the toilet stopped running on its own"
-            return True
-        return bool(self.cues & CLOSING_CUES) and not self.problem
+
+def _closing(cues: frozenset[str], problem: bool, vocab: Vocabulary) -> bool:
+    """Thanks, "never mind", a confirmation: nothing to act on (unless a problem is named)."""
+    if "still" in cues:
+        return False
+    if "resolved" in cues:  # "never mind, the toilet stopped running on its own"
+        return True
+    return bool(cues & vocab.decisions.closing_cues) and not problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,15 +147,16 @@ def split_sentences(text: str) -> list[Sentence]:
     return out
 
 
-def _negator(text: str, tokens: list[Token], first: int, negation: frozenset[str]) -> str:
+def _negator(text: str, tokens: list[Token], first: int, vocab: Vocabulary) -> str:
     """The negation word shortly before the phrase, in the same stretch of the sentence."""
-    for j in range(first - 1, max(-1, first - 1 - _NEGATION_WINDOW), -1):
+    negation, d = vocab.negation, vocab.decisions
+    for j in range(first - 1, max(-1, first - 1 - d.thresholds.negation_window), -1):
         if _PUNCT_RE.search(text, tokens[j].end, tokens[j + 1].start):
             return ""  # "does not light, it only clicks": the comma ends the negation
         word = tokens[j].text
-        if word in _RESET_WORDS:
+        if word in d.negation_resets:
             return ""
-        if word in _PLACE_PREPOSITIONS and j > 0 and tokens[j - 1].text not in negation:
+        if word in d.place_prepositions and j > 0 and tokens[j - 1].text not in negation:
             # "no water in the whole building": the negation ends with its noun; the place
             # after it is not denied ("not in my neighbours" still is)
             return ""
@@ -204,7 +165,7 @@ def _negator(text: str, tokens: list[Token], first: int, negation: frozenset[str
         if (
             word in {"of", "about"}
             and j > 0
-            and tokens[j - 1].text in _FEARS
+            and tokens[j - 1].text in d.fears
             and tokens[j + 1].text.endswith("ing")
         ):
             return "fear"  # "scared of tripping the breaker": feared, not happened
@@ -225,22 +186,23 @@ def _masks_situation(role: Role) -> bool:
     )
 
 
-def _locative(tokens: list[Token], first: int) -> bool:
+def _locative(tokens: list[Token], first: int, vocab: Vocabulary) -> bool:
     """The phrase names where something is ("behind the fridge", "next to the sink",
     "through his bathroom light fixture": a determiner may be followed by two modifiers)."""
+    determiners, locative = vocab.decisions.determiners, vocab.decisions.locative
     for skip in range(3):
         j = first - 1 - skip
         if j < 0:
             return False
-        if skip and tokens[j + 1].text in _DETERMINERS:
+        if skip and tokens[j + 1].text in determiners:
             return False  # modifiers come after the determiner, never before it
         had_det = False
-        while j >= 0 and tokens[j].text in _DETERMINERS:
+        while j >= 0 and tokens[j].text in determiners:
             j -= 1
             had_det = True
         if j < 0 or (skip and not had_det):
             continue
-        if tokens[j].text in _LOCATIVE:
+        if tokens[j].text in locative:
             # "leaking from under the dishwasher": the source, not a place
             return not (j >= 1 and tokens[j - 1].text == "from")
         pair = (tokens[j - 1].text, tokens[j].text) if j >= 1 else ("", "")
@@ -250,29 +212,30 @@ def _locative(tokens: list[Token], first: int) -> bool:
     return False
 
 
-def _temperature_words(text: str) -> list[Token]:
+def _temperature_words(text: str, vocab: Vocabulary) -> list[Token]:
     """ "It's 55 degrees in my apartment" says "cold inside" without the words: add them.
 
-    Indoor readings only (not "95 degrees out"); below 63F is cold, above 84F is hot."""
+    Indoor readings only (not "95 degrees out"); ``[thresholds]`` say what is cold and hot."""
+    th = vocab.decisions.thresholds
     end = len(text)
     # "we can't get it above 60 degrees" (heating) / "won't go below 88" (cooling)
     for m in _CAPPED_TEMP_RE.finditer(text):
         degrees = int(m.group(2))
-        if m.group(1).lower() in {"above", "over", "past"} and degrees <= _COLD_INSIDE_F:
+        if m.group(1).lower() in {"above", "over", "past"} and degrees <= th.cold_inside_f:
             return [Token("cold", end, end), Token("inside", end, end)]
-        if m.group(1).lower() in {"below", "under"} and degrees >= _HOT_INSIDE_F:
+        if m.group(1).lower() in {"below", "under"} and degrees >= th.hot_inside_f:
             return [Token("hot", end, end), Token("inside", end, end)]
     for m in _INDOOR_TEMP_RE.finditer(text):
         degrees = int(m.group(1) or m.group(2))
-        if degrees <= _COLD_INSIDE_F:
+        if degrees <= th.cold_inside_f:
             return [Token("cold", end, end), Token("inside", end, end)]
-        if degrees >= _HOT_INSIDE_F:
+        if degrees >= th.hot_inside_f:
             return [Token("hot", end, end), Token("inside", end, end)]
     return []
 
 
 def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
-    tokens = tokenize(text, vocab.spelling) + _temperature_words(text)
+    tokens = tokenize(text, vocab.spelling) + _temperature_words(text, vocab)
     norm = normalise(text)
     found = vocab.index.find_all(tokens)
     evidence_layer: list[Match] = longest_matches(
@@ -299,15 +262,15 @@ def _hits(text: str, vocab: Vocabulary) -> list[Hit]:
     for layer, wanted_rule in layers:
         wanted = wanted_rule is not None
         for m in layer:
-            negator = _negator(norm, tokens, m.first, vocab.negation)
+            negator = _negator(norm, tokens, m.first, vocab)
             negated = bool(negator)
             # "I don't have a pet": a denied action names no matter ("no smoke detector" does)
             denied_action = (
-                negator in _VERBAL_NEGATORS
+                negator in vocab.decisions.verbal_negators
                 and m.length > 1
-                and tokens[m.first].text in _ACTION_VERBS
+                and tokens[m.first].text in vocab.decisions.action_verbs
             )
-            locative = _locative(tokens, m.first)
+            locative = _locative(tokens, m.first, vocab)
             denied = denied_action or (
                 m.first >= 2
                 and tokens[m.first - 2].text == "not"
@@ -341,7 +304,7 @@ class _Tally:
     def add(self, hit: Hit, vocab: Vocabulary) -> None:
         kind, name = hit.role.kind, hit.role.name
         if kind in {"topic", "problem"}:
-            self._topic(hit)
+            self._topic(hit, vocab)
         elif kind == "cue" and not hit.negated:
             self.cues.add(name)
             if name in {"problem", "still"}:
@@ -353,7 +316,7 @@ class _Tally:
         elif kind == "contractor" and not hit.negated:
             self.contractor.append(hit.phrase)
 
-    def _topic(self, hit: Hit) -> None:
+    def _topic(self, hit: Hit, vocab: Vocabulary) -> None:
         kind, name = hit.role.kind, hit.role.name
         if kind == "problem" and hit.negated:
             return
@@ -361,7 +324,7 @@ class _Tally:
             return  # "it's not a security issue"
         weight = hit.role.weight
         if kind == "topic" and hit.locative:
-            weight *= _LOCATIVE_WEIGHT
+            weight *= vocab.decisions.thresholds.locative_weight
         self.scores[name] = self.scores.get(name, 0.0) + weight
         self.topic_hits.setdefault(name, []).append(hit.phrase)
         if kind == "problem":
@@ -417,6 +380,7 @@ def evidence(
         topic_scores=scores,
         topic_hits={k: tuple(v) for k, v in topic_hits.items()},
         cues=frozenset(cues),
+        closing=_closing(frozenset(cues), problem, vocab),
         problem=problem,
         problem_topics=frozenset(problem_topics),
         generic_problem=generic_problem,
@@ -428,36 +392,16 @@ def evidence(
     )
 
 
-# Different words for one thing: "our refrigerator clicks, the fridge part is warm" is one fridge.
-SAME_THING = {
-    "fridge": "refrigerator",
-    "frig": "refrigerator",
-    "freezer": "refrigerator",
-    "ac": "air conditioner",
-    "a/c": "air conditioner",
-    "aircon": "air conditioner",
-    "conditioner": "air conditioner",
-    "conditioning": "air conditioner",
-    "lift": "elevator",
-    "tap": "faucet",
-    "taps": "faucet",
-    "loo": "toilet",
-    "commode": "toilet",
-}
-
-
-def thing_words(words: tuple[str, ...] | list[str]) -> set[str]:
-    """The words of a thing, with synonyms folded together."""
-    return {SAME_THING.get(w, w) for w in words}
-
-
-_PRONOUN_RE = re.compile(r"\b(?:it|its|it's|them|they|they're)\b", re.IGNORECASE)
+def thing_words(words: tuple[str, ...] | list[str], vocab: Vocabulary) -> set[str]:
+    """The words of a thing, with synonyms folded together ("fridge" is a refrigerator)."""
+    same = vocab.decisions.same_thing
+    return {same.get(w, w) for w in words}
 
 
 def _objects(clause: Clause, vocab: Vocabulary, min_weight: float = 0.0) -> set[str]:
     """Words naming things; for noise the nuisance itself ("parties", "barks") is the thing."""
     return {
-        SAME_THING.get(w, w)
+        vocab.decisions.same_thing.get(w, w)
         for h in clause.hits
         if h.role.weight >= min_weight
         and (
@@ -493,7 +437,7 @@ def _water_damage_of(a: Clause, b: Clause, vocab: Vocabulary) -> bool:
 def _two_problems(a: Clause, b: Clause, vocab: Vocabulary) -> bool:
     """ "the kitchen sink is leaking and the shower drain is clogged": the second half names a
     clear thing of its own (not "it", not a word of the first half) and its own problem."""
-    strong_b = _objects(b, vocab, _CLEAR_OBJECT)
+    strong_b = _objects(b, vocab, vocab.decisions.thresholds.clear_object)
     if _water_damage_of(a, b, vocab):
         return False
     return (
@@ -502,7 +446,7 @@ def _two_problems(a: Clause, b: Clause, vocab: Vocabulary) -> bool:
         and bool(_objects(a, vocab))
         and bool(strong_b)
         and not strong_b & _objects(a, vocab)
-        and not _PRONOUN_RE.search(b.text)
+        and not vocab.decisions.conjoined_pronoun_re.search(b.text)
     )
 
 
@@ -540,7 +484,7 @@ def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list
                 current = ev
                 continue
             a, b = current.top_topic(), ev.top_topic()
-            strong = b is not None and ev.topic_scores[b] >= _MIN_PIECE
+            strong = b is not None and ev.topic_scores[b] >= vocab.decisions.thresholds.min_piece
             # "a party until 3am - thumping music, people yelling": after a dash, the same
             # kind of matter is the detail of the first, not a second matter
             dashed = re.search(r"\s[-\u2013\u2014]\s*" + re.escape(piece.strip()[:12]), sent.text)
@@ -554,7 +498,9 @@ def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list
                 != (vocab.topics[b].category, vocab.topics[b].subcategory)
             )
             starts_new = (
-                (strong and differ) or bool(ev.cues & ({"separator"} | CLOSING_CUES)) or second
+                (strong and differ)
+                or bool(ev.cues & ({"separator"} | vocab.decisions.closing_cues))
+                or second
             )
             if starts_new:
                 out.append(current)

@@ -15,26 +15,6 @@ from propdesk.core.evidence import Clause, clauses, thing_words
 from propdesk.core.vocabulary import Topic, Vocabulary
 
 _REPLY_PREFIX_RE = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|sv|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
-_QUESTION_TYPES = frozenset({"Lease", "Move-in/out", "Payment", "Amenity", "Utilities"})
-_STRONG_TOPIC = 4.0
-# a thing whose failure shows at every fixture of a kind: the panel feeds all the circuits
-_FEEDS = {"electrical_panel": "electrical"}
-_MIN_OPEN = 2.0  # a single weak word ("neighbors", "came off") never opens a matter
-_WEAK_SPLIT = 3.0  # unannounced, another kind of matter needs more than one weak phrase
-_CONTINUITY = 0.75  # a clause about the current matter nearly as much as another continues it
-_SUBORDINATE_RE = re.compile(
-    r"^\W*(?:when|whenever|while|after|before|since|because|as soon as|every time|each time|"
-    r"once|until)\b",
-    re.IGNORECASE,
-)
-_QUESTION_SPLIT_MIN = 3.0  # a follow-up question needs clear evidence to be its own matter
-_FOLLOW_UP_QUESTION = 6.0  # "Can we get a locked package room?" after a theft: same matter
-_CLEAR_THING = 4.0  # an object phrase this heavy clearly names one thing ("dryer", "toilet")
-_NAMED_THING = 3.0  # ... and this heavy names a thing ("window", "bedroom door")
-_PRONOUN_RE = re.compile(r"\b(?:it|its|it's|them|they|they're|this|that)\b", re.IGNORECASE)
-_BACK_REFERENCE_RE = re.compile(
-    r"^\W*(?:(?:and|but|so|plus)\s+)?(?:it|it's|its|they|they're|which)\b", re.I
-)
 
 
 @dataclass
@@ -47,17 +27,18 @@ class ActionItem:
     subject: Clause | None = None  # the subject, when it talks about this matter
     context: list[Clause] = field(default_factory=list)  # lead-in clauses of the same paragraph
 
-    def scores(self, vocab: Vocabulary | None = None) -> dict[str, float]:
+    def scores(self, vocab: Vocabulary) -> dict[str, float]:
         """Topic scores. The opening clause says what the matter is (x1.5); later symptom
         topics (mold, water damage) count half, so "leak ... and now mold" stays a leak."""
+        th = vocab.decisions.thresholds
         total: dict[str, float] = {}
         heads: set[str] = set()  # last words of things named so far ("door" of "oven door")
         for n, clause in enumerate([*self.context, *self.clauses]):
             opening = n == len(self.context)
             for topic, score in clause.topic_scores.items():
-                weight = 1.5 if opening else 1.0
-                if not opening and vocab is not None and vocab.topics[topic].attach:
-                    weight = 0.5
+                weight = th.opening_weight if opening else 1.0
+                if not opening and vocab.topics[topic].attach:
+                    weight = th.symptom_weight
                 # "the door" after "oven door" names the same thing: no new evidence
                 echoed = sum(
                     h.role.weight
@@ -76,7 +57,7 @@ class ActionItem:
         if self.subject is not None:
             for topic, score in self.subject.topic_scores.items():
                 if topic in total:
-                    total[topic] += score * 0.5
+                    total[topic] += score * th.subject_weight
         return total
 
     def group_scores(self, vocab: Vocabulary) -> dict[tuple[str, str | None], float]:
@@ -137,18 +118,19 @@ def _opens(  # noqa: PLR0911 - a decision table reads best as early returns
     clause: Clause, topic: Topic, current: ActionItem | None, vocab: Vocabulary
 ) -> bool:
     """Can this clause open a matter of its own?"""
-    if clause.topic_scores.get(topic.key, 0.0) < _MIN_OPEN and not (
+    d = vocab.decisions
+    if clause.topic_scores.get(topic.key, 0.0) < d.thresholds.min_open and not (
         current is None and _states_emergency(clause, vocab)
     ):
         return False
-    if _SUBORDINATE_RE.match(clause.text) and not clause.problem and not clause.question:
+    if d.subordinate_re.match(clause.text) and not clause.problem and not clause.question:
         return False  # "When I plugged in my dryer, the outlet sparked": the dryer is context
     asks = clause.question or "request" in clause.cues
     if clause.urgency_rules:
         return True  # an emergency situation is always a matter
     if clause.list_item and clause.problem and not topic.attach:
         return True  # "- the bedroom door handle came off": the tenant's list names a matter
-    if topic.problem_free or topic.category in _QUESTION_TYPES:
+    if topic.problem_free or topic.category in d.question_categories:
         # "There's a $150 charge on my ledger." is a billing dispute even without a question
         disputed = topic.category == "Payment" and current is None
         # "1) the tap drips ... 2) Separately, my lease is ending.": the tenant announced
@@ -164,11 +146,11 @@ def _opens(  # noqa: PLR0911 - a decision table reads best as early returns
             asks
             or clause.problem
             or announced
-            or (disputed and clause.topic_scores[topic.key] >= 6)
+            or (disputed and clause.topic_scores[topic.key] >= d.thresholds.disputed_charge)
         )
     if _problem_for(clause, topic, vocab) or asks or "absence" in clause.cues:
         return True
-    strong = clause.topic_scores.get(topic.key, 0.0) >= _STRONG_TOPIC
+    strong = clause.topic_scores.get(topic.key, 0.0) >= d.thresholds.strong_topic
     # a tenant's list names matters; a complaint's own words are the problem
     return strong and (current is None or clause.in_list or topic.category == "Complaint")
 
@@ -176,7 +158,8 @@ def _opens(  # noqa: PLR0911 - a decision table reads best as early returns
 def _about_current(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
     """The clause is (nearly) as much about the current matter as about anything else."""
     best = max(clause.topic_scores.values())
-    if clause.topic_scores.get(cur.key, 0.0) >= _CONTINUITY * best:
+    continuity = vocab.decisions.thresholds.continuity
+    if clause.topic_scores.get(cur.key, 0.0) >= continuity * best:
         return True
     top = vocab.topics[max(clause.topic_scores.items(), key=lambda kv: kv[1])[0]]
     if (top.category, top.subcategory) == (cur.category, cur.subcategory):
@@ -187,10 +170,10 @@ def _about_current(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
         if (vocab.topics[k].category, vocab.topics[k].subcategory)
         == (cur.category, cur.subcategory)
     )
-    return group >= _CONTINUITY * best
+    return group >= continuity * best
 
 
-def _new_thing(clause: Clause, current: ActionItem, min_weight: float = _CLEAR_THING) -> bool:
+def _new_thing(clause: Clause, current: ActionItem, vocab: Vocabulary, min_weight: float) -> bool:
     """ "The washer ate my quarters. The dryer also doesn't heat.": a clearly named thing
     that the current matter has not mentioned."""
     named = thing_words(
@@ -199,12 +182,13 @@ def _new_thing(clause: Clause, current: ActionItem, min_weight: float = _CLEAR_T
             for h in clause.hits
             if h.role.kind == "topic" and h.role.weight >= min_weight and not h.locative
             for w in h.words
-        ]
+        ],
+        vocab,
     )
-    return bool(named) and not named & _seen_things(current)
+    return bool(named) and not named & _seen_things(current, vocab)
 
 
-def _seen_things(current: ActionItem) -> set[str]:
+def _seen_things(current: ActionItem, vocab: Vocabulary) -> set[str]:
     return thing_words(
         [
             w
@@ -212,7 +196,8 @@ def _seen_things(current: ActionItem) -> set[str]:
             for h in c.hits
             if h.role.kind == "topic"
             for w in h.words
-        ]
+        ],
+        vocab,
     )
 
 
@@ -234,12 +219,6 @@ _AFTERMATH_RE = re.compile(
     r"^\W*(?:and |so )?(?:now|as a result|because of (?:this|that|it))\b|\bnow\W*$",
     re.IGNORECASE,
 )
-_POWERED = frozenset({"electrical", "appliance", "hvac", "general_repair"})
-_ANNOUNCED_RE = re.compile(
-    r"\b(?:separately|unrelated|another thing|on another note|one more thing|different issue|"
-    r"secondly|second thing|in addition|additionally|as well as that|on top of that)\b",
-    re.IGNORECASE,
-)
 _OWN_SOURCE_RE = re.compile(
     r"\bfrom (?:upstairs|above|the (?:flat|apartment|unit|floor) above|the ceiling|the roof|"
     r"the (?:flat|apartment|unit) upstairs)\b",
@@ -252,20 +231,15 @@ def _consequence(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool
     somewhere else ("dripping through the light fixture below", "a puddle under it"), a device
     that stopped in an outage, or a problem "since the leak". A clearly named other thing
     with its own problem ("the faucet also drips") is still a new matter."""
+    d = vocab.decisions
     cur = current.top_topic(vocab)
-    if cur is None or clause.list_item or _ANNOUNCED_RE.search(clause.text):
+    if cur is None or clause.list_item or d.announced_re.search(clause.text):
         return False  # "Separately, water is dripping ...": the tenant says it is another matter
     if _OWN_SOURCE_RE.search(clause.text) and cur.subcategory != "plumbing":
         return False  # water "from upstairs" has its own source, not the AC or fridge
-    seen = _seen_things(current)
+    seen = _seen_things(current, vocab)
     for m in _CAUSED_BY_RE.finditer(clause.text):
-        if thing_words([m.group(1).lower()]) & seen or m.group(1).lower() in {
-            "leak",
-            "flood",
-            "flooding",
-            "outage",
-            "storm",
-        }:
+        if thing_words([m.group(1).lower()], vocab) & seen or m.group(1).lower() in d.causes:
             return True  # "the light has flickered since the leak"
     if (
         not any(h.role.kind == "topic" for h in clause.hits)
@@ -273,14 +247,15 @@ def _consequence(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool
         and not clause.cues & {"separator", "request"}
         and not clause.conjoined
         and clause.block == current.clauses[-1].block
-        and max(clause.topic_scores.values(), default=0.0) < _STRONG_TOPIC
+        and max(clause.topic_scores.values(), default=0.0) < d.thresholds.strong_topic
     ):
         return True  # "Glass everywhere.": a state with no thing of its own describes this one
     if cur.absorbs and current.clauses[0].problem:
         # "the power is out, and the elevator isn't working": devices stop with the power
         # ... but a clogged toilet or a noisy neighbour does not stop with the power
         powered = all(
-            vocab.topics[t].category == "Utilities" or vocab.topics[t].subcategory in _POWERED
+            vocab.topics[t].category == "Utilities"
+            or vocab.topics[t].subcategory in d.powered_subcategories
             for t in clause.problem_topics
         )
         return "separator" not in clause.cues and not clause.question and powered
@@ -304,68 +279,37 @@ def _consequence(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool
             and not h.locative
             and not set(h.words) <= shows
             and not vocab.topics[h.role.name].attach
-            and h.role.weight >= _MIN_OPEN
-            and not thing_words(h.words) & seen
+            and h.role.weight >= d.thresholds.min_open
+            and not thing_words(h.words, vocab) & seen
         ):
             return False  # "the bathroom faucet drips": a thing of its own
     return True
 
 
-_PARTS = frozenset(
-    {
-        "door",
-        "doors",
-        "handle",
-        "knob",
-        "seal",
-        "gasket",
-        "shelf",
-        "drawer",
-        "hinge",
-        "button",
-        "lid",
-        "tray",
-        "rack",
-    }
-)
-
-
-# Parts of a thing: "the handle has come loose and the latch doesn't catch" is one door.
-_WHOLE_PARTS = {
-    "door": frozenset(
-        {"handle", "knob", "latch", "hinge", "hinges", "lock", "deadbolt", "bolt", "frame"}
-    ),
-    "window": frozenset({"handle", "latch", "lock", "frame", "pane", "glass", "seal", "sash"}),
-    # a jammed disposal leaves the sink full: the sink is where its symptom shows
-    "disposal": frozenset({"sink", "sinks", "drain", "kitchen"}),
-}
-
-
-def _part_of_whole(clause: Clause, current: ActionItem) -> bool:
-    seen = _seen_things(current)
+def _part_of_whole(clause: Clause, current: ActionItem, vocab: Vocabulary) -> bool:
+    """Parts of a thing: "the handle has come loose and the latch doesn't catch" is one door."""
+    seen = _seen_things(current, vocab)
     things = {w for h in clause.hits if h.role.kind == "topic" for w in h.words}
     return any(
         whole in seen and bool(things) and things <= parts | {whole}
-        for whole, parts in _WHOLE_PARTS.items()
+        for whole, parts in vocab.decisions.whole_parts.items()
     )
 
 
-def _part_of_appliance(clause: Clause, cur: Topic) -> bool:
+def _part_of_appliance(clause: Clause, cur: Topic, vocab: Vocabulary) -> bool:
     """ "ice building up in the freezer and the door won't close": the appliance's door."""
     if cur.subcategory != "appliance" or not clause.conjoined:
         return False
     things = {w for h in clause.hits if h.role.kind == "topic" for w in h.words}
-    return bool(things) and things <= _PARTS
+    return bool(things) and things <= vocab.decisions.parts
 
 
-# What an outage takes away, by the kind of matter whose symptom it explains.
-_OUTAGE_OF = {"plumbing": frozenset({"water"}), "electrical": frozenset({"power", "electricity"})}
-
-
-def _outage_explains(clause: Clause, topic: Topic, current: ActionItem, cur: Topic) -> bool:
+def _outage_explains(
+    clause: Clause, topic: Topic, current: ActionItem, cur: Topic, vocab: Vocabulary
+) -> bool:
     """A building-wide outage of the very supply the current matter lacks is that matter's
     cause: the ticket becomes the outage (the item's scores then favour it), not a second one."""
-    supply = _OUTAGE_OF.get(cur.subcategory or "")
+    supply = vocab.decisions.outage_supplies.get(cur.subcategory or "")
     if not topic.absorbs or cur.category != "Maintenance" or supply is None:
         return False
     lacks = any(
@@ -401,13 +345,13 @@ def _names_same_thing(clause: Clause, current: ActionItem) -> bool:
     return bool(bare & heads)
 
 
-def _second_question(clause: Clause, topic: Topic, cur: Topic) -> bool:
+def _second_question(clause: Clause, topic: Topic, cur: Topic, vocab: Vocabulary) -> bool:
     """ "Can I add my partner to the lease? And is there a parking permit list?": after a
     question, a question clearly about another kind of matter is a second question."""
     return (
-        (cur.category in _QUESTION_TYPES or cur.problem_free)
+        (cur.category in vocab.decisions.question_categories or cur.problem_free)
         and (topic.category, topic.subcategory) != (cur.category, cur.subcategory)
-        and clause.topic_scores[topic.key] >= _STRONG_TOPIC
+        and clause.topic_scores[topic.key] >= vocab.decisions.thresholds.strong_topic
     )
 
 
@@ -421,11 +365,13 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     separated: bool,
 ) -> str | None:
     """Why ``clause`` starts a new item (a reason for matched_rules), or None to continue."""
+    d = vocab.decisions
+    th = d.thresholds
     cur = current.top_topic(vocab)
     if cur is None:
         return None
     separator = separated or "separator" in clause.cues or clause.list_item
-    if _BACK_REFERENCE_RE.match(clause.text) and not clause.list_item:
+    if d.back_reference_re.match(clause.text) and not clause.list_item:
         return None  # "It also makes a gurgling sound": the same thing again
     if "merge" in clause.cues:
         return None
@@ -442,7 +388,7 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         # drain ... my toilet is also gurgling" is one blocked main line
         return None
     if (
-        _FEEDS.get(cur.key) == topic.subcategory
+        d.feeds.get(cur.key) == topic.subcategory
         and not separator
         and not after_closing
         and not clause.list_item
@@ -455,28 +401,28 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         not separator
         and not clause.problem
         and clause.urgency_rules
-        and clause.topic_scores.get(topic.key, 0.0) < _STRONG_TOPIC
+        and clause.topic_scores.get(topic.key, 0.0) < th.strong_topic
         and clause.block == current.clauses[-1].block
         and any(c.urgency_rules for c in current.clauses)
     ):
         # "a burning smell from the panel. The door was warm to the touch.": one more sign of
         # the emergency already reported, about a thing only weakly named
         return None
-    if not after_closing and _outage_explains(clause, topic, current, cur):
+    if not after_closing and _outage_explains(clause, topic, current, cur, vocab):
         # "The taps stopped working. My neighbour also has no water.": one outage ("also"
         # here means "too", not another matter)
         return None
-    if not separator and _part_of_whole(clause, current):
+    if not separator and _part_of_whole(clause, current, vocab):
         return None  # "... the door handle is loose and the latch doesn't catch"
     same_group = (cur.category, cur.subcategory) == (topic.category, topic.subcategory)
     if (
         separator
-        and topic.category not in _QUESTION_TYPES
-        and _new_thing(clause, current)
+        and topic.category not in d.question_categories
+        and _new_thing(clause, current, vocab, th.clear_thing)
         and (
             _opens(clause, topic, current, vocab)
             # "..., and separately the ceiling light buzzes": announced, named, something wrong
-            or (clause.problem and clause.topic_scores[topic.key] >= _STRONG_TOPIC)
+            or (clause.problem and clause.topic_scores[topic.key] >= th.strong_topic)
         )
     ):
         return "split:another thing with its own problem"
@@ -494,18 +440,18 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         and _opens(clause, topic, current, vocab)
     ):
         return "split:second problem in one sentence"
-    if topic.key == cur.key or (same_group and topic.category in _QUESTION_TYPES):
+    if topic.key == cur.key or (same_group and topic.category in d.question_categories):
         return "split:after resolved matter" if after_closing and current.resolved else None
     if (
-        cur.category in _QUESTION_TYPES
-        and topic.category in _QUESTION_TYPES
-        and (not separator or clause.topic_scores[topic.key] < _QUESTION_SPLIT_MIN)
-        and not (clause.question and _second_question(clause, topic, cur))
+        cur.category in d.question_categories
+        and topic.category in d.question_categories
+        and (not separator or clause.topic_scores[topic.key] < th.question_split_min)
+        and not (clause.question and _second_question(clause, topic, cur, vocab))
         and not (  # "Rent portal gives an error. The gym treadmill is broken.": a new report
             clause.problem
             and not clause.question
             and topic.category != cur.category
-            and clause.topic_scores[topic.key] >= _STRONG_TOPIC
+            and clause.topic_scores[topic.key] >= th.strong_topic
         )
     ):
         return None  # follow-up questions ("Is there a fee?") belong to the question asked
@@ -513,20 +459,20 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         first = current.clauses[0]
         if first.in_list and clause.block == first.block:
             return None  # the tenant's own list entry delimits the matter
-        if _BACK_REFERENCE_RE.match(clause.text) or _about_current(clause, cur, vocab):
+        if d.back_reference_re.match(clause.text) or _about_current(clause, cur, vocab):
             return None
-        if _names_same_thing(clause, current) or _part_of_appliance(clause, cur):
+        if _names_same_thing(clause, current) or _part_of_appliance(clause, cur, vocab):
             return None  # "my oven door hinge is broken and the door won't close"
         last = current.clauses[-1]
         if (
             clause.question
             and not clause.conjoined
             and clause.block == last.block
-            and max(clause.topic_scores.values()) <= _FOLLOW_UP_QUESTION
-            and not _second_question(clause, topic, cur)
+            and max(clause.topic_scores.values()) <= th.follow_up_question
+            and not _second_question(clause, topic, cur, vocab)
         ):
             return None  # "Is the vent clogged?": a question about the matter just described
-        weak = max(clause.topic_scores.values()) < _STRONG_TOPIC
+        weak = max(clause.topic_scores.values()) < th.strong_topic
         if (
             cur.subcategory == "appliance"
             and last.sentence == clause.sentence
@@ -544,7 +490,7 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         own_fault = (
             (clause.generic_problem or topic.key in clause.problem_topics)
             and not clause.conjoined
-            and _new_thing(clause, current, _NAMED_THING)
+            and _new_thing(clause, current, vocab, th.named_thing)
         )
         if (
             cur.attach
@@ -561,14 +507,14 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
     if separator:
         return "split:list entry" if clause.in_list else "split:separator cue"
     if not same_group:
-        if clause.topic_scores[topic.key] < _WEAK_SPLIT and not clause.urgency_rules:
+        if clause.topic_scores[topic.key] < th.weak_split and not clause.urgency_rules:
             return None  # "Kids are sleeping in coats.": one weak phrase is a detail, no matter
         return f"split:different matter ({topic.category}/{topic.subcategory})"
     if (
         clause.conjoined
         and clause.problem
         and not topic.attach
-        and clause.topic_scores[topic.key] >= _STRONG_TOPIC
+        and clause.topic_scores[topic.key] >= th.strong_topic
     ):
         # "the toilet won't stop running, and the kitchen faucet drips": two problems
         return "split:second problem in one sentence"
@@ -576,9 +522,9 @@ def _starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as earl
         not clause.conjoined
         and not topic.attach
         and (clause.generic_problem or topic.key in clause.problem_topics)
-        and clause.topic_scores[topic.key] >= _NAMED_THING
-        and _new_thing(clause, current, _NAMED_THING)
-        and not _PRONOUN_RE.search(clause.text)
+        and clause.topic_scores[topic.key] >= th.named_thing
+        and _new_thing(clause, current, vocab, th.named_thing)
+        and not d.pronoun_re.search(clause.text)
     ):
         # "There's mould in the bathroom. The bedroom door handle is broken.": a sentence of
         # its own about another named thing with its own fault, even of the same kind
@@ -726,5 +672,7 @@ def _use_subject(
         return
     name = subject.top_topic()
     assert name is not None
-    if _opens(subject, vocab.topics[name], None, vocab) or subject.topic_scores[name] >= 3:
+    if _opens(subject, vocab.topics[name], None, vocab) or subject.topic_scores[name] >= (
+        vocab.decisions.thresholds.subject_only
+    ):
         items.append(ActionItem([subject], ["open:subject only"]))

@@ -21,9 +21,11 @@ robust. Deviations from the naive spec, on purpose:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
+from propdesk.core.decisions import words_re
 from propdesk.core.vocabulary import LocationWords, Vocabulary
 
 UNIT_NOT_SPECIFIED = "Unit not specified"
@@ -31,14 +33,20 @@ UNIT_NOT_SPECIFIED = "Unit not specified"
 _ID = r"(?:PH|ph|Ph)?(?:[A-Za-z]-?)?\d{1,4}(?:-?[A-Za-z](?![A-Za-z]))?"  # 4C, B12, 4-B, PH2, B-204
 # after a keyword only: "Unit 12 B" (a spaced letter; not A or I, which are words)
 _KW_ID = r"(?:\d{1,4} [B-HJ-Z](?![\w'/])|" + _ID + r")"
-_KEYWORD_RE = re.compile(
-    r"(?<![A-Za-z])(apartment|apartamento|apartament|appartment|departamento|depto|dpto|appartement|appt|apt|unit|flat"
-    r"|suite|ste|residence|rm|kv)"
-    # "the garden-level unit, G1": after a comma only an id with a letter (never "unit, 3 of")
-    r"(?:[.:-]|,(?=\s*(?:[A-Za-z]{1,2}-?\d|\d{1,4}-?[A-Za-z]\b)))?"
-    r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*\(?\s*#?(" + _KW_ID + r")(?![\w/-]|:\d)",
-    re.IGNORECASE,
-)
+
+
+@functools.lru_cache(maxsize=8)
+def _keyword_re(keywords: tuple[str, ...]) -> re.Pattern[str]:
+    """A unit keyword (``[location] unit_keywords``, in their order) and the id after it."""
+    return words_re(
+        keywords,
+        r"(?<![A-Za-z])({})"
+        # "the garden-level unit, G1": after a comma only an id with a letter (never "unit, 3 of")
+        r"(?:[.:-]|,(?=\s*(?:[A-Za-z]{1,2}-?\d|\d{1,4}-?[A-Za-z]\b)))?"
+        r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*\(?\s*#?(" + _KW_ID + r")(?![\w/-]|:\d)",
+    )
+
+
 _HASH_RE = re.compile(r"#\s?(\d{1,4}[A-Za-z]?)(?![\w:/]|-\d)")  # not "#14-31/32" (an office)
 # never inside an e-mail address or a domain ("4b@example.org", "12c.example.net")
 _BARE_ALNUM_RE = re.compile(r"(?<![\w#$/:.,@-])(\d{1,4}-?[A-Za-z])(?![\w/%@-]|:\d|\.[a-z])")
@@ -325,7 +333,7 @@ def _add(
 
 
 def _keyword_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
-    for m in _KEYWORD_RE.finditer(text):
+    for m in _keyword_re(words.unit_keywords).finditer(text):
         keyword = m.group(1).lower()
         if keyword in {"suite", "ste"} and _ADDRESS_RE.search(_line_of(text, m.start())):
             continue  # a work address in a signature
@@ -477,7 +485,7 @@ def extract_unit(subject: str, new_text: str, signature: str, vocab: Vocabulary)
             if _ADDRESS_RE.search(ln):
                 own += [
                     m.group(0)
-                    for m in _KEYWORD_RE.finditer(ln)
+                    for m in _keyword_re(words.unit_keywords).finditer(ln)
                     if m.group(1).lower() not in {"suite", "ste"}
                 ]
         candidates += _unit_candidates("\n".join(own), words, 0.0)

@@ -21,11 +21,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from propdesk.core.decisions import DECISION_TABLES, Decisions, parse_decisions
 from propdesk.core.textmatch import Phrase, PhraseIndex, compile_phrase
 from propdesk.errors import RulesError
 
-VOCABULARY_TABLES: frozenset[str] = frozenset(
-    {"topics", "urgency", "urgency_rules", "context", "cues", "contractor", "spelling", "location"}
+VOCABULARY_TABLES: frozenset[str] = (
+    frozenset(
+        {"topics", "urgency", "urgency_rules", "context", "cues", "contractor", "spelling"}
+        | {"location"}
+    )
+    | DECISION_TABLES
 )
 
 CATEGORIES: frozenset[str] = frozenset(
@@ -125,6 +130,7 @@ class LocationWords:
 class Vocabulary:
     """Validated, compiled vocabulary tables."""
 
+    decisions: Decisions  # thresholds, sets and word lists (``propdesk.core.decisions``)
     tables: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     topics: Mapping[str, Topic] = field(default_factory=lambda: MappingProxyType({}))
     roles: Mapping[str, tuple[Role, ...]] = field(default_factory=lambda: MappingProxyType({}))
@@ -378,7 +384,16 @@ def parse_vocabulary(tables: Mapping[str, Any], source_of: Callable[[str], str])
             raise b.fail("spelling", str(typo), "must map one word to one word")
         spelling[str(typo).lower()] = word.lower()
     location = _parse_location(tables, b)
+    decisions = parse_decisions(
+        tables,
+        source_of,
+        categories=CATEGORIES,
+        subcategories=frozenset().union(*SUBCATEGORIES.values()),
+        cue_kinds=CUE_KINDS,
+        topics=topics,
+    )
     return Vocabulary(
+        decisions=decisions,
         tables=MappingProxyType(dict(tables)),
         topics=MappingProxyType(topics),
         roles=MappingProxyType({k: tuple(v) for k, v in b.roles.items()}),
