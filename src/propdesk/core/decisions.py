@@ -119,10 +119,11 @@ def words_re(phrases: Collection[str], template: str) -> re.Pattern[str]:
 
 def _members(where: TableCheck, value: Any, entry: str, allowed: Collection[str]) -> frozenset[str]:
     found = where.keywords(value, entry)
-    for i, item in enumerate(found):
-        if item not in {a.lower() for a in allowed}:
-            raise where.error(f"{entry}[{i}]", f"unknown {item!r} (known: {sorted(allowed)})")
     by_lower = {a.lower(): a for a in allowed}
+    for i, item in enumerate(found):
+        if item not in by_lower:
+            known = ", ".join(sorted(allowed))
+            raise where.error(f"{entry}[{i}]", f"unknown {value[i]!r} (known: {known})")
     return frozenset(by_lower[item] for item in found)
 
 
@@ -169,11 +170,13 @@ def parse_decisions(
     feeds = wt.table_of(things["feeds"], "feeds")
     for topic, sub in feeds.items():
         if topic not in topics:
-            raise wt.error(f"feeds.{topic}", "unknown topic")
-        _members(wt, [sub], f"feeds.{topic}", subcategories)
+            raise wt.error(f"feeds.{topic}", "unknown topic (see [topics])")
+        if not isinstance(sub, str) or sub.lower() not in subcategories:
+            raise wt.error(f"feeds.{topic}", f"unknown subcategory {sub!r}")
     supplies = _word_map(wt, things["outage_supplies"], "outage_supplies")
     for sub in supplies:
-        _members(wt, [sub], f"outage_supplies.{sub}", subcategories)
+        if sub not in subcategories:
+            raise wt.error(f"outage_supplies.{sub}", "unknown subcategory")
     back_openers = "|".join(re.escape(w) for w in listed["back_reference_openers"])
     return Decisions(
         thresholds=thresholds,
