@@ -16,6 +16,7 @@ import pytest
 
 from propdesk.cli import main
 from propdesk.core.classify import classify_text
+from propdesk.core.location import extract_location
 from propdesk.core.rules import rules_from_text
 from propdesk.errors import RulesError
 
@@ -179,3 +180,19 @@ def test_the_cli_reports_a_bad_override_and_exits_2(
     assert main(["classify", "--rules", str(override), _eml(tmp_path, ANNOUNCED)]) == 2
     err = capsys.readouterr().err
     assert f"{override}: [words] subordinate[1]: expected a non-empty string, got 3" in err
+
+
+def test_an_override_of_a_location_word_list_changes_the_unit() -> None:
+    text = "The AC unit 12 is leaking water onto the floor."
+    default = rules_from_text().vocabulary
+    assert extract_location("AC", text, "", default).unit_number == "Unit not specified"
+    location = _default("location")
+    location["device_before_unit"] = [w for w in location["device_before_unit"] if w != "ac"]
+    edited = rules_from_text(_toml("location", location), "ops.toml").vocabulary
+    assert extract_location("AC", text, "", edited).unit_number == "Unit 12"
+
+
+def test_an_unknown_location_key_is_named() -> None:
+    location = _default("location") | {"unit_keyword": ["apt"]}
+    with pytest.raises(RulesError, match=r"^ops.toml: \[location\] unit_keyword: unknown key"):
+        rules_from_text(_toml("location", location), "ops.toml")

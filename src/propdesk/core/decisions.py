@@ -40,6 +40,10 @@ _WORDS = frozenset(
         "verbal_negators",
         "determiners",
         "locative",
+        "reply_prefixes",
+        "hypothetical",
+        "not_hypothetical_after",
+        "ordinals",
     }
 )
 _THINGS = frozenset({"same", "parts", "whole_parts", "feeds", "outage_supplies"})
@@ -88,6 +92,9 @@ class Decisions:
     pronoun_re: re.Pattern[str]  # a pronoun refers back to a thing already named
     back_reference_re: re.Pattern[str]  # "It also makes a sound": the same thing again
     conjoined_pronoun_re: re.Pattern[str]  # a half-sentence about "it" names no new thing
+    reply_prefix_re: re.Pattern[str]  # "Re: Fwd: ..." before a subject
+    hypothetical_re: re.Pattern[str]  # "I'd patch the holes when I move out": nothing happened
+    ordinal_start_re: re.Pattern[str]  # "First, ..." / "Second: ..." opens an enumerated matter
     causes: frozenset[str]  # "since the leak": events whose consequences follow them
     negation_resets: frozenset[str]  # "but", "so": a negation does not reach past these
     place_prepositions: frozenset[str]  # "no water in the building": the place is not denied
@@ -111,10 +118,14 @@ def _number(where: TableCheck, value: Any, entry: str, fraction: bool) -> float 
     return float(value) if fraction else int(value)
 
 
+def alternation(phrases: Collection[str]) -> str:
+    """The phrases as one regex alternation, each matched literally (in their order)."""
+    return "|".join(re.escape(p) for p in phrases)
+
+
 def words_re(phrases: Collection[str], template: str) -> re.Pattern[str]:
     """``template`` with ``{}`` replaced by the phrases as one case-insensitive alternation."""
-    alternation = "|".join(re.escape(p) for p in phrases)
-    return re.compile(template.replace("{}", alternation), re.IGNORECASE)
+    return re.compile(template.replace("{}", alternation(phrases)), re.IGNORECASE)
 
 
 def _members(where: TableCheck, value: Any, entry: str, allowed: Collection[str]) -> frozenset[str]:
@@ -177,7 +188,8 @@ def parse_decisions(
     for sub in supplies:
         if sub not in subcategories:
             raise wt.error(f"outage_supplies.{sub}", "unknown subcategory")
-    back_openers = "|".join(re.escape(w) for w in listed["back_reference_openers"])
+    back_openers = alternation(listed["back_reference_openers"])
+    not_hypothetical = alternation(listed["not_hypothetical_after"])
     return Decisions(
         thresholds=thresholds,
         question_categories=_members(
@@ -195,6 +207,13 @@ def parse_decisions(
             r"^\W*(?:(?:" + back_openers + r")\s+)?(?:{})\b",
         ),
         conjoined_pronoun_re=words_re(listed["conjoined_pronouns"], r"\b(?:{})\b"),
+        reply_prefix_re=words_re(
+            listed["reply_prefixes"], r"^\s*(?:(?:{})\s*(?:\[\d+\])?\s*:\s*)+"
+        ),
+        hypothetical_re=words_re(
+            listed["hypothetical"], r"^\W*(?:{})\b(?!\s+(?:" + not_hypothetical + r"))"
+        ),
+        ordinal_start_re=words_re(listed["ordinals"], r"^\W*(?:{})\s*[,:\-\u2013]"),
         causes=frozenset(listed["causes"]),
         negation_resets=frozenset(listed["negation_resets"]),
         place_prepositions=frozenset(listed["place_prepositions"]),

@@ -7,7 +7,6 @@ problems, the urgency and context rules whose every group fired.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -16,16 +15,6 @@ from propdesk.core.textmatch import normalise
 from propdesk.core.vocabulary import Vocabulary
 
 __all__ = ["Clause", "Hit", "evidence"]
-
-# "I'd patch the holes when I move out": a hypothetical names no real problem.
-_HYPOTHETICAL_RE = re.compile(
-    r"^\W*(?:i'd|i would|i could|we'd|we would|if)\b(?!\s+(?:like|love|appreciate|be grateful))",
-    re.IGNORECASE,
-)
-# "First, ..." / "Second: ..." open an enumerated matter ("first floor" does not).
-_ORDINAL_START_RE = re.compile(
-    r"^\W*(?:first|second|third|fourth|next|lastly|finally)\s*[,:\-\u2013]", re.IGNORECASE
-)
 
 
 @dataclass(frozen=True)
@@ -124,7 +113,8 @@ def evidence(
 ) -> Clause:
     """All the evidence ``text`` carries, resolved longest-match-first."""
     hits = find_hits(text, vocab)
-    if _HYPOTHETICAL_RE.match(normalise(text)):
+    # "I'd patch the holes when I move out": a hypothetical names no real problem
+    if vocab.decisions.hypothetical_re.match(normalise(text)):
         hits = [
             h
             if h.role.kind == "topic"
@@ -137,7 +127,7 @@ def evidence(
     scores, topic_hits, cues, groups_hit = t.scores, t.topic_hits, t.cues, t.groups_hit
     problem, problem_topics, generic_problem = t.problem, t.problem_topics, t.generic_problem
     contractor = t.contractor
-    if _ORDINAL_START_RE.match(text):
+    if vocab.decisions.ordinal_start_re.match(text):  # "First, ..." ("first floor" is not)
         cues.add("separator")
     fired = frozenset(
         rule.name

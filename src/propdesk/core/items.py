@@ -8,8 +8,6 @@ category; symptoms of one problem (the leak and the mold it caused) stay one ite
 
 from __future__ import annotations
 
-import re
-
 from propdesk.core.action_item import ActionItem
 from propdesk.core.clauses import clauses
 from propdesk.core.evidence import Clause
@@ -19,12 +17,10 @@ from propdesk.core.vocabulary import Vocabulary
 
 __all__ = ["ActionItem", "action_items", "strip_reply_prefix"]
 
-_REPLY_PREFIX_RE = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|sv|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
 
-
-def strip_reply_prefix(subject: str) -> tuple[str, bool]:
+def strip_reply_prefix(subject: str, vocab: Vocabulary) -> tuple[str, bool]:
     """Subject without "Re:"/"Fwd:" prefixes, and whether it had one."""
-    m = _REPLY_PREFIX_RE.match(subject)
+    m = vocab.decisions.reply_prefix_re.match(subject)
     if not m:
         return subject.strip(), False
     return subject[m.end() :].strip(), True
@@ -128,7 +124,7 @@ class _Splitter:
 
 def action_items(subject: str, new_text: str, vocab: Vocabulary) -> list[ActionItem]:
     """The separate matters of one email (subject + new text), closed matters removed."""
-    subject_text, is_reply = strip_reply_prefix(subject)
+    subject_text, is_reply = strip_reply_prefix(subject, vocab)
     subj = clauses(subject_text, vocab, from_subject=True) if subject_text else []
     subject_clause = subj[0] if len(subj) == 1 else None
     splitter = _Splitter(vocab)

@@ -82,18 +82,6 @@ _FLOOR_RES = (
     re.compile(r"\b(" + "|".join(_ORDINAL_WORDS) + r")[\s-]+floor\b(?!s)", re.IGNORECASE),
     re.compile(r"\bfloor\s+(" + "|".join(_CARDINAL_WORDS) + r")\b", re.IGNORECASE),
 )
-_ROOM_WORDS = frozenset(
-    (
-        "kitchen",
-        "bathroom",
-        "bedroom",
-        "closet",
-        "shower",
-        "room",
-        "laundry",
-        "balcony",
-    )
-)
 _BETWEEN_RE = re.compile(r"between\s+(?:the\s+)?\S+\s+and\s+(?:the\s+)?\S+\s+floors", re.I)
 _SECTION_RE = re.compile(
     r"\b(north|south|east|west|rear|front)\s+(wing|tower|side of the building|section)\b", re.I
@@ -143,7 +131,7 @@ def extract_building(text: str, vocab: Vocabulary) -> str | None:
     return min(found)[1] if found else None
 
 
-def extract_floor(text: str) -> str | None:
+def extract_floor(text: str, vocab: Vocabulary) -> str | None:
     """The floor when stated explicitly; never inferred from a unit number."""
     masked = _BETWEEN_RE.sub(" ", text)
     best: tuple[int, str] | None = None
@@ -155,7 +143,8 @@ def extract_floor(text: str) -> str | None:
                 continue
             if m.group(0).lower().startswith("fl") and (
                 TIME_AFTER_RE.match(masked[m.end() :])  # "mopped the floor 3 times"
-                or words_before(masked, m.start(), 1) in _ROOM_WORDS  # "kitchen floor 2 tiles"
+                # "kitchen floor 2 tiles"
+                or words_before(masked, m.start(), 1) in vocab.location.surface_before_floor
             ):
                 continue
             if best is None or m.start() < best[0]:
@@ -181,7 +170,7 @@ def extract_location(subject: str, new_text: str, signature: str, vocab: Vocabul
     unit, why = extract_unit(subject, new_text, signature, vocab)
     text = f"{subject}\n{new_text}"
     building = extract_building(text, vocab) or _signature_building(signature, vocab)
-    floor = extract_floor(text)
+    floor = extract_floor(text, vocab)
     section_m = _SECTION_RE.search(text)
     section = section_m.group(0).upper() if section_m else None
     evidence = [why]

@@ -68,38 +68,18 @@ class _Candidate:
     why: str
 
 
-# "I'm so mad at 5C": at a unit, not in it
-_AT_FEELINGS = (
-    "mad",
-    "angry",
-    "upset",
-    "annoyed",
-    "furious",
-    "yelled",
-    "yelling",
-    "shouting",
-    "looking",
-    "staring",
-    "knocking",
-    "barking",
-    "frustrated",
-    "pointing",
-    "laughing",
-)
-_SELF_SENTENCE_RE = re.compile(
-    r"(?:^|\s)(?:i'm|i am|we're|we are|(?:i've|i have|we've|we have) been"
-    r"|(?:i|we|i've|we've|i have|we have) (?:live|lived|rent|stay|stayed|moved|reside|resided))"
-    r"(?:\s+(?!he\b|she\b|they\b|he's|she's|they're|who\b)[a-z']+){0,5}"
-    r"(?:\s+in|" + "".join(f"(?<!\\b{w})" for w in _AT_FEELINGS) + r"\s+at)$"
-)
-_PEOPLE = ("guy", "man", "woman", "lady", "people", "family", "tenants", "kids", "couple", "friend")
-# "I'm so tired of the guy in 5D": a person named in the sentence, not the sender's place
-_PERSON_IN = (
-    *(f"{who} {prep}" for who in (*_PEOPLE, "neighbor", "neighbour") for prep in ("in", "at")),
-    "tenant in",
-    "lives in",
-)
-_WEAK_NEIGHBOUR = ("outside", "in front of")
+@functools.lru_cache(maxsize=8)
+def _self_sentence_re(at_feelings: tuple[str, ...]) -> re.Pattern[str]:
+    """ "I'm in 4B", "we have lived at 12": the sender places themselves (lower-case text);
+    "I'm so mad at 5C" (``[location] at_feelings``) is at a unit, not in it."""
+    return re.compile(
+        r"(?:^|\s)(?:i'm|i am|we're|we are|(?:i've|i have|we've|we have) been"
+        r"|(?:i|we|i've|we've|i have|we have) (?:live|lived|rent|stay|stayed|moved|reside|resided))"
+        r"(?:\s+(?!he\b|she\b|they\b|he's|she's|they're|who\b)[a-z']+){0,5}"
+        r"(?:\s+in|" + "".join(f"(?<!\\b{re.escape(w)})" for w in at_feelings) + r"\s+at)$"
+    )
+
+
 _NAME = r"[A-Z][a-z]+(?:\s[A-Z][a-z]+)?"
 _INTRO_NAME_RE = re.compile(
     r"\b(?:[Hh]i|[Hh]ello|[Hh]ey|I'm|I am|[Tt]his is|[Ii]t's),?\s+" + _NAME + r"\s+(?:from\s+|\()$"
@@ -131,10 +111,10 @@ _LOCKED_OUT_RE = re.compile(
 )
 
 
-def _at_door(text: str, pos: int, before: str) -> bool:
+def _at_door(text: str, pos: int, before: str, words: LocationWords) -> bool:
     """ "Sitting outside 9C" / "locked out ... outside #22": the tenant at a door, likely their
     own. It loses to any other unit but does not make that id a neighbour's."""
-    if not ends_with_cue(before, _WEAK_NEIGHBOUR, 2):
+    if not ends_with_cue(before, words.weak_neighbour_before, 2):
         return False
     return bool(_AT_DOOR_RE.search(words_before(text, pos, 10)) or _LOCKED_OUT_RE.search(text))
 
@@ -154,15 +134,14 @@ def _add(
             )
         )
         return
-    if _SELF_SENTENCE_RE.search(words_before(text, pos, 9)) and not ends_with_cue(
-        before, _PERSON_IN, 2
-    ):
+    placed = _self_sentence_re(words.at_feelings).search(words_before(text, pos, 9))
+    if placed and not ends_with_cue(before, words.person_before, 2):
         score += 2.0  # "I'm right next door in 907": the tenant says where they are
         why += " (self)"
     elif raw[-1].isalpha() and before.endswith(("i'm", "we're", "i am", "we are")):
         score += 2.0  # "upstairs is 6B, I'm 5B"
         why += " (self)"
-    elif _at_door(text, pos, before):
+    elif _at_door(text, pos, before, words):
         score = 0.5
         why += " (place)"
     elif ends_with_cue(before, words.neighbour_before, 4) and not (
@@ -185,7 +164,7 @@ def _keyword_candidates(text: str, words: LocationWords, found: list[_Candidate]
         if keyword in {"suite", "ste"} and ADDRESS_RE.search(line_of(text, m.start())):
             continue  # a work address in a signature
         prev = words_before(text, m.start(), 1)
-        if keyword == "unit" and prev in {"ac", "storage", "c", "hvac", "condenser"}:
+        if keyword == "unit" and prev in words.device_before_unit:
             continue
         if m.group(2).isdigit() and TIME_AFTER_RE.match(text[m.end() :]):
             continue  # "apt. 3 weeks ago": a sentence ended after the keyword
@@ -269,12 +248,12 @@ def _number_candidates(text: str, words: LocationWords, found: list[_Candidate])
             continue
         if (
             direct
-            or _SELF_SENTENCE_RE.search(words_before(text, m.start(), 9))
+            or _self_sentence_re(words.at_feelings).search(words_before(text, m.start(), 9))
             or _GREETING_FROM_RE.search(before)
             or _named(text, m)
         ):
             _add(found, text, words, m, 2.0)  # "I'm in 215" (right before the number)
-        elif _at_door(text, m.start(), before):
+        elif _at_door(text, m.start(), before, words):
             _add(found, text, words, m, 0.5)  # "locked out, waiting outside 306"
         elif (
             room_signed

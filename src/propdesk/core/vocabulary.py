@@ -255,8 +255,31 @@ def _parse_cues(tables: Mapping[str, Any], b: _Builder) -> frozenset[str]:
     return negation
 
 
+_LOCATION_KEYS = frozenset(
+    {
+        "unit_keywords",
+        "unit_ignore_before",
+        "neighbour_before",
+        "self_before",
+        "building_stopwords",
+        "correction_before",
+        "unit_ignore_context",
+        "rejected_before",
+        "at_feelings",
+        "person_before",
+        "weak_neighbour_before",
+        "device_before_unit",
+        "surface_before_floor",
+    }
+)
+
+
 def _parse_location(tables: Mapping[str, Any], b: _Builder) -> LocationWords:
     loc = _table(tables, "location", b)
+    for key in loc:
+        if key not in _LOCATION_KEYS:
+            known = ", ".join(sorted(_LOCATION_KEYS))
+            raise b.fail("location", str(key), f"unknown key (known: {known})")
 
     def words(key: str) -> list[str]:
         return [w.lower() for w in _str_list(loc.get(key, []), b, "location", key)]
@@ -270,6 +293,11 @@ def _parse_location(tables: Mapping[str, Any], b: _Builder) -> LocationWords:
         correction_before=tuple(words("correction_before")),
         ignore_context=tuple(words("unit_ignore_context")),
         rejected_before=tuple(words("rejected_before")),
+        at_feelings=tuple(words("at_feelings")),
+        person_before=tuple(words("person_before")),
+        weak_neighbour_before=tuple(words("weak_neighbour_before")),
+        device_before_unit=frozenset(words("device_before_unit")),
+        surface_before_floor=frozenset(words("surface_before_floor")),
     )
 
 

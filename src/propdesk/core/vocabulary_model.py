@@ -105,6 +105,11 @@ class LocationWords:
     correction_before: tuple[str, ...] = ()
     ignore_context: tuple[str, ...] = ()
     rejected_before: tuple[str, ...] = ()
+    at_feelings: tuple[str, ...] = ()  # "I'm so mad at 5C": at a unit, not in it
+    person_before: tuple[str, ...] = ()  # "the guy in 5D": a person there, not the sender
+    weak_neighbour_before: tuple[str, ...] = ()  # "outside 9C": the sender's door, if locked out
+    device_before_unit: frozenset[str] = frozenset()  # "AC unit 2": a device, no unit id
+    surface_before_floor: frozenset[str] = frozenset()  # "kitchen floor 2 tiles": no floor number
 
 
 @dataclass(frozen=True)
