@@ -9,7 +9,6 @@ below "2". Negated phrases ("no fire", "not leaking") do not count.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from propdesk.core.evidence import Clause
@@ -29,14 +28,6 @@ class Classification:
     text: str  # the item's own text (its clauses)
     summary: str  # a short description of the matter
     matched_rules: tuple[str, ...]
-
-
-_PLANNED_RE = re.compile(
-    r"\b(?:tomorrow|tonight|scheduled|planned|next (?:week|month|monday|tuesday|wednesday|"
-    r"thursday|friday|saturday|sunday)|upcoming|notice|on (?:monday|tuesday|wednesday|thursday|"
-    r"friday|saturday|sunday)|will (?:the|there|it|we|our|my))\b",
-    re.IGNORECASE,
-)
 
 
 def _subject_is_about(subject: Clause, topic: Topic, vocab: Vocabulary) -> bool:
@@ -107,7 +98,9 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
     planned = {
         id(c)
         for c in sources
-        if topic.category == "Utilities" and c.question and _PLANNED_RE.search(c.text)
+        if topic.category == "Utilities"
+        and c.question
+        and vocab.decisions.planned_re.search(c.text)
     }
     sources = [c for c in sources if id(c) not in planned]
     fired = [

@@ -8,6 +8,9 @@ matches one of these lists is compiled here from the list, so an override reache
 
 Every key of each table is required (an override replaces a whole table); errors read
 "<file>: [table] entry: what is wrong", like every other rules error.
+
+What stays in code is the grammar of text, not decisions: the shape of a unit id, a date, a
+phone number, an address or a sentence end, and where a sentence may be cut in two.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ _WORDS = frozenset(
         "hypothetical",
         "not_hypothetical_after",
         "ordinals",
+        "planned",
     }
 )
 _THINGS = frozenset({"same", "parts", "whole_parts", "feeds", "outage_supplies"})
@@ -95,6 +99,7 @@ class Decisions:
     reply_prefix_re: re.Pattern[str]  # "Re: Fwd: ..." before a subject
     hypothetical_re: re.Pattern[str]  # "I'd patch the holes when I move out": nothing happened
     ordinal_start_re: re.Pattern[str]  # "First, ..." / "Second: ..." opens an enumerated matter
+    planned_re: re.Pattern[str]  # "Will the outage tomorrow ...?": a planned shutoff asked about
     causes: frozenset[str]  # "since the leak": events whose consequences follow them
     negation_resets: frozenset[str]  # "but", "so": a negation does not reach past these
     place_prepositions: frozenset[str]  # "no water in the building": the place is not denied
@@ -214,6 +219,7 @@ def parse_decisions(
             listed["hypothetical"], r"^\W*(?:{})\b(?!\s+(?:" + not_hypothetical + r"))"
         ),
         ordinal_start_re=words_re(listed["ordinals"], r"^\W*(?:{})\s*[,:\-\u2013]"),
+        planned_re=words_re(listed["planned"], r"\b(?:{})\b"),
         causes=frozenset(listed["causes"]),
         negation_resets=frozenset(listed["negation_resets"]),
         place_prepositions=frozenset(listed["place_prepositions"]),
