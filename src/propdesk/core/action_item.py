@@ -25,8 +25,9 @@ class ActionItem:
     context: list[Clause] = field(default_factory=list)  # lead-in clauses of the same paragraph
 
     def scores(self, vocab: Vocabulary) -> dict[str, float]:
-        """Topic scores. The opening clause says what the matter is (x1.5); later symptom
-        topics (mold, water damage) count half, so "leak ... and now mold" stays a leak."""
+        """Topic scores. The opening clause says what the matter is (x ``opening_weight``);
+        later symptom topics (mold, water damage) count ``symptom_weight`` (half by default),
+        so "leak ... and now mold" stays a leak; see ``[thresholds]``."""
         th = vocab.decisions.thresholds
         total: dict[str, float] = {}
         heads: set[str] = set()  # last words of things named so far ("door" of "oven door")
@@ -103,6 +104,7 @@ def new_thing(clause: Clause, current: ActionItem, vocab: Vocabulary, min_weight
 
 
 def seen_things(current: ActionItem, vocab: Vocabulary) -> set[str]:
+    """Every thing the matter has named so far (synonyms folded): its lead-in and its clauses."""
     return thing_words(
         [
             w

@@ -166,7 +166,6 @@ def _use_subject(
         return
     name = subject.top_topic()
     assert name is not None
-    if opens(subject, vocab.topics[name], None, vocab) or subject.topic_scores[name] >= (
-        vocab.decisions.thresholds.subject_only
-    ):
+    strong = subject.topic_scores[name] >= vocab.decisions.thresholds.subject_only
+    if opens(subject, vocab.topics[name], None, vocab) or strong:
         items.append(ActionItem([subject], ["open:subject only"]))

@@ -37,6 +37,7 @@ def _unwrap(chunk: str) -> str:
 
 
 def words_before(text: str, pos: int, n: int = 6) -> str:
+    """The last ``n`` words before ``pos`` in its sentence, lower-cased ("#" counts as a word)."""
     start = max(0, pos - 80)
     before = _unwrap(text[start : pos + 1])[: pos - start].lower()  # +1: what follows a break
     before = re.split(r"[.!?;:\n]\s", before + " ")[-1]  # the same sentence only
@@ -45,16 +46,19 @@ def words_before(text: str, pos: int, n: int = 6) -> str:
 
 
 def has_cue(before: str, cues: tuple[str, ...]) -> bool:
+    """One of ``cues`` (whole words) anywhere in ``before``."""
     padded = f" {before} "
     return any(f" {cue} " in padded or padded.endswith(f" {cue} ") for cue in cues)
 
 
 def ends_with_cue(before: str, cues: tuple[str, ...], last: int = 3) -> bool:
+    """One of ``cues`` (whole words) within the ``last`` words of ``before``."""
     tail = " ".join(before.split()[-last:])
     return any(f" {cue} " in f" {tail} " for cue in cues)
 
 
 def line_of(text: str, pos: int) -> str:
+    """The whole line of ``text`` that ``pos`` is on."""
     start = text.rfind("\n", 0, pos) + 1
     end = text.find("\n", pos)
     return text[start : end if end >= 0 else len(text)]

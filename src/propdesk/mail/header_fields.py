@@ -32,6 +32,7 @@ def decoded_headers(msg: Message, defects: list[str]) -> tuple[tuple[str, str], 
 
 
 def first_values(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """The first value of each header, by lower-cased name (a repeated header keeps its first)."""
     first: dict[str, str] = {}
     for name, value in headers:
         first.setdefault(name.lower(), value)
@@ -106,6 +107,7 @@ def header_date(msg: Message, parser: Any, defects: list[str]) -> datetime | Non
 
 
 def message_id_of(headers: dict[str, str], sha: str, defects: list[str]) -> str:
+    """The Message-ID in angle brackets; without one, a synthetic id from the content hash."""
     raw = headers.get("message-id", "")
     match = MSGID_RE.search(raw)
     if match:
