@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from propdesk.cli import main
+from propdesk.cli import build_parser, classify, main
+from propdesk.clock import Clock
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TWO = str(DATA / "classify_two_problems_building.eml")
@@ -82,3 +84,25 @@ def test_rules_override_is_applied(capsys: pytest.CaptureFixture[str], tmp_path:
     code, out = _json_lines(capsys, "--rules", str(override), TWO)
     assert code == 0
     assert [t["requires_contractor"] for t in out[0]["tickets"]] == [False, True]
+
+
+def _dateless(tmp_path: Path) -> str:
+    path = tmp_path / "no-date.eml"
+    path.write_bytes(
+        b"From: Ana <ana@example.com>\r\nTo: maintenance@property.example\r\n"
+        b"Subject: Kitchen sink clogged\r\nMessage-ID: <no-date-1@example.com>\r\n\r\n"
+        b"The kitchen sink is clogged and will not drain. Apt 4C\r\n"
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize(("hour", "after_hours"), [(3, True), (14, False)])
+def test_a_file_without_date_takes_its_time_from_the_clock_passed_in(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, hour: int, after_hours: bool
+) -> None:
+    """No Date header: the clock handed to the command, not the machine's, decides after_hours."""
+    args = build_parser().parse_args(["classify", "--format", "json", _dateless(tmp_path)])
+    fixed = datetime(2026, 12, 2, hour, 0, tzinfo=UTC)  # a Wednesday
+    assert classify.run(args, Clock(now=lambda: fixed)) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert [t["after_hours"] for t in json.loads(line)["tickets"]] == [after_hours]

@@ -6,6 +6,10 @@ Uses the same parser (``propdesk.mail.parse``) and the same pipeline
 prints one JSON object per input file, one per line, in input order; a file that cannot be read
 gives ``{"file": PATH, "error": ...}`` on its line, the others are still processed, and the exit
 code is 1.
+
+The time comes from the ``propdesk.clock.Clock`` handed to ``run`` (the system clock by default;
+tests pass a fixed one). It only matters for a file without a Date header: no mail server received
+it, so "now" stands in for ``received_at`` and decides ``after_hours``.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ import json
 import os
 import secrets
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.core.hours import BusinessHours
 from propdesk.core.location import UNIT_NOT_SPECIFIED
 from propdesk.core.models import Ticket
@@ -111,18 +116,19 @@ def _print_text(path: str, result: MessageAnalysis) -> None:
             print(f"       · {rule}")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, clock: Clock = SYSTEM_CLOCK) -> int:
+    """The command; ``clock`` gives "now" for files without a Date header (see the module doc)."""
     try:
-        return _run(args)
+        return _run(args, clock)
     except BrokenPipeError:  # `propdesk classify ... | head`: the reader went away
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, clock: Clock) -> int:
     rules = load_rules(args.rules)
     hours = BusinessHours()
-    now = datetime.now(UTC)
+    now = clock.now()
     failed = False
     for path in args.files:
         try:

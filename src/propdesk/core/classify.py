@@ -9,15 +9,11 @@ below "2". Negated phrases ("no fire", "not leaking") do not count.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from propdesk.core.evidence import Clause
 from propdesk.core.items import ActionItem, action_items
 from propdesk.core.vocabulary import Topic, UrgencyRule, Vocabulary
-
-_DESCRIPTION_MAX = 120
-_SUBJECT_KIND_MIN = 2.0  # a subject topic this strong names a kind of matter
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,21 +30,13 @@ class Classification:
     matched_rules: tuple[str, ...]
 
 
-_PLANNED_RE = re.compile(
-    r"\b(?:tomorrow|tonight|scheduled|planned|next (?:week|month|monday|tuesday|wednesday|"
-    r"thursday|friday|saturday|sunday)|upcoming|notice|on (?:monday|tuesday|wednesday|thursday|"
-    r"friday|saturday|sunday)|will (?:the|there|it|we|our|my))\b",
-    re.IGNORECASE,
-)
-
-
 def _subject_is_about(subject: Clause, topic: Topic, vocab: Vocabulary) -> bool:
     """ "Locked out + fridge": a subject naming several kinds of matter lends its emergency to
     none of them (each item's own text decides), so the lockout does not make the fridge urgent."""
     kinds = {
         (vocab.topics[k].category, vocab.topics[k].subcategory)
         for k, v in subject.topic_scores.items()
-        if v >= _SUBJECT_KIND_MIN
+        if v >= vocab.decisions.thresholds.subject_kind_min
     }
     return kinds <= {(topic.category, topic.subcategory)}
 
@@ -66,10 +54,11 @@ def _base_urgency(topic: Topic, vocab: Vocabulary) -> str:
     return vocab.urgency_base.get(key) or vocab.urgency_base.get(topic.category, "3")
 
 
-def _summary(item: ActionItem) -> str:
+def _summary(item: ActionItem, vocab: Vocabulary) -> str:
+    limit = vocab.decisions.thresholds.summary_max
     text = item.clauses[0].text.strip()
-    if len(text) > _DESCRIPTION_MAX:
-        text = text[: _DESCRIPTION_MAX - 3].rstrip() + "..."
+    if len(text) > limit:
+        text = text[: limit - 3].rstrip() + "..."
     return text
 
 
@@ -109,7 +98,9 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
     planned = {
         id(c)
         for c in sources
-        if topic.category == "Utilities" and c.question and _PLANNED_RE.search(c.text)
+        if topic.category == "Utilities"
+        and c.question
+        and vocab.decisions.planned_re.search(c.text)
     }
     sources = [c for c in sources if id(c) not in planned]
     fired = [
@@ -163,7 +154,7 @@ def classify_item(item: ActionItem, vocab: Vocabulary) -> Classification:
         requires_contractor=contractor,
         topic=topic.key,
         text=item.text,
-        summary=_summary(item),
+        summary=_summary(item, vocab),
         matched_rules=tuple(rules),
     )
 

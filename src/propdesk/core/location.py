@@ -1,5 +1,8 @@
 """Where the matter is: the sender's unit, the building, the floor and a section/wing.
 
+This module: the building, floor and section, and the whole ``Location``; the unit is found by
+``propdesk.core.unit`` (reading the words around each number with ``location_text``).
+
 The spec's patterns (``apt (\\w+)``, ``#(\\w+)``, ``(\\d+[A-Z])``, ``building (\\w+)``, ...) made
 robust. Deviations from the naive spec, on purpose:
 
@@ -24,49 +27,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from propdesk.core.vocabulary import LocationWords, Vocabulary
+from propdesk.core.location_text import ADDRESS_RE, TIME_AFTER_RE, words_before
+from propdesk.core.unit import UNIT_NOT_SPECIFIED, extract_unit
+from propdesk.core.vocabulary import Vocabulary
 
-UNIT_NOT_SPECIFIED = "Unit not specified"
-
-_ID = r"(?:PH|ph|Ph)?(?:[A-Za-z]-?)?\d{1,4}(?:-?[A-Za-z](?![A-Za-z]))?"  # 4C, B12, 4-B, PH2, B-204
-# after a keyword only: "Unit 12 B" (a spaced letter; not A or I, which are words)
-_KW_ID = r"(?:\d{1,4} [B-HJ-Z](?![\w'/])|" + _ID + r")"
-_KEYWORD_RE = re.compile(
-    r"(?<![A-Za-z])(apartment|apartamento|apartament|appartment|departamento|depto|dpto|appartement|appt|apt|unit|flat"
-    r"|suite|ste|residence|rm|kv)"
-    # "the garden-level unit, G1": after a comma only an id with a letter (never "unit, 3 of")
-    r"(?:[.:-]|,(?=\s*(?:[A-Za-z]{1,2}-?\d|\d{1,4}-?[A-Za-z]\b)))?"
-    r"(?:\s*(?:#|no\.?|number)(?:\s+is)?)?\s*\(?\s*#?(" + _KW_ID + r")(?![\w/-]|:\d)",
-    re.IGNORECASE,
-)
-_HASH_RE = re.compile(r"#\s?(\d{1,4}[A-Za-z]?)(?![\w:/]|-\d)")  # not "#14-31/32" (an office)
-# never inside an e-mail address or a domain ("4b@example.org", "12c.example.net")
-_BARE_ALNUM_RE = re.compile(r"(?<![\w#$/:.,@-])(\d{1,4}-?[A-Za-z])(?![\w/%@-]|:\d|\.[a-z])")
-_BARE_NUM_RE = re.compile(r"(?<![\w#$/:.,@-])(\d{1,4})(?![\w/:%@-]|[.,]\d|\.[a-z])")
-# no keyword, upper case only: "PH2", "B-204" (a building letter before the number)
-# ("E-21" on a display is an error code: three digits at least, never quoted)
-_BARE_PREFIXED_RE = re.compile(r"(?<![\w#$/.'\"-])(PH\d{1,2}|[A-HJ-Z]-\d{3,4})(?![\w/'\"-])")
-_SIGN_OFF_RE = re.compile(
-    r"^[-\u2013\s]*[A-Z][\w.'&]*(?:\s+(?:&\s+)?[A-Z][\w.'&]*){0,3}\s*(?:[,(\-\u2013]|\s)\s*"
-    r"(?:formerly\s+)?(" + _ID + r")\)?\s*$"
-)
-# "Wen Zhao, Room 1504": a hotel-style "room" names the unit only in the tenant's sign-off
-_ROOM_SIGN_OFF_RE = re.compile(
-    r"^[-\u2013\s]*[A-Z][\w.'&]*(?:\s+[A-Z][\w.'&]*){0,3}\s*,\s*[Rr]oom\s+\d{1,4}\s*$"
-)
-_ALONE_RE = re.compile(r"^\s*[-\u2013(]?\s*(" + _ID + r")\s*\)?[.!]?\s*$")
-_ADDRESS_RE = re.compile(
-    r"\d+\s+\w+(?:\s+\w+)?\s+(?:street|st|avenue|ave|road|rd|blvd|boulevard|lane|ln|drive|dr|way"
-    r"|parkway|pkwy|highway|hwy|court|ct|place|pl|plaza|circle|cir|terrace|square|sq|pike|turnpike)"
-    r"\b|\|",
-    re.IGNORECASE,
-)
-_TIME_AFTER_RE = re.compile(
-    r"^\s*(?:am|pm|a\.m|p\.m|o'clock|degrees|%|percent|minutes|min|hours"
-    r"|days|weeks|months|years|year|people|times|inches|feet|ft|lbs"
-    r"|dollars|bucks|cents|month|day|week)\b",
-    re.IGNORECASE,
-)
+__all__ = [
+    "UNIT_NOT_SPECIFIED",
+    "Location",
+    "extract_building",
+    "extract_floor",
+    "extract_location",
+    "extract_unit",
+]
 
 _BUILDING_ID_RE = re.compile(
     r"(?<![A-Za-z])(?:building|bldg|tower|block)\.?[:-]?\s*(?:#|no\.)?\s*([A-Z]|\d{1,3}|[A-Z]\d)"
@@ -110,18 +82,6 @@ _FLOOR_RES = (
     re.compile(r"\b(" + "|".join(_ORDINAL_WORDS) + r")[\s-]+floor\b(?!s)", re.IGNORECASE),
     re.compile(r"\bfloor\s+(" + "|".join(_CARDINAL_WORDS) + r")\b", re.IGNORECASE),
 )
-_ROOM_WORDS = frozenset(
-    (
-        "kitchen",
-        "bathroom",
-        "bedroom",
-        "closet",
-        "shower",
-        "room",
-        "laundry",
-        "balcony",
-    )
-)
 _BETWEEN_RE = re.compile(r"between\s+(?:the\s+)?\S+\s+and\s+(?:the\s+)?\S+\s+floors", re.I)
 _SECTION_RE = re.compile(
     r"\b(north|south|east|west|rear|front)\s+(wing|tower|side of the building|section)\b", re.I
@@ -139,362 +99,6 @@ class Location:
     evidence: tuple[str, ...] = ()
 
 
-@dataclass
-class _Candidate:
-    unit: str
-    score: float
-    pos: int
-    why: str
-
-
-# a line break inside a wrapped sentence ("... I live in\n1502, he is in 1503") is no sentence end:
-# the line runs on (a lower-case word or a comma, 4+ words) into a lower-case word or a number
-_WRAPPED_RE = re.compile(r"(?<=[a-z,])\n(?=[a-z0-9(#])")
-
-
-def _unwrap(chunk: str) -> str:
-    def join(m: re.Match[str]) -> str:
-        line = chunk[chunk.rfind("\n", 0, m.start()) + 1 : m.start()]
-        return " " if len(line.split()) >= 4 else "\n"
-
-    return _WRAPPED_RE.sub(join, chunk)
-
-
-def _words_before(text: str, pos: int, n: int = 6) -> str:
-    start = max(0, pos - 80)
-    before = _unwrap(text[start : pos + 1])[: pos - start].lower()  # +1: what follows a break
-    before = re.split(r"[.!?;:\n]\s", before + " ")[-1]  # the same sentence only
-    words = re.findall(r"[a-z0-9']+|#", before)
-    return " ".join(words[-n:])
-
-
-def _has_cue(before: str, cues: tuple[str, ...]) -> bool:
-    padded = f" {before} "
-    return any(f" {cue} " in padded or padded.endswith(f" {cue} ") for cue in cues)
-
-
-def _ends_with_cue(before: str, cues: tuple[str, ...], last: int = 3) -> bool:
-    tail = " ".join(before.split()[-last:])
-    return any(f" {cue} " in f" {tail} " for cue in cues)
-
-
-def _line_of(text: str, pos: int) -> str:
-    start = text.rfind("\n", 0, pos) + 1
-    end = text.find("\n", pos)
-    return text[start : end if end >= 0 else len(text)]
-
-
-_STREET_AFTER_RE = re.compile(
-    r"\s+(?:[A-Z][a-z]+\s+){1,2}(?:st|street|ave|avenue|rd|road|blvd|boulevard|lane|ln|dr|drive"
-    r"|way|ct|court|pl|place|terrace|pkwy|parkway)\b",
-    re.IGNORECASE,
-)
-
-
-_MONTH_BEFORE_RE = re.compile(
-    r"\b(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|may|june"
-    r"|july|august|september|october|november|december)\.?\s+$",
-    re.IGNORECASE,
-)
-
-
-def _not_a_number_context(text: str, start: int, end: int) -> bool:
-    """Times, money, phone numbers, dates, quantities."""
-    before = text[max(0, start - 2) : start]
-    after = text[end : end + 12]
-    if "$" in before or re.match(r"^[:/]\d", after) or re.search(r"\d[:/. -]$", before):
-        return True  # "924 38 051": a group of a phone number
-    if _MONTH_BEFORE_RE.search(text[max(0, start - 12) : start]):
-        return True  # "Dec. 14", "March 3"
-    if re.match(r"[\s.]\d{3,4}\b|\s*[-\u2013]\s*\d", after):  # "555 0142", "100 - 200"
-        return True
-    if _STREET_AFTER_RE.match(text[end : end + 40]):  # "45 Oak Street"
-        return True
-    return bool(_TIME_AFTER_RE.match(after))
-
-
-# "I'm so mad at 5C": at a unit, not in it
-_AT_FEELINGS = (
-    "mad",
-    "angry",
-    "upset",
-    "annoyed",
-    "furious",
-    "yelled",
-    "yelling",
-    "shouting",
-    "looking",
-    "staring",
-    "knocking",
-    "barking",
-    "frustrated",
-    "pointing",
-    "laughing",
-)
-_SELF_SENTENCE_RE = re.compile(
-    r"(?:^|\s)(?:i'm|i am|we're|we are|(?:i've|i have|we've|we have) been"
-    r"|(?:i|we|i've|we've|i have|we have) (?:live|lived|rent|stay|stayed|moved|reside|resided))"
-    r"(?:\s+(?!he\b|she\b|they\b|he's|she's|they're|who\b)[a-z']+){0,5}"
-    r"(?:\s+in|" + "".join(f"(?<!\\b{w})" for w in _AT_FEELINGS) + r"\s+at)$"
-)
-_PEOPLE = ("guy", "man", "woman", "lady", "people", "family", "tenants", "kids", "couple", "friend")
-# "I'm so tired of the guy in 5D": a person named in the sentence, not the sender's place
-_PERSON_IN = (
-    *(f"{who} {prep}" for who in (*_PEOPLE, "neighbor", "neighbour") for prep in ("in", "at")),
-    "tenant in",
-    "lives in",
-)
-_WEAK_NEIGHBOUR = ("outside", "in front of")
-_NAME = r"[A-Z][a-z]+(?:\s[A-Z][a-z]+)?"
-_INTRO_NAME_RE = re.compile(
-    r"\b(?:[Hh]i|[Hh]ello|[Hh]ey|I'm|I am|[Tt]his is|[Ii]t's),?\s+" + _NAME + r"\s+(?:from\s+|\()$"
-)
-_NAME_FROM_RE = re.compile(r"(?:^|\n|[.!?,]\s)\s*" + _NAME + r"\s+from\s+$")
-
-
-def _named(text: str, m: re.Match[str]) -> bool:
-    """ "I'm Katie (304)", "Hi, this is Katie from 304", "Katie from 304 here": the sender."""
-    before, after = text[max(0, m.start() - 40) : m.start()], text[m.end() :]
-    if _INTRO_NAME_RE.search(before):
-        return not re.match(r"\)\s*\d", after)  # "(555) 201-3344" is a phone
-    return bool(_NAME_FROM_RE.search(before) and re.match(r"\s+here\b", after))
-
-
-_GREETING_FROM_RE = re.compile(
-    r"(?:^|\s)(?:hi|hello|hey|greetings|this is [a-z]+(?: [a-z]+)?) from$"
-)
-_AT_DOOR_RE = re.compile(
-    r"\b(?:i'm|i am|we're|we are|locked out)\b"
-    # "Sitting outside 9C" (no subject: the sender), not "a box sitting outside 9C"
-    r"|(?:^|\b(?:i|we|am|are|currently|now|i've been|we've been)\s+)"
-    r"(?:sitting|standing|waiting|stuck|sat|stood)\b"
-)
-_LOCKED_OUT_RE = re.compile(
-    r"\b(?:locked (?:my ?self |our ?selves )?out|lock ?out|lost (?:my|our|the) keys?"
-    r"|keys? (?:are |is )?(?:still )?inside|can'?t get in|cannot get in)\b",
-    re.IGNORECASE,
-)
-
-
-def _at_door(text: str, pos: int, before: str) -> bool:
-    """ "Sitting outside 9C" / "locked out ... outside #22": the tenant at a door, likely their
-    own. It loses to any other unit but does not make that id a neighbour's."""
-    if not _ends_with_cue(before, _WEAK_NEIGHBOUR, 2):
-        return False
-    return bool(_AT_DOOR_RE.search(_words_before(text, pos, 10)) or _LOCKED_OUT_RE.search(text))
-
-
-def _add(
-    found: list[_Candidate], text: str, words: LocationWords, m: re.Match[str], score: float
-) -> None:
-    raw, pos = m.group(m.lastindex or 0), m.start()
-    why = m.group(0).strip()
-    if _has_cue(_words_before(text, pos, 20), words.ignore_context):
-        return  # "my forwarding address is 45 Oak St, Apt 2"
-    before = _words_before(text, pos)
-    if any(f" {before}".endswith(f" {cue}") for cue in words.rejected_before):
-        found.append(
-            _Candidate(
-                raw.upper().replace("-", "").replace(" ", ""), -1.0, pos, why + " (rejected)"
-            )
-        )
-        return
-    if _SELF_SENTENCE_RE.search(_words_before(text, pos, 9)) and not _ends_with_cue(
-        before, _PERSON_IN, 2
-    ):
-        score += 2.0  # "I'm right next door in 907": the tenant says where they are
-        why += " (self)"
-    elif raw[-1].isalpha() and before.endswith(("i'm", "we're", "i am", "we are")):
-        score += 2.0  # "upstairs is 6B, I'm 5B"
-        why += " (self)"
-    elif _at_door(text, pos, before):
-        score = 0.5
-        why += " (place)"
-    elif _ends_with_cue(before, words.neighbour_before, 4) and not (
-        _ends_with_cue(before, words.self_before, 3) or before.endswith(("my", "our"))
-    ):  # "noise from my unit 4B": the possessive makes it the sender's
-        score = -1.0
-        why += " (neighbour)"
-    elif _ends_with_cue(before, words.correction_before, 3):
-        score += 4.0  # "7B - sorry, I mean 7D": the correction wins
-        why += " (corrected)"
-    elif _ends_with_cue(before, words.self_before, 4) or before.split()[-1:] in (["my"], ["our"]):
-        score += 2.0
-        why += " (self)"
-    found.append(_Candidate(raw.upper().replace("-", "").replace(" ", ""), score, pos, why))
-
-
-def _keyword_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
-    for m in _KEYWORD_RE.finditer(text):
-        keyword = m.group(1).lower()
-        if keyword in {"suite", "ste"} and _ADDRESS_RE.search(_line_of(text, m.start())):
-            continue  # a work address in a signature
-        prev = _words_before(text, m.start(), 1)
-        if keyword == "unit" and prev in {"ac", "storage", "c", "hvac", "condenser"}:
-            continue
-        if m.group(2).isdigit() and _TIME_AFTER_RE.match(text[m.end() :]):
-            continue  # "apt. 3 weeks ago": a sentence ended after the keyword
-        _add(found, text, words, m, 3.0)
-    for m in _HASH_RE.finditer(text):
-        prev_words = _words_before(text, m.start(), 2).split()
-        if "," in text[max(0, m.start() - 3) : m.start()]:
-            prev_words = []  # "Elm building, #204": the comma ends the building's name
-        if _STREET_BEFORE_RE.search(text[max(0, m.start() - 40) : m.start()]):
-            prev_words = []  # "55 Pine St #1207": the apartment of a street address
-        if any(p in words.unit_ignore_before for p in prev_words[-2:]) or any(
-            p in {"apt", "apartment", "unit", "flat", "suite"} for p in prev_words[-1:]
-        ):
-            continue
-        _add(found, text, words, m, 2.5)
-
-
-_STREET_BEFORE_RE = re.compile(
-    r"\b\d+\s+(?:[A-Z][a-z]+\s+){1,2}(?:st|street|ave|avenue|rd|road|blvd|ln|lane|dr|drive)\.?,?\s*$",
-    re.IGNORECASE,
-)
-_NAME_LINE_RE = re.compile(r"^[-\u2013\u2014\s]*[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3}\s*,?$")
-
-
-def _under_name(text: str, pos: int) -> bool:
-    """ "Katie\n304": an id alone on its line right under a short name line (the sign-off)."""
-    start = text.rfind("\n", 0, pos) + 1
-    lines = [ln.strip() for ln in text[: max(0, start - 1)].splitlines() if ln.strip()]
-    return bool(lines) and len(lines[-1]) <= 30 and bool(_NAME_LINE_RE.match(lines[-1]))
-
-
-_TEMPERATURE_RE = re.compile(r"degree|thermostat|temperature|\btemps?\b|°|celsius|fahrenheit", re.I)
-
-
-def _temperature(text: str, m: re.Match[str]) -> bool:
-    """ "82 degrees in here, 30C outside": a C/F after a number near temperature words."""
-    if m.group(1)[-1] not in "CFcf":
-        return False
-    if m.group(1)[-1] in "Ff" and 40 <= int(m.group(1)[:-1].rstrip("-")) <= 110:
-        return _words_before(text, m.start(), 1) not in {"in", "of", "from", "unit"}  # "58F"
-    sentence = _words_before(text, m.start(), 12) + " " + text[m.end() : m.end() + 30]
-    prev = _words_before(text, m.start(), 1)
-    return bool(_TEMPERATURE_RE.search(sentence)) and prev not in {"in", "of", "from", "unit"}
-
-
-def _prefixed_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
-    for m in _BARE_PREFIXED_RE.finditer(text):
-        prev = _words_before(text, m.start(), 1)
-        if prev in words.unit_ignore_before or prev in {"apt", "apartment", "unit"}:
-            continue
-        # "leak in B-204", "B-204 here": a place word or the start of a line before it, never
-        # "my F-150" / "Super Duty F-350" (a truck)
-        line_start = not text[text.rfind("\n", 0, m.start()) + 1 : m.start()].strip(" -(")
-        placed = prev in {"in", "at", "from", "of", "to", "into", "is", "no", "number", "penthouse"}
-        if line_start or placed or m.group(1).startswith("PH"):
-            _add(found, text, words, m, 1.5)
-
-
-def _alnum_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
-    for m in _BARE_ALNUM_RE.finditer(text):
-        if _not_a_number_context(text, m.start(1), m.end(1)) or _temperature(text, m):
-            continue
-        prev = _words_before(text, m.start(), 1)
-        if re.search(r",\s*$", text[: m.start()]):
-            prev = ""  # "6th floor, 6F": the comma starts a new item
-        if prev in words.unit_ignore_before or prev in {"apt", "apartment", "unit", "flat"}:
-            continue
-        line = _line_of(text, m.start())
-        # the tenant's own sign-off ("- Janet, 11C") beats a unit named in a complaint
-        last = not text[m.end() :].strip(" \t\n.)!")  # "... thanks - Janet, 11C" ends it
-        signed = _ALONE_RE.match(line) or _SIGN_OFF_RE.match(line.strip()) or last
-        score = 4.0 if signed else 2.0
-        _add(found, text, words, m, score)
-        possessive = re.match(r"['\u2019]s\b", text[m.end() :])
-        if possessive and found and found[-1].pos == m.start() and "(self)" not in found[-1].why:
-            found[-1].score = -1.0  # "6C's toilet overflowed": another household
-            found[-1].why += " (possessive)"
-
-
-def _number_candidates(text: str, words: LocationWords, found: list[_Candidate]) -> None:
-    for m in _BARE_NUM_RE.finditer(text):
-        if _not_a_number_context(text, m.start(1), m.end(1)):
-            continue
-        before = _words_before(text, m.start())
-        line = _line_of(text, m.start()).strip()
-        # "my unit is 1204", "our flat is number 31"
-        bare = re.sub(r"(?: number| no| #)? is(?: number| no| #)?$", "", before)
-        direct = any(f" {bare}".endswith(f" {cue}") for cue in words.self_before)
-        room_signed = before.endswith("room") and bool(_ROOM_SIGN_OFF_RE.match(line))
-        if not direct and before.rsplit(" ", 1)[-1] in words.unit_ignore_before and not room_signed:
-            continue  # "Work order 5521 - kitchen light"
-        if not direct and len(m.group(1)) == 4 and 1950 <= int(m.group(1)) <= 2039:
-            continue  # a year: "moving out in 2025"
-        if m.group(1) == "911":
-            continue
-        if (
-            direct
-            or _SELF_SENTENCE_RE.search(_words_before(text, m.start(), 9))
-            or _GREETING_FROM_RE.search(before)
-            or _named(text, m)
-        ):
-            _add(found, text, words, m, 2.0)  # "I'm in 215" (right before the number)
-        elif _at_door(text, m.start(), before):
-            _add(found, text, words, m, 0.5)  # "locked out, waiting outside 306"
-        elif (
-            room_signed
-            or (_SIGN_OFF_RE.match(line) and len(line) < 40)
-            or (_ALONE_RE.match(line) and _under_name(text, m.start()))
-        ):
-            _add(found, text, words, m, 2.5)
-        elif (
-            len(m.group(1)) >= 2  # "14", not a lone digit
-            and not text[m.end() :].strip(" \t\n.)!")
-            and re.search(r"(?:\s[-\u2013]|[,.!])\s*$", text[: m.start()])
-        ):
-            # "heat not working - 1205", "dishwasher leaking again. 14": the id ends the mail
-            _add(found, text, words, m, 2.0)
-        elif len(m.group(1)) >= 3 and (
-            before.endswith(" in") or before == "in" or re.match(r"\s*[-\u2013:]", text[m.end() :])
-        ):
-            # "the heater in 1105 is broken", "1105 - no heat": likely the sender's, weakly
-            _add(found, text, words, m, 1.0)
-
-
-def _unit_candidates(text: str, words: LocationWords, offset: float) -> list[_Candidate]:
-    found: list[_Candidate] = []
-    _keyword_candidates(text, words, found)
-    _prefixed_candidates(text, words, found)
-    _alnum_candidates(text, words, found)
-    _number_candidates(text, words, found)
-    for c in found:
-        c.score += offset if c.score >= 0 else 0.0
-    return found
-
-
-def extract_unit(subject: str, new_text: str, signature: str, vocab: Vocabulary) -> tuple[str, str]:
-    """The sender's own unit ("Unit 4C" or "Unit not specified") and why."""
-    words = vocab.location
-    candidates = _unit_candidates(subject, words, -0.5)
-    candidates += _unit_candidates(new_text, words, 0.0)
-    if signature:  # the tenant's own sign-off counts; a work address ("Suite 300") does not
-        own = [ln for ln in signature.splitlines() if not _ADDRESS_RE.search(ln)]
-        for ln in signature.splitlines():  # "123 Maple Ave, Apt 5B": only the keyword id counts
-            if _ADDRESS_RE.search(ln):
-                own += [
-                    m.group(0)
-                    for m in _KEYWORD_RE.finditer(ln)
-                    if m.group(1).lower() not in {"suite", "ste"}
-                ]
-        candidates += _unit_candidates("\n".join(own), words, 0.0)
-    neighbours = {c.unit for c in candidates if c.score < 0}
-    best: _Candidate | None = None
-    for c in candidates:
-        if c.unit in neighbours:
-            continue
-        if not re.search(r"\d", c.unit):
-            continue
-        if best is None or c.score > best.score:
-            best = c
-    if best is None:
-        return UNIT_NOT_SPECIFIED, "unit:none"
-    return f"Unit {best.unit}", f"unit:{best.why}"
-
-
 def extract_building(text: str, vocab: Vocabulary) -> str | None:
     """ "Building C" -> C, "the Maple building" -> MAPLE; first stated wins."""
     stop = vocab.location.building_stopwords
@@ -503,7 +107,7 @@ def extract_building(text: str, vocab: Vocabulary) -> str | None:
         ident = m.group(1)
         if ident.isalpha() and not ident.isupper():
             continue
-        if _TIME_AFTER_RE.match(text[m.end() :]) or re.match(
+        if TIME_AFTER_RE.match(text[m.end() :]) or re.match(
             r"\s+(?:blocks?|away|stor(?:e?y|ies|eys)|floors|units|apartments|flats)\b",
             text[m.end() :],
         ):
@@ -527,7 +131,7 @@ def extract_building(text: str, vocab: Vocabulary) -> str | None:
     return min(found)[1] if found else None
 
 
-def extract_floor(text: str) -> str | None:
+def extract_floor(text: str, vocab: Vocabulary) -> str | None:
     """The floor when stated explicitly; never inferred from a unit number."""
     masked = _BETWEEN_RE.sub(" ", text)
     best: tuple[int, str] | None = None
@@ -538,8 +142,9 @@ def extract_floor(text: str) -> str | None:
             if value == "0":
                 continue
             if m.group(0).lower().startswith("fl") and (
-                _TIME_AFTER_RE.match(masked[m.end() :])  # "mopped the floor 3 times"
-                or _words_before(masked, m.start(), 1) in _ROOM_WORDS  # "kitchen floor 2 tiles"
+                TIME_AFTER_RE.match(masked[m.end() :])  # "mopped the floor 3 times"
+                # "kitchen floor 2 tiles"
+                or words_before(masked, m.start(), 1) in vocab.location.surface_before_floor
             ):
                 continue
             if best is None or m.start() < best[0]:
@@ -555,7 +160,7 @@ _COMPANY_RE = re.compile(
 def _signature_building(signature: str, vocab: Vocabulary) -> str | None:
     """ "Katie\nBirch Building, #204": the tenant's own sign-off names their building; a work
     signature ("Acme Building Services, Suite 300") does not."""
-    if not signature or _COMPANY_RE.search(signature) or _ADDRESS_RE.search(signature):
+    if not signature or _COMPANY_RE.search(signature) or ADDRESS_RE.search(signature):
         return None
     return extract_building(signature, vocab)
 
@@ -565,7 +170,7 @@ def extract_location(subject: str, new_text: str, signature: str, vocab: Vocabul
     unit, why = extract_unit(subject, new_text, signature, vocab)
     text = f"{subject}\n{new_text}"
     building = extract_building(text, vocab) or _signature_building(signature, vocab)
-    floor = extract_floor(text)
+    floor = extract_floor(text, vocab)
     section_m = _SECTION_RE.search(text)
     section = section_m.group(0).upper() if section_m else None
     evidence = [why]

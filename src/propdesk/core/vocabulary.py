@@ -12,132 +12,54 @@ Every phrase of every table is compiled into one ``PhraseIndex``; a phrase text 
 Overlapping matches are resolved longest-first, so a longer phrase ("water bill", "smoke
 detector", "in hot water") hides the shorter ones inside it; a phrase listed only under
 ``cues.neutral`` therefore masks words without adding any evidence.
+
+The types it builds live in ``propdesk.core.vocabulary_model`` (re-exported here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from propdesk.core.decisions import DECISION_TABLES, parse_decisions
 from propdesk.core.textmatch import Phrase, PhraseIndex, compile_phrase
+from propdesk.core.vocabulary_model import (
+    CATEGORIES,
+    CUE_KINDS,
+    SUBCATEGORIES,
+    URGENCY_LEVELS,
+    ContextRule,
+    LocationWords,
+    Role,
+    Topic,
+    UrgencyRule,
+    Vocabulary,
+)
 from propdesk.errors import RulesError
 
-VOCABULARY_TABLES: frozenset[str] = frozenset(
-    {"topics", "urgency", "urgency_rules", "context", "cues", "contractor", "spelling", "location"}
-)
+__all__ = [
+    "CATEGORIES",
+    "CUE_KINDS",
+    "SUBCATEGORIES",
+    "URGENCY_LEVELS",
+    "VOCABULARY_TABLES",
+    "ContextRule",
+    "LocationWords",
+    "Role",
+    "Topic",
+    "UrgencyRule",
+    "Vocabulary",
+    "parse_vocabulary",
+]
 
-CATEGORIES: frozenset[str] = frozenset(
-    {"Maintenance", "Utilities", "Lease", "Move-in/out", "Complaint", "Payment", "Amenity"}
-)
-SUBCATEGORIES: Mapping[str, frozenset[str]] = MappingProxyType(
-    {
-        "Maintenance": frozenset(
-            {"plumbing", "electrical", "hvac", "appliance", "cleaning", "general_repair"}
-        ),
-        "Complaint": frozenset({"noise_complaint", "neighbor_dispute", "parking", "security"}),
-    }
-)
-URGENCY_LEVELS: frozenset[str] = frozenset({"1", "2", "3"})
-
-# cue kinds understood by the classifier (see rules/vocabulary.toml [cues])
-CUE_KINDS: frozenset[str] = frozenset(
-    {
-        "negation",  # single words that negate the phrase right after them ("no fire")
-        "problem",  # something is wrong: "not working", "broken"
-        "absence",  # something is missing: "there's no" (opens a repair, never raises urgency)
-        "request",  # the sender asks for something: "can someone", "please fix"
-        "separator",  # a new, separate matter starts: "also", "second", "unrelated"
-        "merge",  # the same matter continues: "because of it", "same problem"
-        "resolved",  # the matter is over: "never mind", "working again"
-        "gratitude",  # "thank you for ..."
-        "confirmation",  # scheduling confirmations: "tomorrow at 10 is fine"
-        "info",  # statements that need no action: "rent's sent"
-        "still",  # follow-ups: "still not fixed", "is back"
-        "neutral",  # phrases that only mask shorter ones: "in hot water", "flooded with work"
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Role:
-    """What a phrase means when it matches: ``kind`` is topic/problem/urgency/contractor/cue."""
-
-    kind: str
-    name: str
-    weight: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    """A fine-grained matter (e.g. a clogged drain) that maps to a category and subcategory."""
-
-    key: str
-    category: str
-    subcategory: str | None
-    attach: bool  # a symptom (mold, water damage) that joins the neighbouring matter
-    urgency: str | None  # base urgency of this matter when nothing more specific fires
-    problem_free: bool  # a request/question topic: its phrases do not mean "something broke"
-    contractor: bool  # this matter plainly needs a licensed outside trade
-    # an outage: devices that stop with it (elevator, lights, fridge) are its symptoms
-    absorbs: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class UrgencyRule:
-    """Fires when every group has a (non-negated) match in one sentence."""
-
-    name: str
-    level: str
-    groups: tuple[tuple[str, ...], ...]  # phrase texts per group (role name = rule:index)
-    categories: frozenset[str]
-    subcategories: frozenset[str]
-    when_negated: bool = False  # fires on an absence: "we don't have hot water", "nobody has heat"
-
-
-@dataclass(frozen=True, slots=True)
-class ContextRule:
-    """Co-occurrence in one sentence adds weight to a topic ("power out" + "whole building")."""
-
-    name: str
-    groups: tuple[tuple[str, ...], ...]
-    topic: str
-    weight: float
-    urgency: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class LocationWords:
-    """Word lists the location extractor needs (regexes stay in code; words are data)."""
-
-    unit_keywords: tuple[str, ...]
-    unit_ignore_before: frozenset[str]
-    neighbour_before: tuple[str, ...]
-    self_before: tuple[str, ...]
-    building_stopwords: frozenset[str]
-    correction_before: tuple[str, ...] = ()
-    ignore_context: tuple[str, ...] = ()
-    rejected_before: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """Validated, compiled vocabulary tables."""
-
-    tables: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    topics: Mapping[str, Topic] = field(default_factory=lambda: MappingProxyType({}))
-    roles: Mapping[str, tuple[Role, ...]] = field(default_factory=lambda: MappingProxyType({}))
-    index: PhraseIndex = field(default_factory=lambda: PhraseIndex(()))
-    urgency_base: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    urgency_rules: tuple[UrgencyRule, ...] = ()
-    context_rules: tuple[ContextRule, ...] = ()
-    negation: frozenset[str] = frozenset()
-    negated_rules: frozenset[str] = frozenset()  # urgency rules that fire on an absence
-    spelling: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    location: LocationWords = field(
-        default_factory=lambda: LocationWords((), frozenset(), (), (), frozenset())
+VOCABULARY_TABLES: frozenset[str] = (
+    frozenset(
+        {"topics", "urgency", "urgency_rules", "context", "cues", "contractor", "spelling"}
+        | {"location"}
     )
+    | DECISION_TABLES
+)
 
 
 class _Builder:
@@ -333,8 +255,31 @@ def _parse_cues(tables: Mapping[str, Any], b: _Builder) -> frozenset[str]:
     return negation
 
 
+_LOCATION_KEYS = frozenset(
+    {
+        "unit_keywords",
+        "unit_ignore_before",
+        "neighbour_before",
+        "self_before",
+        "building_stopwords",
+        "correction_before",
+        "unit_ignore_context",
+        "rejected_before",
+        "at_feelings",
+        "person_before",
+        "weak_neighbour_before",
+        "device_before_unit",
+        "surface_before_floor",
+    }
+)
+
+
 def _parse_location(tables: Mapping[str, Any], b: _Builder) -> LocationWords:
     loc = _table(tables, "location", b)
+    for key in loc:
+        if key not in _LOCATION_KEYS:
+            known = ", ".join(sorted(_LOCATION_KEYS))
+            raise b.fail("location", str(key), f"unknown key (known: {known})")
 
     def words(key: str) -> list[str]:
         return [w.lower() for w in _str_list(loc.get(key, []), b, "location", key)]
@@ -348,6 +293,11 @@ def _parse_location(tables: Mapping[str, Any], b: _Builder) -> LocationWords:
         correction_before=tuple(words("correction_before")),
         ignore_context=tuple(words("unit_ignore_context")),
         rejected_before=tuple(words("rejected_before")),
+        at_feelings=tuple(words("at_feelings")),
+        person_before=tuple(words("person_before")),
+        weak_neighbour_before=tuple(words("weak_neighbour_before")),
+        device_before_unit=frozenset(words("device_before_unit")),
+        surface_before_floor=frozenset(words("surface_before_floor")),
     )
 
 
@@ -378,7 +328,16 @@ def parse_vocabulary(tables: Mapping[str, Any], source_of: Callable[[str], str])
             raise b.fail("spelling", str(typo), "must map one word to one word")
         spelling[str(typo).lower()] = word.lower()
     location = _parse_location(tables, b)
+    decisions = parse_decisions(
+        tables,
+        source_of,
+        categories=CATEGORIES,
+        subcategories=frozenset().union(*SUBCATEGORIES.values()),
+        cue_kinds=CUE_KINDS,
+        topics=topics,
+    )
     return Vocabulary(
+        decisions=decisions,
         tables=MappingProxyType(dict(tables)),
         topics=MappingProxyType(topics),
         roles=MappingProxyType({k: tuple(v) for k, v in b.roles.items()}),

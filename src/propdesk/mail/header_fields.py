@@ -1,0 +1,119 @@
+"""The header fields of a parsed message: decoded headers, addresses, the Date, the Message-ID.
+
+mail-parser's decoded values first (it handles more broken encodings), the stdlib's otherwise;
+every problem is a defect, never an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.message import Message
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any
+
+from propdesk.core.message import Address
+from propdesk.mail.charsets import clean_text, decode_header_value, raw_header_text
+
+MSGID_RE = re.compile(r"<[^<>\s]{1,900}>")
+_ESCAPED_BYTES = re.compile(r"\\(?:u[dD][89a-fA-F]|x[89a-fA-F])[0-9a-fA-F]")
+
+_MP_ATTR = {"from": "from_", "to": "to", "cc": "cc", "reply-to": "reply_to"}
+
+
+def decoded_headers(msg: Message, defects: list[str]) -> tuple[tuple[str, str], ...]:
+    """Every header, in order, decoded (RFC 2047, 8-bit) to clean text."""
+    out: list[tuple[str, str]] = []
+    for name, value in msg.raw_items():
+        text, hdr_defects = decode_header_value(str(value))
+        defects.extend(f"{name}: {d}" for d in hdr_defects)
+        out.append((clean_text(str(name)).strip(), text))
+    return tuple(out)
+
+
+def first_values(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """The first value of each header, by lower-cased name (a repeated header keeps its first)."""
+    first: dict[str, str] = {}
+    for name, value in headers:
+        first.setdefault(name.lower(), value)
+    return first
+
+
+def _norm_address(addr: str) -> str:
+    return clean_text(addr).strip().strip("<>").lower()
+
+
+def addresses(msg: Message, parser: Any, name: str, defects: list[str]) -> tuple[Address, ...]:
+    """Addresses of one header: mail-parser's decoded pairs, or stdlib getaddresses."""
+    pairs: list[tuple[str, str]] = []
+    got = False
+    if parser is not None and name in ("from", "to", "cc", "reply-to"):
+        try:
+            # mail-parser exposes headers as attributes ("from_", "reply_to"): (name, addr) pairs
+            value = getattr(parser, _MP_ATTR[name])
+            if isinstance(value, list):
+                pairs = [(str(n), str(a)) for n, a in value]
+                # mail-parser backslash-escapes undecodable 8-bit names; ours decodes them.
+                got = not any(_ESCAPED_BYTES.search(n + a) for n, a in pairs)
+        except Exception as exc:  # a library bug must not cost us the sender
+            defects.append(f"{name}: mail-parser address parse failed ({type(exc).__name__})")
+    if not got:
+        raw = [raw_header_text(str(v))[0] for k, v in msg.raw_items() if k.lower() == name][:1]
+        try:
+            pairs = [
+                (decode_header_value(n)[0], decode_header_value(a)[0]) for n, a in getaddresses(raw)
+            ]
+        except Exception as exc:  # malformed groups etc.
+            defects.append(f"{name}: unparsable address header ({type(exc).__name__})")
+    out = []
+    for display, addr in pairs:
+        address = _norm_address(addr)
+        if not address:  # a group name, "undisclosed-recipients:;"
+            continue
+        out.append(Address(address=address, name=clean_text(display).strip().strip('"')))
+    return tuple(out)
+
+
+def header_date(msg: Message, parser: Any, defects: list[str]) -> datetime | None:
+    """The Date header as tz-aware UTC, or None (with a defect) when absent or unparsable.
+
+    mail-parser first, then the stdlib's RFC 5322 parser, then ISO 8601 (some scripts send it).
+    """
+    value: datetime | None = None
+    if parser is not None:
+        try:
+            got = parser.date
+            value = got if isinstance(got, datetime) else None
+        except Exception:  # fall through to the stdlib
+            value = None
+    raw = str(msg.get("date") or "").strip()
+    if value is None and raw:
+        try:
+            value = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            try:
+                value = datetime.fromisoformat(raw)
+            except ValueError:
+                value = None
+    if value is None:
+        if raw:
+            defects.append("Date header unparsable")
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 9999 in a far-west zone
+        defects.append("Date header out of range")
+        return None
+
+
+def message_id_of(headers: dict[str, str], sha: str, defects: list[str]) -> str:
+    """The Message-ID in angle brackets; without one, a synthetic id from the content hash."""
+    raw = headers.get("message-id", "")
+    match = MSGID_RE.search(raw)
+    if match:
+        return match.group(0)
+    if raw.strip() and " " not in raw.strip():
+        defects.append("Message-ID without angle brackets")
+        return f"<{raw.strip()}>"
+    defects.append("no Message-ID; synthetic id from the content hash")
+    return f"<{sha[:32]}@propdesk.invalid>"
