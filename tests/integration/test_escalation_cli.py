@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from propdesk import app
+from propdesk.clock import Clock as SystemClock
 from propdesk.config import Config, DatabaseConfig
 from tests.integration.escalation_support import T0, Clock, create, make_ticket
 from tests.integration.ingest_support import cli
@@ -48,7 +49,7 @@ def test_escalate_once_prints_what_it_escalated(
     db_config: DatabaseConfig,
     run_cli: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
-    service = app.escalation_service(Config(database=db_config), clean_db, clock=Clock(T0))
+    service = app.escalation_service(Config(database=db_config), clean_db, clock=Clock(T0).clock)
     ticket = make_ticket(T0)
     create(clean_db, service, ticket)
 
@@ -84,7 +85,9 @@ def test_tickets_list_breached_due_within_and_show(
     run_cli: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
     now = datetime.now(UTC)  # `tickets list` and a pass without --now use the real clock
-    service = app.escalation_service(Config(database=db_config), clean_db, clock=lambda: now)
+    service = app.escalation_service(
+        Config(database=db_config), clean_db, clock=SystemClock(now=lambda: now)
+    )
     late = make_ticket(now - timedelta(minutes=40), urgency="1")  # response due 10 min ago
     soon = make_ticket(now - timedelta(minutes=80), urgency="2")  # response due in 40 min
     calm = make_ticket(now, urgency="3")  # response due in 8 h
