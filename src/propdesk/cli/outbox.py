@@ -45,9 +45,9 @@ def run_list(args: argparse.Namespace) -> int:
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
-        with reading(eng) as conn:
-            rows = repo.listing(conn, args.status, args.limit)
-            counts = repo.counts(conn)
+        with reading(eng) as session:
+            rows = repo.listing(session, args.status, args.limit)
+            counts = repo.counts(session)
     finally:
         eng.dispose()
     if args.format == "json":

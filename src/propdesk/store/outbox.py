@@ -1,6 +1,9 @@
-"""Outbox repository: write notification rows with an event, claim them for delivery, record
-outcomes. Statements take a ``Session`` or ``Connection`` so the ingest hooks write into the
-ingest transaction and the delivery service into its own.
+"""Outbox repository: write notification rows, claim them for delivery, record outcomes.
+
+``add`` and ``mark_bounced`` take the caller's ``Session`` or ``Connection``, so the ingest hooks
+write into the ingest transaction and the escalation and status-change services into theirs.
+Delivery works through a ``DeliveryPass`` (one locked row per short transaction); the CLI lists,
+counts and re-queues rows. Every outbox row is mapped here (``OutboxItem``, ``listing``).
 """
 
 from __future__ import annotations
