@@ -6,10 +6,11 @@ with the module's name instead of surfacing as a design drift months later.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from tests.unit.test_core_imports import imported_modules
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "propdesk"
 
@@ -21,16 +22,6 @@ SQLALCHEMY_PENDING = ("ingest.py", "ingest/", "daemon/poll.py")
 #: Message-ID and compose types. Never the services, notify/, the CLI or the daemon.
 STORE_MAY_IMPORT = ("propdesk.store", "propdesk.core", "propdesk.config", "propdesk.errors")
 STORE_MAY_IMPORT_MAIL = ("propdesk.mail.compose",)
-
-
-def _modules(path: Path) -> list[str]:
-    names: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module)
-    return names
 
 
 def _relative(path: Path) -> str:
@@ -45,13 +36,13 @@ def test_only_store_and_the_composition_root_import_sqlalchemy(path: Path) -> No
     rel = _relative(path)
     if rel.startswith(SQLALCHEMY_ALLOWED + SQLALCHEMY_PENDING):
         return
-    used = [m for m in _modules(path) if m.split(".")[0] == "sqlalchemy"]
+    used = [m for m in imported_modules(path) if m.split(".")[0] == "sqlalchemy"]
     assert not used, f"{rel} imports {used}: put the statement in propdesk.store"
 
 
 @pytest.mark.parametrize("path", sorted((SRC / "store").rglob("*.py")), ids=_relative)
 def test_store_imports_nothing_above_it(path: Path) -> None:
-    for name in _modules(path):
+    for name in imported_modules(path):
         if name.split(".")[0] != "propdesk":
             continue
         assert name.startswith(STORE_MAY_IMPORT + STORE_MAY_IMPORT_MAIL), (
