@@ -21,7 +21,9 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    String,
     Table,
+    Text,
     and_,
     bindparam,
     exists,
@@ -116,9 +118,10 @@ def due_now(db: Executor, ticket_pks: Sequence[int], now: datetime) -> None:
 def _unnest(columns: Mapping[str, tuple[Any, Sequence[Any]]]) -> Any:
     """``unnest(:a::t[], ...) AS v(a, ...)``: one row per position of the arrays; ``columns``
     maps each name to (its column type, its values). Typed arrays, not a multi-row VALUES: one
-    cached statement for any batch size."""
+    cached statement for any batch size. Strings go in as ``text[]``: a ``varchar(n)[]`` cast
+    would cut an overlong value silently where the column refuses it."""
     arrays = [
-        bindparam(name, list(values), type_=ARRAY(type_))
+        bindparam(name, list(values), type_=ARRAY(Text() if isinstance(type_, String) else type_))
         for name, (type_, values) in columns.items()
     ]
     return func.unnest(*arrays).table_valued(*columns).render_derived()
