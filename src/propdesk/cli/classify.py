@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules)
     hours = BusinessHours()
-    now = args.clock.now()
+    now = datetime.now(UTC)
     failed = False
     for path in args.files:
         try:
