@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,12 +15,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from propdesk.clock import SYSTEM_CLOCK, Clock, Now
 from propdesk.config import Config, MailboxConfig, config_path, load_config
 from propdesk.core.hours import BusinessHours
 from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
-from propdesk.core.pipeline import analyse_message
+from propdesk.core.pipeline import analyse_items
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
@@ -36,11 +36,12 @@ from propdesk.mail.compose import Composer, Templates, message_id_domain
 from propdesk.mail.imap import ImapMailbox
 from propdesk.mail.parse import parse_message
 from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
-from propdesk.notify.delivery import Clock, OutboxDelivery, utc_now
+from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
 from propdesk.notify.status import StaffActions
 from propdesk.store import migrate as migrations
 from propdesk.store.engine import make_engine
+from propdesk.store.session import sessions as store_sessions
 
 log = get_logger(__name__)
 
@@ -151,7 +152,7 @@ def outbox_delivery(
     db: Engine | sessionmaker[Session],
     *,
     sender: SmtpSender | None = None,
-    clock: Clock | None = None,
+    clock: Now | None = None,
     monotonic: Callable[[], float] | None = None,
 ) -> OutboxDelivery:
     """The outbox delivery service; its ``run_once`` is the daemon loop's periodic task."""
@@ -161,8 +162,8 @@ def outbox_delivery(
         Composer(config, templates(config)),
         config.notifications,
         own_addresses(config),
-        clock=clock if clock is not None else utc_now,
-        monotonic=monotonic if monotonic is not None else time.monotonic,
+        clock=clock if clock is not None else SYSTEM_CLOCK.now,
+        monotonic=monotonic if monotonic is not None else SYSTEM_CLOCK.monotonic,
     )
 
 
@@ -178,14 +179,14 @@ def staff_actions(config: Config, eng: Engine) -> StaffActions:
 
 
 def notification_hooks(
-    config: Config, the_rules: Rules | None = None, *, clock: Clock | None = None
+    config: Config, the_rules: Rules | None = None, *, clock: Clock = SYSTEM_CLOCK
 ) -> NotificationHooks:
     """The in-transaction hooks ingest calls to queue notifications (and record bounces)."""
     return NotificationHooks(
         (the_rules or load_rules(config.rules.file)).policy.sla,
         message_id_domain(config),
         enabled=config.notifications.enabled,
-        clock=clock if clock is not None else utc_now,
+        clock=clock.now,
     )
 
 
@@ -266,13 +267,19 @@ def probe(config: Config) -> Iterator[ProbeResult]:
 # --- ingest and the daemon ---------------------------------------------------------------------
 
 #: Builds one in-transaction ingest hook (notifications write outbox rows, escalation sets clocks).
-HookFactory = Callable[[Config, Rules], IngestHook]
+HookFactory = Callable[[Config, Rules, Clock], IngestHook]
 #: Builds one periodic task for the daemon loop (outbox delivery, escalation pass).
-TaskFactory = Callable[[Config, Rules, sessionmaker[Session]], PeriodicTask]
+TaskFactory = Callable[[Config, Rules, sessionmaker[Session], Clock], PeriodicTask]
 
 
-def _outbox_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
-    delivery = outbox_delivery(config, made)
+def _notification_hooks(config: Config, the_rules: Rules, clock: Clock) -> IngestHook:
+    return notification_hooks(config, the_rules, clock=clock)
+
+
+def _outbox_task(
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+) -> PeriodicTask:
+    delivery = outbox_delivery(config, made, clock=clock.now, monotonic=clock.monotonic)
     return PeriodicTask(
         delivery.name, config.intervals.outbox_seconds, delivery.run_once, close=delivery.close
     )
@@ -283,14 +290,14 @@ def escalation_service(
     db: Engine | sessionmaker[Session] | None,
     *,
     the_rules: Rules | None = None,
-    clock: Clock | None = None,
+    clock: Now | None = None,
 ) -> EscalationService:
     """The escalation/SLA service: the loop's periodic pass (``run_pass``) and, with ``db``
     None, the creation hook's planner (it writes in the ingest transaction)."""
     return EscalationService(
         db,
         the_rules or load_rules(config.rules.file),
-        clock=clock if clock is not None else utc_now,
+        clock=clock if clock is not None else SYSTEM_CLOCK.now,
         message_id_domain=message_id_domain(config),
         warn_before=timedelta(minutes=config.escalation.warn_before_resolution_minutes),
         batch_size=config.escalation.batch_size,
@@ -298,13 +305,17 @@ def escalation_service(
     )
 
 
-def escalation_hooks(config: Config, the_rules: Rules | None = None) -> EscalationHook:
+def escalation_hooks(
+    config: Config, the_rules: Rules | None = None, clock: Clock = SYSTEM_CLOCK
+) -> EscalationHook:
     """In the creation transaction: escalations due at once, and each ticket's next time."""
-    return EscalationHook(escalation_service(config, None, the_rules=the_rules))
+    return EscalationHook(escalation_service(config, None, the_rules=the_rules, clock=clock.now))
 
 
-def _escalation_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
-    service = escalation_service(config, made, the_rules=the_rules)
+def _escalation_task(
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+) -> PeriodicTask:
+    service = escalation_service(config, made, the_rules=the_rules, clock=clock.now)
 
     def run() -> str:
         return service.run_pass().summary()
@@ -312,8 +323,8 @@ def _escalation_task(config: Config, the_rules: Rules, made: sessionmaker[Sessio
     return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
 
 
-#: Colleagues register their factories here (one line each), like PROBES.
-INGEST_HOOKS: list[HookFactory] = [notification_hooks, escalation_hooks]
+#: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
+INGEST_HOOKS: list[HookFactory] = [_notification_hooks, escalation_hooks]
 PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task]
 
 
@@ -356,10 +367,11 @@ def parser(config: Config) -> Parse:
 
 
 def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
-    """The core pipeline (``propdesk.core.pipeline.analyse_message``) as ingest calls it."""
+    """The core pipeline as ingest's ``analyse`` stage calls it: its ``not_a_ticket`` stage has
+    already screened the message (``propdesk.core.pipeline.not_ticket_reason``)."""
 
     def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
-        result = analyse_message(
+        result = analyse_items(
             msg,
             rules=the_rules,
             business_hours=hours,
@@ -373,7 +385,7 @@ def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
 
 
 def sessions(eng: Engine) -> sessionmaker[Session]:
-    return sessionmaker(eng, expire_on_commit=False)
+    return store_sessions(eng)
 
 
 def ingest_service(
@@ -383,6 +395,7 @@ def ingest_service(
     the_rules: Rules | None = None,
     analyse: Analyse | None = None,
     extra_hooks: Sequence[IngestHook] = (),
+    clock: Clock = SYSTEM_CLOCK,
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -398,8 +411,9 @@ def ingest_service(
         analyse=analyse or analyser(the_rules, business_hours(config)),
         new_ticket_id=lambda: new_ticket_id(secrets.token_bytes),
         staff_addresses=staff_addresses(config, the_rules),
-        hooks=[*(factory(config, the_rules) for factory in INGEST_HOOKS), *extra_hooks],
+        hooks=[*(factory(config, the_rules, clock) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
+        clock=clock,
     )
 
 
@@ -429,8 +443,10 @@ def daemon(
     analyse: Analyse | None = None,
     metrics: Metrics | None = None,
     extra_hooks: Sequence[IngestHook] = (),
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Daemon:
-    """Pollers for every configured mailbox plus the registered periodic tasks.
+    """Pollers for every configured mailbox plus the registered periodic tasks, all on ONE
+    ``clock`` (tests pass theirs: the hour of day and the passing of time are theirs).
 
     Refuses to start on a schema that is not at the newest revision: every message would fail
     on a missing table otherwise.
@@ -452,7 +468,7 @@ def daemon(
             "run `propdesk migrate` first"
         )
     service = ingest_service(
-        config, pooled, the_rules=the_rules, analyse=analyse, extra_hooks=extra_hooks
+        config, pooled, the_rules=the_rules, analyse=analyse, extra_hooks=extra_hooks, clock=clock
     )
     made = sessions(pooled)
     pollers = [
@@ -462,10 +478,13 @@ def daemon(
             sessions=made,
             lock_engine=unpooled,
             timeout_seconds=config.timeouts.imap_seconds,
+            clock=clock,
             metrics=metrics,
         )
         for mb in (config.mailboxes if mailboxes is None else mailboxes)
     ]
-    tasks = [factory(config, the_rules, made) for factory in PERIODIC_TASKS]
-    loop = DaemonLoop(pollers, poll_seconds=config.intervals.poll_seconds, tasks=tasks, stop=stop)
+    tasks = [factory(config, the_rules, made, clock) for factory in PERIODIC_TASKS]
+    loop = DaemonLoop(
+        pollers, poll_seconds=config.intervals.poll_seconds, tasks=tasks, stop=stop, clock=clock
+    )
     return Daemon(loop, (pooled, unpooled))

@@ -13,8 +13,8 @@ from propdesk.core.models import Priority, Ticket, TicketStatus, Urgency
 from propdesk.core.rules import load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.escalation_service import EscalationHook, EscalationService
-from propdesk.ingest import ticket_values
 from propdesk.store.tables import TicketRow
+from propdesk.store.ticket_rows import ticket_values
 from tests.integration.notify_support import Clock
 from tests.unit.helpers_core import make_ticket as base_ticket
 
