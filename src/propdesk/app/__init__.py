@@ -1,20 +1,34 @@
 """The composition root: builds every adapter and service from the config.
 
-The CLI and the daemon get their collaborators here and nowhere else, so wiring lives in one place.
+The CLI and the daemon get their collaborators here and nowhere else, so wiring lives in one place:
+``adapters`` (engine, SMTP sender, our addresses, templates), ``probes`` (``check-config
+--connect``), and here the services, the ingest hooks, the periodic tasks and the daemon, all
+built on ONE clock (``propdesk.clock``) handed down from ``daemon()``/``ingest_service()``.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+# The composition root is split in modules; everything stays reachable as ``app.<name>``.
+from propdesk.app.adapters import _safe_error
+from propdesk.app.adapters import engine as engine
+from propdesk.app.adapters import own_addresses as own_addresses
+from propdesk.app.adapters import smtp_sender as smtp_sender
+from propdesk.app.adapters import templates as templates
+from propdesk.app.probes import PROBES as PROBES
+from propdesk.app.probes import Probe as Probe
+from propdesk.app.probes import ProbeResult as ProbeResult
+from propdesk.app.probes import _probe_smtp as _probe_smtp
+from propdesk.app.probes import probe as probe
 from propdesk.clock import SYSTEM_CLOCK, Clock, Now
 from propdesk.config import Config, MailboxConfig, config_path, load_config
 from propdesk.core.hours import BusinessHours
@@ -28,19 +42,17 @@ from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
-from propdesk.errors import ConfigError, MailboxError, StoreError
+from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
 from propdesk.logging import configure_logging, get_logger
-from propdesk.mail.compose import Composer, Templates, message_id_domain
-from propdesk.mail.imap import ImapMailbox
+from propdesk.mail.compose import Composer, message_id_domain
 from propdesk.mail.parse import parse_message
-from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
+from propdesk.mail.smtp import SmtpSender
 from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
 from propdesk.notify.status import StaffActions
 from propdesk.store import migrate as migrations
-from propdesk.store.engine import make_engine
 from propdesk.store.session import sessions as store_sessions
 
 log = get_logger(__name__)
@@ -51,13 +63,6 @@ def load(explicit_path: str | os.PathLike[str] | None, log_format: str | None = 
     config = load_config(config_path(explicit_path))
     configure_logging(config.logging.level, log_format or config.logging.format)
     return config
-
-
-def engine(config: Config, *, pooled: bool = True) -> Engine:
-    """The database engine, with the password resolved from its secret reference."""
-    db = config.database
-    password = db.password.resolve() if db.password is not None else None
-    return make_engine(db, password, config.timeouts.database_seconds, pooled=pooled)
 
 
 def migrate(config: Config) -> None:
@@ -75,76 +80,6 @@ def migrate(config: Config) -> None:
         ) from None
     finally:
         eng.dispose()
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """One line of ``check-config --connect``."""
-
-    target: str
-    ok: bool
-    detail: str
-
-    def line(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'} {self.target}: {self.detail}"
-
-
-Probe = Callable[[Config], Iterator[ProbeResult]]
-
-
-def _probe_database(config: Config) -> Iterator[ProbeResult]:
-    db = config.database
-    target = f"database {db.user}@{db.host}:{db.port}/{db.name}"
-    try:
-        eng = engine(config, pooled=False)
-        try:
-            with eng.connect() as conn:
-                version = conn.execute(text("show server_version")).scalar_one()
-            current = migrations.current_revision(eng)
-            head = migrations.head_revision(eng)
-        finally:
-            eng.dispose()
-    except Exception as exc:  # a probe reports every failure as a line
-        yield ProbeResult(target, False, _safe_error(exc))
-        return
-    if current == head:
-        schema = "schema up to date"
-    else:
-        schema = f"schema at {current}, head is {head}: run `propdesk migrate`"
-    yield ProbeResult(target, current == head, f"PostgreSQL {version}, {schema}")
-
-
-def _safe_error(exc: BaseException) -> str:
-    """An error as one line, without connection strings (which could carry a password)."""
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f"{type(exc).__name__}: {message}"
-
-
-def smtp_sender(config: Config) -> SmtpSender:
-    """The SMTP adapter with its secrets resolved (password or an OAuth2 token source)."""
-    smtp = config.smtp
-    password = smtp.password.resolve() if smtp.password is not None else None
-    token: TokenSource | None = None
-    if smtp.oauth_token is not None:
-        ref = smtp.oauth_token
-        token = ref.resolve
-    elif smtp.oauth_token_command:
-        token = token_from_command(smtp.oauth_token_command, config.timeouts.smtp_seconds)
-    return SmtpSender(smtp, timeout=config.timeouts.smtp_seconds, password=password, token=token)
-
-
-def own_addresses(config: Config) -> list[str]:
-    """Addresses that are us: never mailed (a loop), and recognised by the intake."""
-    found = [config.smtp.from_address, *config.intake.own_addresses]
-    if config.smtp.reply_to:
-        found.append(config.smtp.reply_to)
-    found.extend(m.username for m in config.mailboxes if "@" in m.username)
-    return found
-
-
-def templates(config: Config) -> Templates:
-    """Notification templates, every one loaded and test-rendered now (a ConfigError if broken)."""
-    return Templates(config.notifications.templates_dir)
 
 
 def outbox_delivery(
@@ -188,80 +123,6 @@ def notification_hooks(
         enabled=config.notifications.enabled,
         clock=clock.now,
     )
-
-
-def _probe_smtp(config: Config) -> Iterator[ProbeResult]:
-    smtp = config.smtp
-    target = f"smtp {smtp.host}:{smtp.port}"
-    if "smtp" not in config.model_fields_set:
-        # No [smtp] section: a mailbox-only set-up being checked; say what would be used.
-        yield ProbeResult(target, True, "no [smtp] section in the file: not checked")
-        return
-    try:
-        templates(config)
-        detail = smtp_sender(config).probe()
-    except Exception as exc:  # a probe reports every failure as a line
-        yield ProbeResult(target, False, _safe_error(exc))
-        return
-    yield ProbeResult(target, True, detail)
-    yield _probe_staff_not_own(config)
-
-
-def _probe_staff_not_own(config: Config) -> ProbeResult:
-    """Staff mail to one of our own addresses is suppressed as a loop: say so before it is."""
-    policy = load_rules(config.rules.file).policy
-    staff = {a.assignee for a in policy.assignment.values()} | set(policy.specialists.values())
-    staff |= {policy.default_assignment.assignee} | {e.target for e in policy.escalations}
-    own = {a.lower() for a in own_addresses(config)}
-    clash = sorted(a for a in staff if a.lower() in own)
-    if clash:
-        detail = (
-            f"{', '.join(clash)} receive(s) tickets but is also our own address: those "
-            "notifications would be suppressed as a mail loop (use another [smtp] from_address)"
-        )
-        return ProbeResult("notifications", False, detail)
-    return ProbeResult("notifications", True, "no rule address is one of our own")
-
-
-def _probe_mailboxes(config: Config) -> Iterator[ProbeResult]:
-    """Each mailbox: login, its folders, and the capabilities exactly-once relies on."""
-    for mb in config.mailboxes:
-        target = f"mailbox {mb.name} {mb.username}@{mb.host}:{mb.port} ({mb.tls})"
-        try:
-            with ImapMailbox(mb, config.timeouts.imap_seconds, connect_attempts=1) as imap:
-                missing = [
-                    f
-                    for f in (mb.folder, mb.processed_folder, mb.failed_folder)
-                    if not imap.folder_exists(f)
-                ]
-                caps = {c: imap.has(c) for c in ("MOVE", "UIDPLUS", "IDLE")}
-                mode = imap.removal_mode
-        except (MailboxError, ConfigError) as exc:
-            yield ProbeResult(target, False, str(exc))
-            continue
-        have = ", ".join(f"{c} {'yes' if ok else 'no'}" for c, ok in caps.items())
-        how = {
-            "move": "processed mail is MOVEd",
-            "copy_expunge": "no MOVE: COPY + UID EXPUNGE of just that UID",
-            "none": "no MOVE/UIDPLUS: mail stays, a UID high-water mark is kept",
-        }[mode]
-        if missing and mb.folder in missing:
-            yield ProbeResult(target, False, f"folder {mb.folder!r} does not exist ({have})")
-        elif missing:
-            note = f"{', '.join(missing)} missing (created at first run)"
-            yield ProbeResult(target, True, f"logged in; {note}; {have}; {how}")
-        else:
-            yield ProbeResult(target, True, f"logged in; folders ok; {have}; {how}")
-
-
-# Probes run by `check-config --connect`, in order. Adapters add theirs here.
-PROBES: list[Probe] = [_probe_database, _probe_mailboxes, _probe_smtp]
-
-
-def probe(config: Config) -> Iterator[ProbeResult]:
-    """Run every probe; each yields one line per thing it checked."""
-    for p in PROBES:
-        yield from p(config)
 
 
 # --- ingest and the daemon ---------------------------------------------------------------------
