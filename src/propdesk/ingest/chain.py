@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Literal
 
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
@@ -39,6 +40,10 @@ class MessageContext:
     analyse: Analyse  # the core pipeline (action items -> tickets)
 
 
+#: The outcomes a stage can decide (``quarantined`` and ``skipped`` are the service's, not theirs).
+Outcome = Literal["duplicate", "ignored", "comment", "ticketed"]
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """A message's final outcome and what persisting it needs.
@@ -48,7 +53,7 @@ class Decision:
     ``stage``: the stage that decided (filled by the interpreter).
     """
 
-    outcome: str
+    outcome: Outcome
     reason: str | None = None
     duplicate_of: int | None = None
     ticket_pk: int | None = None
