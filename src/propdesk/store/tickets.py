@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
 
-from propdesk.core.lifecycle import EventKind, TicketEvent
+from propdesk.core.lifecycle import EventKind, TicketEvent, apply_status_change
 from propdesk.core.models import (
     Category,
     Priority,
@@ -114,6 +114,41 @@ def lock(db: Executor, ticket_id: str) -> LockedTicket | None:
         select(TICKETS).where(TICKETS.c.ticket_id == ticket_id.upper()).with_for_update()
     ).first()
     return None if row is None else LockedTicket(int(row.id), ticket_from_row(row))
+
+
+def change_status(
+    db: Executor,
+    locked: LockedTicket,
+    status: TicketStatus,
+    *,
+    by: str,
+    at: datetime,
+    note: str | None = None,
+) -> Ticket:
+    """Move a locked ticket through the core lifecycle (``InvalidTransition`` if refused) and
+    store the move and its events: the one way staff actions and replies change a status."""
+    after, happened = apply_status_change(locked.ticket, status, now=at, by=by, notes=note)
+    save_status(db, locked.pk, after)
+    add_lifecycle_events(db, locked.pk, happened)
+    return after
+
+
+def save_urgency(db: Executor, pk: int, *, before: Ticket, after: Ticket, by: str) -> None:
+    """Store an urgency change (a staff command) and its ``urgency_changed`` event."""
+    db.execute(
+        update(TICKETS)
+        .where(TICKETS.c.id == pk)
+        .values(urgency=after.urgency.value, updated_at=after.updated_at)
+    )
+    db.execute(
+        insert(EVENTS).values(
+            ticket_pk=pk,
+            kind="urgency_changed",
+            actor=by,
+            at=after.updated_at,
+            data={"from": before.urgency.value, "to": after.urgency.value},
+        )
+    )
 
 
 def save_status(db: Executor, pk: int, ticket: Ticket) -> None:
