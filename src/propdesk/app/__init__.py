@@ -31,6 +31,8 @@ from propdesk.app.probes import _probe_smtp as _probe_smtp
 from propdesk.app.probes import probe as probe
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config, MailboxConfig, config_path, load_config
+from propdesk.conversation_service import AutoClose
+from propdesk.core.conversation import ConversationPolicy
 from propdesk.core.hours import BusinessHours
 from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
@@ -45,6 +47,7 @@ from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
+from propdesk.ingest.service import DirectoryFor, no_directory
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
 from propdesk.mail.parse import parse_message
@@ -124,12 +127,45 @@ def notification_hooks(
     config: Config, the_rules: Rules | None = None, *, clock: Clock = SYSTEM_CLOCK
 ) -> NotificationHooks:
     """The in-transaction hooks ingest calls to queue notifications (and record bounces)."""
+    the_rules = the_rules or load_rules(config.rules.file)
     return NotificationHooks(
-        (the_rules or load_rules(config.rules.file)).policy.sla,
+        the_rules.policy.sla,
         message_id_domain(config),
         enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        supervisor=supervisor(config, the_rules),
+        digest_delay=timedelta(minutes=config.conversations.reply_digest_minutes),
+        tenant_status_updates=config.notifications.tenant_status_updates,
     )
+
+
+def supervisor(config: Config, the_rules: Rules) -> str | None:
+    """Who hears of a low rating: configured, else the rules' supervisor escalation target."""
+    if config.conversations.supervisor:
+        return config.conversations.supervisor.strip().lower()
+    rule = next((e for e in the_rules.policy.escalations if e.name == "supervisor"), None)
+    return None if rule is None else rule.target
+
+
+def conversation_policy(config: Config, the_rules: Rules) -> ConversationPolicy | None:
+    """How ingest reads replies; None when conversations are switched off (plain comments)."""
+    conv = config.conversations
+    if not conv.enabled:
+        return None
+    own = {a.lower() for a in own_addresses(config)}
+    senders = {a.lower() for a in staff_addresses(config, the_rules)} - own
+    senders |= {a.strip().lower() for a in conv.staff_addresses}
+    return ConversationPolicy(
+        rules=the_rules.conversation,
+        staff_senders=frozenset(senders),
+        authserv_id=conv.authserv_id.strip(),
+        require_authentication=conv.require_authentication,
+    )
+
+
+def auto_close(config: Config, db: Engine | sessionmaker[Session], clock: Clock) -> AutoClose:
+    """The auto-close pass (Resolved tickets nobody answered)."""
+    return AutoClose(db, config.conversations.auto_close_days, clock=clock)
 
 
 # --- ingest and the daemon ---------------------------------------------------------------------
@@ -191,9 +227,16 @@ def _escalation_task(
     return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
 
 
+def _auto_close_task(
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+) -> PeriodicTask:
+    task = auto_close(config, made, clock)
+    return PeriodicTask(task.name, config.conversations.auto_close_seconds, task.run_once)
+
+
 #: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
 INGEST_HOOKS: list[HookFactory] = [_notification_hooks, escalation_hooks]
-PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task]
+PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task, _auto_close_task]
 
 
 def rules(config: Config) -> Rules:
@@ -215,6 +258,7 @@ def staff_addresses(config: Config, the_rules: Rules) -> frozenset[str]:
     found.add(policy.default_assignment.assignee)
     found |= {e.target for e in policy.escalations}
     found |= set(own_addresses(config))
+    found |= set(config.conversations.staff_addresses)
     return frozenset(a.lower() for a in found if "@" in a)
 
 
@@ -264,6 +308,7 @@ def ingest_service(
     analyse: Analyse | None = None,
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
+    directory: DirectoryFor = no_directory,
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -282,6 +327,8 @@ def ingest_service(
         hooks=[*(factory(config, the_rules, clock) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
         clock=clock,
+        conversation=conversation_policy(config, the_rules),
+        directory=directory,
     )
 
 
