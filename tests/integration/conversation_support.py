@@ -24,6 +24,7 @@ from propdesk.config import (
     NotificationsConfig,
 )
 from propdesk.core.models import TicketStatus
+from propdesk.ingest.service import DirectoryFor, no_directory
 from propdesk.store.tables import InboundMessageRow, TicketEventRow, TicketRow
 from tests.integration.notify_support import Clock
 from tests.stack import Dovecot, ImapUser, SmtpPeer
@@ -66,8 +67,8 @@ class Stack:
     def deliver(self, raw: bytes) -> None:
         self.dovecot.append(self.user, raw)
 
-    def turn(self) -> None:
-        daemon = app.daemon(self.config, clock=self.clock.clock)
+    def turn(self, directory: DirectoryFor = no_directory) -> None:
+        daemon = app.daemon(self.config, clock=self.clock.clock, directory=directory)
         try:
             report = daemon.loop.run_once()
         finally:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 
 from propdesk import app
 from propdesk.core.lifecycle import TRANSITIONS
-from propdesk.core.models import TicketStatus
+from propdesk.core.models import Ticket, TicketStatus
 from propdesk.mail.imap import FetchedMessage
 from propdesk.store.tables_conversation import TicketLinkRow, TicketRatingRow
 from propdesk.store.tables_outbox import outbox
@@ -175,6 +175,28 @@ def test_resolved_tickets_nobody_answers_close_after_n_days(stack: Stack) -> Non
     assert stack.ticket(tid).status == "Closed"
     closed = next(e for e in stack.events(tid) if e.kind == "closed")
     assert "no reply for 3 days" in closed.data["notes"]
+
+
+class Flatmates:
+    """A tenant directory of one unit (the real one is ``store/tenants.py``): the protocol only."""
+
+    def __init__(self, unit: str, emails: set[str]) -> None:
+        self.unit, self.emails = unit, emails
+
+    def co_tenant(self, sender: str, ticket: Ticket) -> bool:
+        return sender.lower() in self.emails and (ticket.unit_number or "") == self.unit
+
+
+def test_a_co_tenant_of_the_unit_may_reopen_the_ticket(stack: Stack) -> None:
+    tid, done = stack.resolved_ticket()
+    unit = str(stack.ticket(tid).unit_number)
+    flat = Flatmates(unit, {"luis@example.org"})
+    stack.deliver(
+        reply(done.message, "Still dripping, not fixed.", sender="Luis <luis@example.org>")
+    )
+    stack.turn(directory=lambda session: flat)
+    assert stack.ticket(tid).status == "In Progress"
+    assert len(stack.tickets()) == 1
 
 
 # -- refusals -----------------------------------------------------------------------------------

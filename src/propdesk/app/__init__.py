@@ -24,6 +24,10 @@ from propdesk.app.adapters import engine as engine
 from propdesk.app.adapters import own_addresses as own_addresses
 from propdesk.app.adapters import smtp_sender as smtp_sender
 from propdesk.app.adapters import templates as templates
+from propdesk.app.conversations import auto_close as auto_close
+from propdesk.app.conversations import conversation_policy as conversation_policy
+from propdesk.app.conversations import staff_addresses as staff_addresses
+from propdesk.app.conversations import supervisor as supervisor
 from propdesk.app.probes import PROBES as PROBES
 from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
@@ -31,8 +35,6 @@ from propdesk.app.probes import _probe_smtp as _probe_smtp
 from propdesk.app.probes import probe as probe
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config, MailboxConfig, config_path, load_config
-from propdesk.conversation_service import AutoClose
-from propdesk.core.conversation import ConversationPolicy
 from propdesk.core.hours import BusinessHours
 from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
@@ -139,35 +141,6 @@ def notification_hooks(
     )
 
 
-def supervisor(config: Config, the_rules: Rules) -> str | None:
-    """Who hears of a low rating: configured, else the rules' supervisor escalation target."""
-    if config.conversations.supervisor:
-        return config.conversations.supervisor.strip().lower()
-    rule = next((e for e in the_rules.policy.escalations if e.name == "supervisor"), None)
-    return None if rule is None else rule.target
-
-
-def conversation_policy(config: Config, the_rules: Rules) -> ConversationPolicy | None:
-    """How ingest reads replies; None when conversations are switched off (plain comments)."""
-    conv = config.conversations
-    if not conv.enabled:
-        return None
-    own = {a.lower() for a in own_addresses(config)}
-    senders = {a.lower() for a in staff_addresses(config, the_rules)} - own
-    senders |= {a.strip().lower() for a in conv.staff_addresses}
-    return ConversationPolicy(
-        rules=the_rules.conversation,
-        staff_senders=frozenset(senders),
-        authserv_id=conv.authserv_id.strip(),
-        require_authentication=conv.require_authentication,
-    )
-
-
-def auto_close(config: Config, db: Engine | sessionmaker[Session], clock: Clock) -> AutoClose:
-    """The auto-close pass (Resolved tickets nobody answered)."""
-    return AutoClose(db, config.conversations.auto_close_days, clock=clock)
-
-
 # --- ingest and the daemon ---------------------------------------------------------------------
 
 #: Builds one in-transaction ingest hook (notifications write outbox rows, escalation sets clocks).
@@ -247,19 +220,6 @@ def rules(config: Config) -> Rules:
 def business_hours(config: Config) -> BusinessHours:
     bh = config.business_hours
     return BusinessHours.from_values(bh.timezone, bh.parsed_hours(), bh.holidays)
-
-
-def staff_addresses(config: Config, the_rules: Rules) -> frozenset[str]:
-    """Every address the rules send work to (assignees, specialists, escalation targets) plus
-    our own: mail from them that is not a reply is not a tenant request."""
-    policy = the_rules.policy
-    found = {a.assignee for a in policy.assignment.values()}
-    found |= set(policy.specialists.values())
-    found.add(policy.default_assignment.assignee)
-    found |= {e.target for e in policy.escalations}
-    found |= set(own_addresses(config))
-    found |= set(config.conversations.staff_addresses)
-    return frozenset(a.lower() for a in found if "@" in a)
 
 
 def parser(config: Config) -> Parse:
@@ -359,6 +319,7 @@ def daemon(
     metrics: Metrics | None = None,
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
+    directory: DirectoryFor = no_directory,
 ) -> Daemon:
     """Pollers for every configured mailbox plus the registered periodic tasks, all on ONE
     ``clock`` (tests pass theirs: the hour of day and the passing of time are theirs).
@@ -383,7 +344,13 @@ def daemon(
             "run `propdesk migrate` first"
         )
     service = ingest_service(
-        config, pooled, the_rules=the_rules, analyse=analyse, extra_hooks=extra_hooks, clock=clock
+        config,
+        pooled,
+        the_rules=the_rules,
+        analyse=analyse,
+        extra_hooks=extra_hooks,
+        clock=clock,
+        directory=directory,
     )
     made = sessions(pooled)
     pollers = [

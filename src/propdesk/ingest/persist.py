@@ -88,7 +88,9 @@ class Persist:
             for hook in self._hooks:
                 hook.comment_added(s, row, parsed, ticket, event)
             if plan is not None and item.thread is not None:
-                effects = reply_persist.apply_plan(s, row, ticket, item.thread, plan, at=item.now)
+                effects = reply_persist.apply_plan(
+                    s, row, ticket, item.thread, plan, at=item.now, due_dates=self._due_dates
+                )
                 for hook in self._hooks:
                     hook.reply_handled(s, row, parsed, effects)
             result = replace(result, ticket_ids=(ticket.ticket_id,))

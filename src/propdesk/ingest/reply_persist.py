@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from propdesk.core.conversation import ReplyPlan, ThreadTicket
-from propdesk.ingest.types import ReplyEffects
+from propdesk.ingest.types import DueDates, ReplyEffects
 from propdesk.logging import get_logger
 from propdesk.store import conversations, tickets
 from propdesk.store.repository import add_event
@@ -30,6 +30,7 @@ def apply_plan(
     plan: ReplyPlan,
     *,
     at: datetime,
+    due_dates: DueDates | None = None,
 ) -> ReplyEffects:
     """Status, assignee, urgency, notes, rating and refusals of one reply, with their events."""
     sender = (row.sender or "unknown").lower()
@@ -46,7 +47,8 @@ def apply_plan(
     if plan.urgency is not None and plan.urgency is not after.urgency:
         before = after
         after = replace(after, urgency=plan.urgency, updated_at=at)
-        tickets.save_urgency(s, thread.pk, before=before, after=after, by=sender)
+        due = None if due_dates is None else due_dates(after)
+        tickets.save_urgency(s, thread.pk, before=before, after=after, by=sender, due=due)
     for note in plan.notes:
         add_event(s, ticket_row, kind="note", actor=sender, at=at, data={"text": note}, message=row)
     if plan.rating is not None:

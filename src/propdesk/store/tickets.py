@@ -133,13 +133,21 @@ def change_status(
     return after
 
 
-def save_urgency(db: Executor, pk: int, *, before: Ticket, after: Ticket, by: str) -> None:
-    """Store an urgency change (a staff command) and its ``urgency_changed`` event."""
-    db.execute(
-        update(TICKETS)
-        .where(TICKETS.c.id == pk)
-        .values(urgency=after.urgency.value, updated_at=after.updated_at)
-    )
+def save_urgency(
+    db: Executor,
+    pk: int,
+    *,
+    before: Ticket,
+    after: Ticket,
+    by: str,
+    due: tuple[datetime | None, datetime | None] | None = None,
+) -> None:
+    """Store an urgency change (a staff command), the SLA deadlines of the new urgency
+    (``due``: response, resolution) and its ``urgency_changed`` event."""
+    values: dict[str, Any] = {"urgency": after.urgency.value, "updated_at": after.updated_at}
+    if due is not None:
+        values["response_due_at"], values["resolution_due_at"] = due
+    db.execute(update(TICKETS).where(TICKETS.c.id == pk).values(**values))
     db.execute(
         insert(EVENTS).values(
             ticket_pk=pk,
