@@ -80,7 +80,7 @@ def test_ratings_are_kept_latest_wins_and_a_low_one_reopens_and_escalates(stack:
     tid, done = stack.resolved_ticket()
     stack.deliver(reply(done.message, "5/5 great job", style="html", prefix="SV:"))
     stack.turn()
-    assert stack.ticket(tid).status == "Resolved"
+    assert stack.ticket(tid).status == "Closed"  # a good rating confirms the work
     stack.clock.advance(minutes=1)
     stack.deliver(
         reply(done.message, "Actually 2 out of 5, it drips again at night.", prefix="Re: Re:")
@@ -89,8 +89,18 @@ def test_ratings_are_kept_latest_wins_and_a_low_one_reopens_and_escalates(stack:
     with stack.engine.connect() as conn:
         ratings = conn.execute(select(TicketRatingRow.ticket_id, TicketRatingRow.rating)).all()
     assert ratings == [(tid, 2)]
+    assert stack.ticket(tid).status == "Closed"  # Closed is terminal: the supervisor acts
+    sup = app.supervisor(stack.config, app.rules(stack.config))
+    assert sup and stack.mails_to(sup, "Low Satisfaction Rating")
+
+
+def test_a_low_rating_of_a_resolved_ticket_reopens_it(stack: Stack) -> None:
+    tid, done = stack.resolved_ticket()
+    stack.deliver(reply(done.message, "1", prefix="Re:"))
+    stack.turn()
     assert stack.ticket(tid).status == "In Progress"
     assert "reopened" in kinds(stack, tid)
+    assert stack.mails_to(staff_of(stack, tid), "Ticket Reopened")
     sup = app.supervisor(stack.config, app.rules(stack.config))
     assert sup and stack.mails_to(sup, "Low Satisfaction Rating")
 
@@ -166,7 +176,10 @@ def test_the_body_marker_threads_when_the_provider_rewrote_message_ids(stack: St
 
 def test_resolved_tickets_nobody_answers_close_after_n_days(stack: Stack) -> None:
     stack.conversations = {"auto_close_days": 3}
-    tid, _ = stack.resolved_ticket()
+    tid, done = stack.resolved_ticket()
+    stack.clock.advance(days=2)
+    stack.deliver(reply(done.message, "Ok, noted."))  # unsure: the quiet period starts again
+    stack.turn()
     stack.clock.advance(days=2)
     stack.turn()
     assert stack.ticket(tid).status == "Resolved"

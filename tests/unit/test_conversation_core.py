@@ -101,7 +101,8 @@ def test_the_tenant_reply_table() -> None:
     assert _plan(S.RESOLVED, "hmm") == ("comment", None, True)
     assert _plan(S.CLOSED, "the tap leaks") == ("new_linked", None, False)
     assert _plan(S.RESOLVED, "1") == ("status", S.IN_PROGRESS, True)
-    assert _plan(S.RESOLVED, "5") == ("comment", None, False)
+    assert _plan(S.RESOLVED, "5") == ("status", S.CLOSED, False)  # a good rating confirms
+    assert _plan(S.CLOSED, "4/5") == ("comment", None, False)
 
 
 def test_staff_moves_are_checked_against_the_lifecycle() -> None:

@@ -141,14 +141,15 @@ def plan_tenant_reply(
     status = ticket.status
     why = f"tenant reply: {intent.intent.value} ({intent.reason})"
     if intent.intent is Intent.RATING and intent.rating is not None:
+        # A low rating reopens; any other rating of a Resolved ticket confirms it (Closed).
         low = intent.rating <= rules.low_rating
-        reopen = low and status is S.RESOLVED
+        move = (S.IN_PROGRESS if low else S.CLOSED) if status is S.RESOLVED else None
         return ReplyPlan(
-            "status" if reopen else "comment",
+            "comment" if move is None else "status",
             f"{why}; low rating" if low else why,
             comment=text,
-            status=S.IN_PROGRESS if reopen else None,
-            status_note=f"tenant rated {intent.rating}/5" if reopen else None,
+            status=move,
+            status_note=None if move is None else f"tenant rated {intent.rating}/5",
             rating=intent.rating,
             notify_assignee=low,
             escalate=low,

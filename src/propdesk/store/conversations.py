@@ -150,12 +150,12 @@ def rating_of(db: Executor, ticket_id: str) -> int | None:
 
 
 def stale_resolved(db: Executor, before: datetime, limit: int) -> list[LockedTicket]:
-    """Resolved tickets resolved before ``before`` with no comment since, locked (others that
-    another daemon holds are skipped)."""
+    """Resolved tickets resolved before ``before`` and with no comment (reply) after it either,
+    locked (others that another daemon holds are skipped): quiet for the whole period."""
     later_comment = exists().where(
         TicketEventRow.ticket_pk == TicketRow.id,
         TicketEventRow.kind == EVENT_COMMENT,
-        TicketEventRow.at > TicketRow.resolved_at,
+        TicketEventRow.at > before,
     )
     rows = db.execute(
         select(TicketRow.__table__)
