@@ -267,6 +267,8 @@ def test_a_staff_command_with_dkim_pass_changes_the_status_and_tells_the_tenant(
             assignment.message,
             "Status: Pending — waiting for part",
             sender=staff,
+            style="html",  # an HTML-only client (Outlook's "RE:")
+            prefix="RE:",
             headers={
                 "Authentication-Results": DKIM_PASS.replace(
                     "property.com", staff.rpartition("@")[2]
