@@ -72,6 +72,10 @@ def test_only_our_authserv_id_and_the_senders_domain_count() -> None:
     assert not sender_authenticated([ours], "mx.property.com", "a@evil.example").passed
     fail = "mx.property.com; dkim=fail header.d=property.com"
     assert not sender_authenticated([fail], "mx.property.com", "a@property.com").passed
+    # an unconfigured id never matches a header with an empty one
+    assert not sender_authenticated(
+        ["; dkim=pass header.d=property.com"], "", "a@property.com"
+    ).passed
     # a forged header with our id BELOW the server's own is never read
     assert not sender_authenticated([fail, ours], "mx.property.com", "a@property.com").passed
 

@@ -37,6 +37,8 @@ def sender_authenticated(
     """``dkim=pass``/``dmarc=pass`` for ``sender``'s domain under ``authserv_id`` only."""
     domain = _domain_of(sender)
     ours = authserv_id.strip().lower()
+    if not ours:  # not configured: no header can be ours (an empty id must not match "; dkim=…")
+        return AuthVerdict(False, "no authserv_id configured")
     seen_ours = False
     for value in header_values:
         text = _COMMENT.sub(" ", " ".join(value.split()))
