@@ -26,6 +26,8 @@ _COMMAND_LINE = re.compile(r"^\s*\*?([A-Za-z][A-Za-z-]{0,19}(?: [A-Za-z]{1,19})?
 _STATUS_NOTE = re.compile(r"^(.*?)\s*(?:\s[-\u2013\u2014]+\s|[\u2013\u2014]|:)\s*(.*)$")
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9][A-Za-z0-9.-]{0,253}$")
 _STATUSES = {s.value.lower(): s for s in TicketStatus}
+#: A command value is short; longer text is cut (refusals quote values, and reasons are logged).
+_VALUE_CHARS = 200
 _URGENCIES = {u.value: u for u in Urgency}
 
 
@@ -109,10 +111,10 @@ def parse_commands(new_text: str, keys: Collection[str]) -> Commands:
         if match is None:
             break
         key = match.group(1).strip().lower()
-        value = " ".join(match.group(2).split())
+        value = " ".join(match.group(2).split())[:_VALUE_CHARS]
         end = i + 1
         if key not in keys:
-            refused.append(f"{match.group(1).strip()}: unknown command")
+            refused.append(f"{match.group(1).strip()[:20]}: unknown command")
             continue
         parsed = _parse_one(key, value)
         if isinstance(parsed, str):
