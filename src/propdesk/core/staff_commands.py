@@ -27,7 +27,7 @@ _STATUS_NOTE = re.compile(r"^(.*?)\s*(?:\s[-\u2013\u2014]+\s|[\u2013\u2014]|:)\s
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9][A-Za-z0-9.-]{0,253}$")
 _STATUSES = {s.value.lower(): s for s in TicketStatus}
 #: A command value is short; longer text is cut (refusals quote values, and reasons are logged).
-_VALUE_CHARS = 200
+_VALUE_CHARS = 500
 _URGENCIES = {u.value: u for u in Urgency}
 
 
