@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
@@ -22,6 +23,7 @@ from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.core.pipeline import analyse_message
+from propdesk.core.report_model import ReportWindow, build_report
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
@@ -41,6 +43,7 @@ from propdesk.notify.hooks import NotificationHooks
 from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
 from propdesk.store.engine import make_engine
+from propdesk.store.report_queries import load_report
 
 log = get_logger(__name__)
 
@@ -322,6 +325,16 @@ def _escalation_task(config: Config, the_rules: Rules, made: sessionmaker[Sessio
 #: Colleagues register their factories here (one line each), like PROBES.
 INGEST_HOOKS: list[HookFactory] = [notification_hooks, escalation_hooks]
 PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task]
+
+
+def report(
+    config: Config, db: Engine | sessionmaker[Session], window: ReportWindow
+) -> dict[str, Any]:
+    """The report's figures for ``window``, aggregated by PostgreSQL, as one JSON-ready dict."""
+    data = load_report(
+        db, window, rules(config).policy.sla, recurring_days=config.report.recurring_days
+    )
+    return build_report(data)
 
 
 def rules(config: Config) -> Rules:
