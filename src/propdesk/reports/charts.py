@@ -30,7 +30,8 @@ BLUE, ORANGE, GREEN, GREY = "#0072B2", "#E69F00", "#009E73", "#999999"
 
 _STYLE: dict[str, Any] = {
     "svg.fonttype": "none",
-    "font.family": ["DejaVu Sans", "Arial", "sans-serif"],
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],  # ships with matplotlib: the same drawing everywhere
     "font.size": 10,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -60,6 +61,7 @@ class Chart:
             self.figure.savefig(buf, format="svg", metadata={"Date": None})
         text = buf.getvalue()
         text = text[text.index("<svg") :]
+        text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)  # RDF noise
         head_end = text.index(">")
         head = re.sub(r'\s(width|height)="[^"]*"', "", text[:head_end])
         label = f' role="img" aria-label="{self.title}" id="chart-{self.name}"'
@@ -73,9 +75,9 @@ class Chart:
         return buf.getvalue()
 
 
-def _figure(height: float = 3.2) -> tuple[Figure, Any]:
+def _figure(height: float = 3.2, width: float = 6.4) -> tuple[Figure, Any]:
     with _styled():
-        fig = Figure(figsize=(6.4, height), layout="constrained")
+        fig = Figure(figsize=(width, height), layout="constrained")
         ax = fig.add_subplot()
     return fig, ax
 
@@ -114,7 +116,7 @@ def daily_chart(report: dict[str, Any]) -> Chart:
     done = report["trends"]["daily_resolved"]
     days = list(created)
     with _styled():
-        fig, ax = _figure()
+        fig, ax = _figure(3.4, 10.0)  # the page's full width: the same type size as the rest
         x = range(len(days))
         ax.plot(x, [created[d] for d in days], marker="o", ms=3, color=BLUE, label="received")[
             0
@@ -126,8 +128,8 @@ def daily_chart(report: dict[str, Any]) -> Chart:
         ax.set_xticks(list(x)[::step], [d[5:] for d in days][::step])
         ax.set_ylim(bottom=0)
         ax.yaxis.get_major_locator().set_params(integer=True)
-        ax.legend(frameon=False, loc="upper left")
-        ax.set_title(title, loc="left")
+        ax.legend(frameon=False, ncols=2, loc="lower left", bbox_to_anchor=(0.0, 1.0))
+        ax.set_title(title, loc="left", pad=22)
     return Chart("daily", title, fig)
 
 
