@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,18 +23,19 @@ from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.core.pipeline import analyse_message
-from propdesk.core.report_model import ReportWindow, build_report
+from propdesk.core.report_model import DIGEST_KIND, ReportWindow, build_report
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
+from propdesk.digest_service import DigestService
 from propdesk.errors import ConfigError, MailboxError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
 from propdesk.logging import configure_logging, get_logger
-from propdesk.mail.compose import Composer, Templates, message_id_domain
+from propdesk.mail.compose import Composer, RenderedMail, Templates, message_id_domain
 from propdesk.mail.imap import ImapMailbox
 from propdesk.mail.parse import parse_message
 from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
@@ -166,11 +167,18 @@ def outbox_delivery(
     return OutboxDelivery(
         db,
         sender if sender is not None else smtp_sender(config),
-        Composer(config, templates(config)),
+        Composer(config, templates(config), renderers={DIGEST_KIND: _render_digest}),
         config.notifications,
         own_addresses(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
     )
+
+
+def _render_digest(context: Mapping[str, Any]) -> RenderedMail:
+    # matplotlib loads when a digest is composed, not with every command that imports app.
+    from propdesk.reports.digest import render_digest  # noqa: PLC0415
+
+    return render_digest(context)
 
 
 def status_change_service(
@@ -322,9 +330,32 @@ def _escalation_task(config: Config, the_rules: Rules, made: sessionmaker[Sessio
     return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
 
 
+def digest_service(
+    config: Config,
+    db: Engine | sessionmaker[Session],
+    *,
+    the_rules: Rules | None = None,
+    clock: Clock | None = None,
+) -> DigestService:
+    """The weekly report digest ([report] digest_*): queued in the outbox once per period."""
+    return DigestService(
+        db,
+        config.report,
+        config.report.digest_timezone or config.business_hours.timezone,
+        (the_rules or load_rules(config.rules.file)).policy.sla,
+        message_id_domain(config),
+        clock=clock if clock is not None else SYSTEM_CLOCK,
+    )
+
+
+def _digest_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
+    service = digest_service(config, made, the_rules=the_rules)
+    return PeriodicTask(service.name, config.report.digest_check_seconds, service.run_once)
+
+
 #: Colleagues register their factories here (one line each), like PROBES.
 INGEST_HOOKS: list[HookFactory] = [notification_hooks, escalation_hooks]
-PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task]
+PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task, _digest_task]
 
 
 def report(

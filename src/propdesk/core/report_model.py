@@ -40,6 +40,9 @@ TOP_RECURRING = 10
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+#: The outbox kind of the weekly digest mail.
+DIGEST_KIND = "report_digest"
+
 
 @dataclass(frozen=True)
 class ReportWindow:
@@ -273,6 +276,20 @@ def build_report(data: ReportData) -> dict[str, Any]:
         ],
         "recurring_days": data.recurring_days,
     }
+
+
+def restore_order(report: dict[str, Any]) -> dict[str, Any]:
+    """``build_report``'s key order again, for a report that went through a store that keeps
+    no key order (the outbox's JSONB context): counts largest first, days and urgencies in
+    order, backlog buckets youngest first."""
+    out = dict(report)
+    for key in ("by_status", "by_category", "by_subcategory", "by_assignee"):
+        out[key] = _ranked(report[key])
+    out["by_urgency"] = dict(sorted(report["by_urgency"].items()))
+    out["sla"] = dict(sorted(report["sla"].items()))
+    out["trends"] = {k: dict(sorted(v.items())) for k, v in report["trends"].items()}
+    out["backlog"] = {label: report["backlog"].get(label, 0) for label, _ in BACKLOG_BUCKETS}
+    return out
 
 
 # --- the weekly digest's schedule ----------------------------------------------------------------
