@@ -16,6 +16,7 @@ unit and subcategory within ``recurring_days`` of an earlier one is a repeat.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -67,62 +68,118 @@ def _sla_targets(sla: Mapping[Any, SlaTarget]) -> tuple[str, dict[str, Any]]:
     return ", ".join(rows), params
 
 
-def _totals(conn: Connection, window: ReportWindow, sla: Mapping[Any, SlaTarget]) -> Totals:
+#: GROUPING() bits of the window scan's keys, in its GROUP BY order (0 = grouped by it).
+_KEYS = ("status", "category", "subcategory", "urgency", "day", "assigned_to")
+_BIT = {k: 1 << (len(_KEYS) - 1 - i) for i, k in enumerate(_KEYS)}
+_ALL = (1 << len(_KEYS)) - 1
+
+
+@dataclass
+class _Scan:
+    """What one pass over the window's tickets returns (see ``_window_scan``)."""
+
+    totals: Any = None
+    counts: dict[str, dict[Any, Any]] = field(default_factory=lambda: {k: {} for k in _KEYS})
+
+
+def _window_scan(conn: Connection, window: ReportWindow, sla: Mapping[Any, SlaTarget]) -> _Scan:
+    """Counts and SLA clocks of the window's tickets, per status, category, subcategory,
+    urgency, day and assignee and in total: one scan, hashed GROUPING SETS."""
     where, params = filters(window)
     targets, tparams = _sla_targets(sla)
-    row = conn.execute(
+    rows = conn.execute(
         text(f"""
-        WITH w AS (SELECT * FROM tickets WHERE {where}),
-        targets(urgency, resp, reso) AS (VALUES {targets}),
-        clocks AS (
-            SELECT w.*, {_HOURS} AS hours,
+        WITH targets(urgency, resp, reso) AS (VALUES {targets}),
+        escalated AS (SELECT DISTINCT ticket_pk FROM escalations WHERE rule <> :warning),
+        reopened AS (SELECT DISTINCT ticket_pk FROM ticket_events WHERE kind = 'reopened'),
+        c AS (
+            SELECT w.status, w.category, w.subcategory, w.urgency, w.assigned_to,
+                (w.received_at AT TIME ZONE :tz)::date AS day,
+                w.{_OPEN} AS is_open, w.started_at, w.resolved_at,
+                coalesce(w.started_at, w.closed_at) AS response_stop,
+                coalesce(w.resolved_at, w.closed_at) AS resolution_stop,
                 coalesce(w.response_due_at,
                          w.received_at + make_interval(secs => t.resp)) AS response_due,
                 coalesce(w.resolution_due_at,
-                         w.received_at + make_interval(secs => t.reso)) AS resolution_due
-            FROM w LEFT JOIN targets t ON t.urgency = w.urgency
+                         w.received_at + make_interval(secs => t.reso)) AS resolution_due,
+                e.ticket_pk IS NOT NULL AS was_escalated,
+                r.ticket_pk IS NOT NULL AS was_reopened
+            FROM tickets w LEFT JOIN targets t ON t.urgency = w.urgency
+            LEFT JOIN escalated e ON e.ticket_pk = w.id
+            LEFT JOIN reopened r ON r.ticket_pk = w.id
+            WHERE {where}
         )
-        SELECT count(*) AS total,
-            count(*) FILTER (WHERE {_OPEN}) AS open,
-            count(*) FILTER (WHERE NOT ({_OPEN})) AS closed,
-            count(hours) AS resolved,
-            avg(hours) AS mean_hours,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median_hours,
-            percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90_hours,
-            max(hours) AS max_hours,
-            count(*) FILTER (WHERE {_OPEN} AND (
+        SELECT GROUPING({", ".join(_KEYS)}) AS g, {", ".join(_KEYS)},
+            count(*) AS n,
+            count(*) FILTER (WHERE is_open) AS open,
+            count(resolved_at) AS resolved,
+            count(resolution_stop) AS done,
+            count(*) FILTER (WHERE is_open AND (
                 started_at > response_due OR (started_at IS NULL AND :now > response_due)
                 OR :now > resolution_due
             )) AS open_breached,
-            count(*) FILTER (WHERE EXISTS (
-                SELECT 1 FROM escalations e WHERE e.ticket_pk = clocks.id AND e.rule <> :warning
-            )) AS escalated,
-            count(*) FILTER (WHERE EXISTS (
-                SELECT 1 FROM ticket_events v WHERE v.ticket_pk = clocks.id AND v.kind = 'reopened'
-            )) AS reopened,
-            count(*) FILTER (WHERE resolved_at IS NOT NULL OR EXISTS (
-                SELECT 1 FROM ticket_events v WHERE v.ticket_pk = clocks.id AND v.kind = 'reopened'
-            )) AS resolved_once
-        FROM clocks
+            count(*) FILTER (WHERE was_escalated) AS escalated,
+            count(*) FILTER (WHERE was_reopened) AS reopened,
+            count(*) FILTER (WHERE resolved_at IS NOT NULL OR was_reopened) AS resolved_once,
+            count(*) FILTER (WHERE response_stop <= response_due) AS response_met,
+            count(*) FILTER (WHERE response_stop IS NOT NULL OR :now > response_due)
+                AS response_decided,
+            count(*) FILTER (WHERE resolution_stop <= resolution_due) AS resolution_met,
+            count(*) FILTER (WHERE resolution_stop IS NOT NULL OR :now > resolution_due)
+                AS resolution_decided
+        FROM c
+        GROUP BY GROUPING SETS ((), {", ".join(f"({k})" for k in _KEYS)})
         """),
-        {**params, **tparams, "warning": SLA_WARNING_RULE},
-    ).one()
-    count, mean = _ratings(conn, window)
+        {**params, **tparams, "warning": SLA_WARNING_RULE, "tz": window.timezone},
+    ).all()
+    scan = _Scan()
+    for r in rows:
+        if r.g == _ALL:
+            scan.totals = r
+            continue
+        for key, bit in _BIT.items():
+            if r.g == _ALL & ~bit and getattr(r, key) is not None:
+                scan.counts[key][getattr(r, key)] = r
+    return scan
+
+
+def _resolution_hours(conn: Connection, window: ReportWindow) -> dict[str | None, Any]:
+    """Mean, median, 90th percentile and longest resolution, in total (key None) and per
+    assignee: ``percentile_cont`` over the window's resolved tickets."""
+    where, params = filters(window)
+    rows = conn.execute(
+        text(f"""
+        SELECT GROUPING(assigned_to) AS g, assigned_to, avg(h) AS mean_hours,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY h) AS median_hours,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY h) AS p90_hours, max(h) AS max_hours
+        FROM (SELECT assigned_to, {_HOURS} AS h FROM tickets
+              WHERE {where} AND resolved_at IS NOT NULL) r
+        GROUP BY GROUPING SETS ((), (assigned_to))
+        """),
+        params,
+    ).all()
+    return {None if r.g else r.assigned_to: r for r in rows}
+
+
+def _totals(scan: _Scan, hours: dict[str | None, Any], ratings: tuple[int, float | None]) -> Totals:
+    t, h = scan.totals, hours.get(None)
+    if t is None:
+        return Totals(rating_count=ratings[0], rating_mean=ratings[1])
     return Totals(
-        total=row.total,
-        open=row.open,
-        closed=row.closed,
-        resolved=row.resolved,
-        mean_hours=_float(row.mean_hours),
-        median_hours=_float(row.median_hours),
-        p90_hours=_float(row.p90_hours),
-        max_hours=_float(row.max_hours),
-        open_breached=row.open_breached,
-        escalated=row.escalated,
-        reopened=row.reopened,
-        resolved_once=row.resolved_once,
-        rating_count=count,
-        rating_mean=mean,
+        total=t.n,
+        open=t.open,
+        closed=t.n - t.open,
+        resolved=t.resolved,
+        mean_hours=_float(h.mean_hours) if h else None,
+        median_hours=_float(h.median_hours) if h else None,
+        p90_hours=_float(h.p90_hours) if h else None,
+        max_hours=_float(h.max_hours) if h else None,
+        open_breached=t.open_breached,
+        escalated=t.escalated,
+        reopened=t.reopened,
+        resolved_once=t.resolved_once,
+        rating_count=ratings[0],
+        rating_mean=ratings[1],
     )
 
 
@@ -175,157 +232,47 @@ def _ratings(conn: Connection, window: ReportWindow) -> tuple[int, float | None]
     return int(row.n), _float(row.mean)
 
 
-def _counts(conn: Connection, window: ReportWindow) -> dict[str, dict[str, int]]:
-    """Tickets per status, category, subcategory and urgency in one scan (GROUPING SETS)."""
-    where, params = filters(window)
-    rows = conn.execute(
-        text(f"""
-        SELECT status, category, subcategory, urgency,
-               GROUPING(status, category, subcategory, urgency) AS g, count(*) AS n
-        FROM tickets WHERE {where}
-        GROUP BY GROUPING SETS ((status), (category), (subcategory), (urgency))
-        """),
-        params,
-    ).all()
-    out: dict[str, dict[str, int]] = {
-        k: {} for k in ("status", "category", "subcategory", "urgency")
-    }
-    # GROUPING's bits: status 8, category 4, subcategory 2, urgency 1 (0 = grouped by it).
-    for r in rows:
-        for name, bit in (("status", 8), ("category", 4), ("subcategory", 2), ("urgency", 1)):
-            if not r.g & bit:
-                value = getattr(r, name)
-                if value is not None:
-                    out[name][str(value)] = int(r.n)
-    return out
-
-
-def _assignees(conn: Connection, window: ReportWindow) -> list[AssigneeRow]:
-    where, params = filters(window)
-    open_where, _ = filters(window, dated=False)
-    rows = conn.execute(
-        text(f"""
-        WITH win AS (
-            SELECT assigned_to, count(*) AS tickets, count(resolved_at) AS resolved,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY {_HOURS}) AS median_hours
-            FROM tickets WHERE {where} GROUP BY assigned_to
-        ),
-        load AS (
-            SELECT assigned_to, count(*) AS open_load
-            FROM tickets WHERE {open_where} AND {_OPEN} GROUP BY assigned_to
-        )
-        SELECT coalesce(win.assigned_to, load.assigned_to) AS assignee,
-               coalesce(win.tickets, 0) AS tickets, coalesce(load.open_load, 0) AS open_load,
-               coalesce(win.resolved, 0) AS resolved, win.median_hours
-        FROM win FULL JOIN load ON load.assigned_to = win.assigned_to
-        """),
-        params,
-    ).all()
-    return [
-        AssigneeRow(
-            assignee=r.assignee or "Unassigned",
-            tickets=r.tickets,
-            open_load=r.open_load,
-            resolved=r.resolved,
-            median_hours=_float(r.median_hours),
-        )
-        for r in rows
-    ]
-
-
-def _daily(
-    conn: Connection, window: ReportWindow
-) -> tuple[dict[date, int], dict[date, int], dict[date, int]]:
-    """(created per day, of those already done, done per day) in the business time zone."""
-    where, params = filters(window)
-    open_where, _ = filters(window, dated=False)
-    params["tz"] = window.timezone
-    created: dict[date, int] = {}
-    created_done: dict[date, int] = {}
-    for r in conn.execute(
-        text(f"""
-        SELECT (received_at AT TIME ZONE :tz)::date AS day, count(*) AS n,
-               count(coalesce(resolved_at, closed_at)) AS done
-        FROM tickets WHERE {where} GROUP BY 1
-        """),
-        params,
-    ):
-        created[r.day] = int(r.n)
-        created_done[r.day] = int(r.done)
-    done = {
-        r.day: int(r.n)
-        for r in conn.execute(
-            text(f"""
-            SELECT (coalesce(resolved_at, closed_at) AT TIME ZONE :tz)::date AS day, count(*) AS n
-            FROM tickets
-            WHERE {open_where}
-              AND coalesce(resolved_at, closed_at) >= :since
-              AND coalesce(resolved_at, closed_at) < :until
-            GROUP BY 1
-            """),
-            params,
-        )
-    }
-    return created, created_done, done
-
-
-def _sla(conn: Connection, window: ReportWindow, sla: Mapping[Any, SlaTarget]) -> list[SlaRow]:
-    """Per urgency: response and resolution clocks met / decided (met or breached) at ``now``."""
-    where, params = filters(window)
-    targets, tparams = _sla_targets(sla)
-    rows = conn.execute(
-        text(f"""
-        WITH targets(urgency, resp, reso) AS (VALUES {targets}),
-        c AS (
-            SELECT w.urgency,
-                coalesce(w.started_at, w.closed_at) AS response_stop,
-                coalesce(w.resolved_at, w.closed_at) AS resolution_stop,
-                coalesce(w.response_due_at,
-                         w.received_at + make_interval(secs => t.resp)) AS response_due,
-                coalesce(w.resolution_due_at,
-                         w.received_at + make_interval(secs => t.reso)) AS resolution_due
-            FROM tickets w LEFT JOIN targets t ON t.urgency = w.urgency
-            WHERE {where}
-        )
-        SELECT urgency,
-            count(*) FILTER (WHERE response_stop <= response_due) AS response_met,
-            count(*) FILTER (WHERE response_stop IS NOT NULL OR :now > response_due)
-                AS response_decided,
-            count(*) FILTER (WHERE resolution_stop <= resolution_due) AS resolution_met,
-            count(*) FILTER (WHERE resolution_stop IS NOT NULL OR :now > resolution_due)
-                AS resolution_decided
-        FROM c GROUP BY urgency
-        """),
-        {**params, **tparams},
-    ).all()
-    return [
-        SlaRow(
-            str(r.urgency),
-            r.response_met,
-            r.response_decided,
-            r.resolution_met,
-            r.resolution_decided,
-        )
-        for r in rows
-    ]
-
-
-def _backlog(conn: Connection, window: ReportWindow) -> list[int]:
-    """Open tickets per age bucket (age at ``now``, counted from ``received_at``)."""
+def _open_now(conn: Connection, window: ReportWindow) -> tuple[dict[str, int], list[int]]:
+    """Tickets open now (received before ``until``, whenever): per assignee, and per age
+    bucket (age at ``now`` from ``received_at``)."""
     where, params = filters(window, dated=False)
     bounds = [b for _, b in BACKLOG_BUCKETS if b is not None]
     rows = conn.execute(
         text(f"""
-        SELECT width_bucket(extract(epoch FROM (:now - received_at)) / 3600.0,
-                            CAST(:bounds AS float8[])) AS bucket, count(*) AS n
-        FROM tickets WHERE {where} AND {_OPEN} GROUP BY 1
+        SELECT GROUPING(assigned_to, bucket) AS g, assigned_to, bucket, count(*) AS n
+        FROM (SELECT assigned_to,
+                     width_bucket(extract(epoch FROM (:now - received_at)) / 3600.0,
+                                  CAST(:bounds AS float8[])) AS bucket
+              FROM tickets WHERE {where} AND {_OPEN}) o
+        GROUP BY GROUPING SETS ((assigned_to), (bucket))
         """),
         {**params, "bounds": bounds},
     ).all()
+    load: dict[str, int] = {}
     counts = [0] * len(BACKLOG_BUCKETS)
     for r in rows:
-        counts[int(r.bucket)] += int(r.n)
-    return counts
+        if r.g == 1:  # grouped by assignee
+            load[r.assigned_to] = int(r.n)
+        else:
+            counts[int(r.bucket)] += int(r.n)
+    return load, counts
+
+
+def _done_per_day(conn: Connection, window: ReportWindow) -> dict[date, int]:
+    """Tickets resolved (or closed unresolved) per day of the window, whenever received."""
+    where, params = filters(window, dated=False)
+    rows = conn.execute(
+        text(f"""
+        SELECT (coalesce(resolved_at, closed_at) AT TIME ZONE :tz)::date AS day, count(*) AS n
+        FROM tickets
+        WHERE {where}
+          AND coalesce(resolved_at, closed_at) >= :since
+          AND coalesce(resolved_at, closed_at) < :until
+        GROUP BY 1
+        """),
+        {**params, "tz": window.timezone},
+    ).all()
+    return {r.day: int(r.n) for r in rows}
 
 
 def _recurring(conn: Connection, window: ReportWindow, days: int) -> list[RecurringRow]:
@@ -337,14 +284,21 @@ def _recurring(conn: Connection, window: ReportWindow, days: int) -> list[Recurr
     rows = conn.execute(
         text(f"""
         WITH t AS (
-            SELECT property_id, unit_number, subcategory, received_at,
-                   metadata ->> 'building' AS building,
-                   lag(received_at) OVER (
-                       PARTITION BY property_id, unit_number, subcategory ORDER BY received_at, id
-                   ) AS previous
-            FROM tickets
-            WHERE {where} AND received_at >= :lookback
-              AND unit_number IS NOT NULL AND subcategory IS NOT NULL
+            -- Narrow rows, projected first (OFFSET 0): the sort carries no JSONB; byte order
+            -- ("C") is all a partition needs.
+            SELECT property_id, unit_number, building, received_at,
+                   lag(received_at) OVER (PARTITION BY property_id, unit_number, subcategory
+                                          ORDER BY received_at, id) AS previous
+            FROM (
+                SELECT property_id COLLATE "C" AS property_id,
+                       unit_number COLLATE "C" AS unit_number,
+                       subcategory COLLATE "C" AS subcategory,
+                       received_at, id, metadata ->> 'building' AS building
+                FROM tickets
+                WHERE {where} AND received_at >= :lookback
+                  AND unit_number IS NOT NULL AND subcategory IS NOT NULL
+                OFFSET 0
+            ) narrow
         )
         SELECT property_id, unit_number, max(building) AS building,
                count(*) FILTER (WHERE received_at >= :since) AS tickets,
@@ -376,21 +330,47 @@ def load_report(
         conn = plain.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             conn.execute(text("SET TRANSACTION READ ONLY"))
-            counts = _counts(conn, window)
-            created, created_done, done = _daily(conn, window)
-            return ReportData(
-                window=window,
-                totals=_totals(conn, window, sla),
-                by_status=counts["status"],
-                by_category=counts["category"],
-                by_subcategory=counts["subcategory"],
-                by_urgency=counts["urgency"],
-                assignees=_assignees(conn, window),
-                daily_created=created,
-                daily_created_done=created_done,
-                daily_done=done,
-                sla=_sla(conn, window, sla),
-                backlog=_backlog(conn, window),
-                recurring=_recurring(conn, window, recurring_days),
-                recurring_days=recurring_days,
+            # Sorts and hashes of a whole window fit in memory instead of spilling to disk.
+            conn.execute(text("SET LOCAL work_mem = '64MB'"))
+            scan = _window_scan(conn, window, sla)
+            hours = _resolution_hours(conn, window)
+            load, backlog = _open_now(conn, window)
+            ratings = _ratings(conn, window)
+            done = _done_per_day(conn, window)
+            recurring = _recurring(conn, window, recurring_days)
+    c = scan.counts
+    names = set(c["assigned_to"]) | set(load)
+    return ReportData(
+        window=window,
+        totals=_totals(scan, hours, ratings),
+        by_status={k: r.n for k, r in c["status"].items()},
+        by_category={k: r.n for k, r in c["category"].items()},
+        by_subcategory={k: r.n for k, r in c["subcategory"].items()},
+        by_urgency={str(k): r.n for k, r in c["urgency"].items()},
+        assignees=[
+            AssigneeRow(
+                assignee=name or "Unassigned",
+                tickets=c["assigned_to"][name].n if name in c["assigned_to"] else 0,
+                open_load=load.get(name, 0),
+                resolved=c["assigned_to"][name].resolved if name in c["assigned_to"] else 0,
+                median_hours=_float(hours[name].median_hours) if name in hours else None,
             )
+            for name in names
+        ],
+        daily_created={d: r.n for d, r in c["day"].items()},
+        daily_created_done={d: r.done for d, r in c["day"].items()},
+        daily_done=done,
+        sla=[
+            SlaRow(
+                str(u),
+                r.response_met,
+                r.response_decided,
+                r.resolution_met,
+                r.resolution_decided,
+            )
+            for u, r in c["urgency"].items()
+        ],
+        backlog=backlog,
+        recurring=recurring,
+        recurring_days=recurring_days,
+    )
