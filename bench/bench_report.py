@@ -26,10 +26,11 @@ from pathlib import Path
 
 import psycopg
 from bench_escalation import HOST, PORT, USER, _admin, create_db
+from bench_escalation import load as copy_tickets
 from psycopg import sql
 
 from propdesk import app
-from propdesk.config import Config
+from propdesk.config import Config, DatabaseConfig
 from propdesk.core.report_model import report_window
 from propdesk.logging import configure_logging
 from propdesk.reports.html import render_html
@@ -100,15 +101,10 @@ def rows(n: int, seed: int = 17) -> list[tuple[object, ...]]:
     return out
 
 
-def load(dbname: str, data: list[tuple[object, ...]]) -> None:
+def load(db: DatabaseConfig, data: list[tuple[object, ...]]) -> None:
+    copy_tickets(db, data, COLUMNS)
+    dbname = db.name
     with psycopg.connect(f"host={HOST} port={PORT} user={USER} dbname={dbname}") as conn:
-        with conn.cursor() as cur:
-            stmt = sql.SQL("COPY tickets ({}) FROM STDIN").format(
-                sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
-            )
-            with cur.copy(stmt) as copy:
-                for r in data:
-                    copy.write_row(r)
         # About 3 % reopened, 20 % rated, 10 % escalated.
         conn.execute(
             "INSERT INTO ticket_events (ticket_pk, kind, actor, at, data) "
@@ -182,7 +178,7 @@ def main() -> int:
     config = Config(database=db)
     try:
         t0 = time.perf_counter()
-        load(name, rows(args.tickets))
+        load(db, rows(args.tickets))
         print(f"inserted {args.tickets} tickets + events in {time.perf_counter() - t0:.1f} s")
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         report: dict[str, object] = {}
