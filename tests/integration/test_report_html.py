@@ -236,6 +236,17 @@ def test_chromium_renders_it_without_console_errors(page: Path, tmp_path: Path) 
     )
     assert dom.returncode == 0 and 'id="chart-daily"' in dom.stdout
     assert [line for line in dom.stderr.splitlines() if ":CONSOLE" in line] == []
+    # The check can fail: a page that logs an error is caught by it.
+    bad = tmp_path / "bad.html"
+    bad.write_text('<html><body><script>console.error("boom")</script></body></html>')
+    caught = subprocess.run(
+        [*base, "--dump-dom", bad.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert any(":CONSOLE" in line and "boom" in line for line in caught.stderr.splitlines())
     keep = os.environ.get("PROPDESK_SCREENSHOT")
     if keep:
         _small_png(shot, Path(keep))
