@@ -23,6 +23,7 @@ from propdesk.core.models import (
     Subcategory,
     Ticket,
     TicketMetadata,
+    TicketNote,
     TicketStatus,
     Urgency,
 )
@@ -61,6 +62,7 @@ def ticket_from_row(row: Any) -> Ticket:
         resolved_at=row.resolved_at,
         closed_at=row.closed_at,
         status_notes=row.status_notes,
+        notes=tuple(TicketNote.from_dict(n) for n in (row.notes or ())),
     )
 
 
@@ -92,6 +94,7 @@ def ticket_values(ticket: Ticket, due: tuple[datetime | None, datetime | None]) 
         "status_notes": clean_opt(ticket.status_notes),
         "message_id": c(ticket.message_id),
         "metadata_": clean_json(ticket.metadata.to_dict()),
+        "notes": clean_json([n.to_dict() for n in ticket.notes]),
         "response_due_at": due[0],
         "resolution_due_at": due[1],
     }
