@@ -193,6 +193,8 @@ def notification_hooks(
         message_id_domain(config),
         enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        timezone=config.business_hours.timezone,
+        max_photo_bytes=config.notifications.assignment_photos_max_bytes,
     )
 
 

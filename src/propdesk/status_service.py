@@ -18,9 +18,10 @@ from propdesk.core.lifecycle import apply_status_change
 from propdesk.core.models import Ticket, TicketStatus, Urgency
 from propdesk.core.notifications import plan_assigned, plan_status_change
 from propdesk.core.policy import SlaTarget
+from propdesk.core.tenants import greeting_name
 from propdesk.errors import PropdeskError
 from propdesk.mail.compose import valid_address
-from propdesk.store import outbox, tickets
+from propdesk.store import outbox, tenants, tickets
 from propdesk.store.db import Database, Executor, transaction
 
 
@@ -74,7 +75,14 @@ class StatusChangeService:
             tickets.add_lifecycle_events(tx, locked.pk, happened)
             planned = (
                 plan_status_change(
-                    after, self.sla, note=note, tenant_status_updates=self.tenant_status_updates
+                    after,
+                    self.sla,
+                    note=note,
+                    tenant_status_updates=self.tenant_status_updates,
+                    tenant_name=greeting_name(
+                        tenants.find_by_email(tx, after.requested_for),
+                        after.metadata.email_sender_name,
+                    ),
                 )
                 if self.notifications_enabled
                 else []

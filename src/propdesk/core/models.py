@@ -155,6 +155,7 @@ class TicketMetadata:
     floor: str | None = None
     section: str | None = None
     matched_rules: tuple[str, ...] = ()
+    email_sender_name: str = ""  # the From display name: tenant mails greet by it
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict in the spec's shape (extra keys after the spec's five)."""
@@ -168,6 +169,7 @@ class TicketMetadata:
             "floor": self.floor,
             "section": self.section,
             "matched_rules": list(self.matched_rules),
+            "email_sender_name": self.email_sender_name,
         }
 
     @classmethod
@@ -183,6 +185,7 @@ class TicketMetadata:
             floor=data.get("floor"),
             section=data.get("section"),
             matched_rules=tuple(data.get("matched_rules", ())),
+            email_sender_name=str(data.get("email_sender_name", "")),
         )
 
 

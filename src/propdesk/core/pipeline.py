@@ -84,6 +84,7 @@ def analyse_message(
             section=location.section,
             matched_rules=(*item.matched_rules, *location.evidence),
             notes=notes,
+            sender_name=msg.sender.name if msg.sender is not None else "",
         )
         for item in items
     )
