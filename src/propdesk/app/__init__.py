@@ -38,6 +38,7 @@ from propdesk.core.models import Ticket
 from propdesk.core.pipeline import analyse_items
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
+from propdesk.core.tenants import fill_from_directory
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
@@ -284,6 +285,7 @@ def ingest_service(
         hooks=[*(factory(config, the_rules, clock) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
         clock=clock,
+        fill=lambda ticket, tenant: fill_from_directory(ticket, tenant, policy),
     )
 
 
