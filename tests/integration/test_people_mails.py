@@ -6,6 +6,7 @@ tenant cap for acknowledgements only)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -44,16 +45,40 @@ DIRECTORY = (
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 
 
-def _config(
-    db: DatabaseConfig, mailbox: MailboxConfig, peer: SmtpPeer, **notifications: object
-) -> Config:
-    return Config(
-        database=db,
-        mailboxes=[mailbox],
-        smtp=peer.smtp_config(message_id_domain="mail.property.com"),
-        business_hours=ALWAYS_OPEN,
-        notifications=NotificationsConfig(**notifications),  # type: ignore[arg-type]
-    )
+@dataclass
+class Stack:
+    """The real servers of one test: a clean database, a fresh mailbox, the SMTP peer."""
+
+    db: Engine
+    db_config: DatabaseConfig
+    mailbox: MailboxConfig
+    dovecot: Dovecot
+    imap_user: ImapUser
+    peer: SmtpPeer
+
+    def config(self, **notifications: object) -> Config:
+        return Config(
+            database=self.db_config,
+            mailboxes=[self.mailbox],
+            smtp=self.peer.smtp_config(message_id_domain="mail.property.com"),
+            business_hours=ALWAYS_OPEN,
+            notifications=NotificationsConfig(**notifications),  # type: ignore[arg-type]
+        )
+
+    def append(self, raw: bytes) -> None:
+        self.dovecot.append(self.imap_user, raw)
+
+
+@pytest.fixture
+def stack(
+    clean_db: Engine,
+    db_config: DatabaseConfig,
+    mailbox_config: MailboxConfig,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    smtp_peer: SmtpPeer,
+) -> Stack:
+    return Stack(clean_db, db_config, mailbox_config, dovecot, imap_user, smtp_peer)
 
 
 def _cli(config_file: Path, *args: str) -> int:
@@ -170,19 +195,12 @@ def test_import_is_idempotent_and_list_and_show_read_it_back(
 
 
 def test_the_directory_fills_the_unit_and_the_text_wins_when_it_names_another(
-    tmp_path: Path,
-    clean_db: Engine,
-    db_config: DatabaseConfig,
-    mailbox_config: MailboxConfig,
-    dovecot: Dovecot,
-    imap_user: ImapUser,
-    smtp_peer: SmtpPeer,
+    tmp_path: Path, stack: Stack
 ) -> None:
-    config = _config(db_config, mailbox_config, smtp_peer)
+    config = stack.config()
     assert _import(tmp_path, config) == 0
-    dovecot.append(imap_user, _mail(LEAK))
-    dovecot.append(
-        imap_user,
+    stack.append(_mail(LEAK))
+    stack.append(
         _mail(
             "The kitchen sink in Unit 7B is clogged and will not drain.\n",
             subject="Clogged sink",
@@ -190,7 +208,7 @@ def test_the_directory_fills_the_unit_and_the_text_wins_when_it_names_another(
         ),
     )
     _run(config)
-    with clean_db.connect() as conn:
+    with stack.db.connect() as conn:
         rows = conn.execute(
             select(
                 TicketRow.unit_number, TicketRow.property_id, TicketRow.metadata_.label("meta")
@@ -209,22 +227,16 @@ def test_the_directory_fills_the_unit_and_the_text_wins_when_it_names_another(
 
 
 def test_the_assignment_mail_has_the_facts_the_notes_and_the_photo(
-    tmp_path: Path,
-    clean_db: Engine,
-    db_config: DatabaseConfig,
-    mailbox_config: MailboxConfig,
-    dovecot: Dovecot,
-    imap_user: ImapUser,
-    smtp_peer: SmtpPeer,
+    tmp_path: Path, stack: Stack
 ) -> None:
-    config = _config(db_config, mailbox_config, smtp_peer)
+    config = stack.config()
     assert _import(tmp_path, config) == 0
-    dovecot.append(imap_user, _mail(LEAK, photo=PHOTO))
+    stack.append(_mail(LEAK, photo=PHOTO))
     _run(config)
-    with clean_db.connect() as conn:
+    with stack.db.connect() as conn:
         (row,) = conn.execute(select(TicketRow.ticket_id, TicketRow.notes)).all()
     assert [n["kind"] for n in row.notes] == ["pets", "access", "availability"]  # no Lease ticket
-    got = smtp_peer.wait_for(2)
+    got = stack.peer.wait_for(2)
     (assigned,) = [m for m in got if m.message["Subject"].startswith("New Ticket Assigned")]
     text = assigned.message.get_body(("plain",)).get_content()
     assert "Unit:        Unit 4C" in text
@@ -244,22 +256,14 @@ def test_the_assignment_mail_has_the_facts_the_notes_and_the_photo(
     assert files[0].get_content() == PHOTO
 
 
-def test_photos_over_the_cap_are_a_command_line_instead(
-    tmp_path: Path,
-    clean_db: Engine,
-    db_config: DatabaseConfig,
-    mailbox_config: MailboxConfig,
-    dovecot: Dovecot,
-    imap_user: ImapUser,
-    smtp_peer: SmtpPeer,
-) -> None:
-    config = _config(db_config, mailbox_config, smtp_peer, assignment_photos_max_bytes=100)
-    dovecot.append(imap_user, _mail(LEAK, photo=PHOTO))
+def test_photos_over_the_cap_are_a_command_line_instead(tmp_path: Path, stack: Stack) -> None:
+    config = stack.config(assignment_photos_max_bytes=100)
+    stack.append(_mail(LEAK, photo=PHOTO))
     _run(config)
-    got = smtp_peer.wait_for(2)
+    got = stack.peer.wait_for(2)
     (assigned,) = [m for m in got if m.message["Subject"].startswith("New Ticket Assigned")]
     assert list(assigned.message.iter_attachments()) == []
-    with clean_db.connect() as conn:
+    with stack.db.connect() as conn:
         ticket_id = conn.execute(select(TicketRow.ticket_id)).scalar_one()
     text = assigned.message.get_body(("plain",)).get_content()
     assert f"propdesk tickets attachment {ticket_id} ceiling.png -o ceiling.png" in text
@@ -270,26 +274,20 @@ def test_photos_over_the_cap_are_a_command_line_instead(
 
 
 def test_status_mail_threads_to_the_tenants_mail_and_greets_by_name(
-    tmp_path: Path,
-    clean_db: Engine,
-    db_config: DatabaseConfig,
-    mailbox_config: MailboxConfig,
-    dovecot: Dovecot,
-    imap_user: ImapUser,
-    smtp_peer: SmtpPeer,
+    tmp_path: Path, stack: Stack
 ) -> None:
-    config = _config(db_config, mailbox_config, smtp_peer)
+    config = stack.config()
     assert _import(tmp_path, config) == 0
-    dovecot.append(imap_user, _mail(LEAK))
+    stack.append(_mail(LEAK))
     _run(config)
-    smtp_peer.wait_for(2)
-    with clean_db.connect() as conn:
+    stack.peer.wait_for(2)
+    with stack.db.connect() as conn:
         ticket_id = conn.execute(select(TicketRow.ticket_id)).scalar_one()
-    service = app.status_change_service(config, clean_db)
+    service = app.status_change_service(config, stack.db)
     service.set_status(ticket_id, TicketStatus.IN_PROGRESS, by="sam")
     service.set_status(ticket_id, TicketStatus.RESOLVED, by="sam", note="Fixed the pipe")
-    _deliver(config, clean_db)
-    got = smtp_peer.wait_for(4)
+    _deliver(config, stack.db)
+    got = stack.peer.wait_for(4)
     for prefix in ("Service Request Update", "Service Request Completed"):
         (mail,) = [m for m in got if m.message["Subject"].startswith(prefix)]
         assert mail.rcpt_tos == ("ana.ruiz@example.org",)
@@ -299,18 +297,12 @@ def test_status_mail_threads_to_the_tenants_mail_and_greets_by_name(
 
 
 def test_a_completed_mail_is_never_capped_a_second_acknowledgement_is(
-    clean_db: Engine,
-    db_config: DatabaseConfig,
-    mailbox_config: MailboxConfig,
-    dovecot: Dovecot,
-    imap_user: ImapUser,
-    smtp_peer: SmtpPeer,
+    stack: Stack,
 ) -> None:
-    config = _config(db_config, mailbox_config, smtp_peer, tenant_cap_per_hour=1)
-    dovecot.append(imap_user, _mail(LEAK, sender="ben@example.org"))
+    config = stack.config(tenant_cap_per_hour=1)
+    stack.append(_mail(LEAK, sender="ben@example.org"))
     _run(config)
-    dovecot.append(
-        imap_user,
+    stack.append(
         _mail(
             "The hallway light outside my door is flickering.\n",
             sender="ben@example.org",
@@ -319,14 +311,14 @@ def test_a_completed_mail_is_never_capped_a_second_acknowledgement_is(
         ),
     )
     _run(config)
-    with clean_db.connect() as conn:
+    with stack.db.connect() as conn:
         first = conn.execute(select(TicketRow.ticket_id).order_by(TicketRow.id)).scalars().first()
     assert first is not None
-    service = app.status_change_service(config, clean_db)
+    service = app.status_change_service(config, stack.db)
     service.set_status(first, TicketStatus.IN_PROGRESS, by="sam")
     service.set_status(first, TicketStatus.RESOLVED, by="sam")
-    _deliver(config, clean_db)
-    with clean_db.connect() as conn:
+    _deliver(config, stack.db)
+    with stack.db.connect() as conn:
         rows = conn.execute(
             select(outbox.c.kind, outbox.c.status, outbox.c.last_error)
             .where(outbox.c.recipient == "ben@example.org")
@@ -341,7 +333,7 @@ def test_a_completed_mail_is_never_capped_a_second_acknowledgement_is(
     assert "acknowledgements to this tenant in the last hour (cap 1)" in rows[1].last_error
     completed = [
         m
-        for m in smtp_peer.received
+        for m in stack.peer.received
         if m.message["Subject"].startswith("Service Request Completed")
     ]
     assert len(completed) == 1
