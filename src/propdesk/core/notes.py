@@ -4,13 +4,16 @@ Why apart from the action items: "the key is under the mat" or "I have a dog" is
 matter the email raises, so it goes on every ticket of the email (``Ticket.notes``) and must
 never become a matter of its own (a pet note once opened a Lease ticket). The cue phrases are
 data (``[notes]`` in ``rules/vocabulary.toml``); what stays here is the grammar: a question is
-no note ("Can I have a dog?" asks about the pet policy), and the shape of a phone number.
+no note ("Can I have a dog?" asks about the pet policy), nor is a sentence that names a problem
+("the gate code isn't working", "it's dark coming home in the evenings": a matter, whose words
+only look like a note), and the shape of a phone number.
 """
 
 from __future__ import annotations
 
 import re
 
+from propdesk.core.clauses import clauses
 from propdesk.core.evidence import Clause
 from propdesk.core.models import TicketNote
 from propdesk.core.sentences import split_sentences
@@ -39,16 +42,21 @@ def email_notes(new_text: str, vocab: Vocabulary) -> tuple[TicketNote, ...]:
     found: dict[str, TicketNote] = {}
     for sentence in split_sentences(new_text):
         kind = note_kind(sentence.text, vocab)
+        if kind is None or any(_names_problem(c) for c in clauses(sentence.text, vocab)):
+            continue
         text = " ".join(sentence.text.split())[:_NOTE_MAX]
-        if kind is not None and text.lower() not in found:
-            found[text.lower()] = TicketNote(kind, text)
+        found.setdefault(text.lower(), TicketNote(kind, text))
     return tuple(found.values())
+
+
+def _names_problem(clause: Clause) -> bool:
+    return clause.problem or bool(clause.urgency_rules)
 
 
 def is_note_clause(clause: Clause, vocab: Vocabulary) -> bool:
     """A clause that only carries a note: a cue, no problem and no emergency. It opens no
-    matter and joins none; one that also names a problem stays in its matter."""
-    if clause.from_subject or clause.question or clause.problem or clause.urgency_rules:
+    matter and joins none; one that names a problem is a matter's, not a note."""
+    if clause.from_subject or clause.question or _names_problem(clause):
         return False
     return note_kind(clause.text, vocab) is not None
 
