@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from propdesk.core.mail_facts import Photo, local_time, plan_photos, urgency_reason
+from propdesk.core.mail_facts import Photo, is_photo, local_time, plan_photos, urgency_reason
 from propdesk.core.models import TicketStatus
 from propdesk.core.notifications import capped, plan_status_change
 from propdesk.core.rules import load_rules
@@ -59,3 +59,10 @@ def test_status_mails_thread_to_the_tenants_message_and_greet_by_name() -> None:
     synthetic = make_ticket(status=TicketStatus.RESOLVED, message_id="<ab12@propdesk.invalid>")
     (mail,) = plan_status_change(synthetic, SLA)
     assert mail.in_reply_to is None and mail.references == ()
+
+
+def test_inline_images_are_photos_only_when_too_big_for_a_logo() -> None:
+    assert is_photo("image/jpeg", 900)
+    assert not is_photo("image/png", 4_000, inline=True)  # a signature logo
+    assert is_photo("image/jpeg", 2_000_000, inline=True)  # a phone's photo sent inline
+    assert not is_photo("application/pdf", 2_000_000)

@@ -54,8 +54,16 @@ class Photo:
     kept: bool = True  # False: over the intake limit, the bytes were never stored
 
 
-def is_photo(content_type: str) -> bool:
-    return content_type.lower().startswith("image/")
+#: Inline images smaller than this are signature logos, icons and tracking pixels; a phone's
+#: photo sent inline (Apple Mail, Outlook) is far larger.
+INLINE_PHOTO_MIN_BYTES = 16 * 1024
+
+
+def is_photo(content_type: str, size: int = 0, *, inline: bool = False) -> bool:
+    """An image the tenant means to show: attached, or inline and too big to be a logo."""
+    if not content_type.lower().startswith("image/"):
+        return False
+    return not inline or size >= INLINE_PHOTO_MIN_BYTES
 
 
 def plan_photos(

@@ -38,7 +38,7 @@ def source_of(
     photos = tuple(
         Photo(a.filename, a.content_type, a.size, a.sha256, kept=a.content is not None)
         for a in message.attachments
-        if is_photo(a.content_type) and not a.inline
+        if is_photo(a.content_type, a.size, inline=a.inline)
     )
     return Source(
         # A message without a Message-ID gets a synthetic one from the parser: nothing to thread to.
