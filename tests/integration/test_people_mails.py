@@ -337,3 +337,24 @@ def test_a_completed_mail_is_never_capped_a_second_acknowledgement_is(
         if m.message["Subject"].startswith("Service Request Completed")
     ]
     assert len(completed) == 1
+
+
+def test_a_new_assignee_gets_the_same_facts_and_the_photo(tmp_path: Path, stack: Stack) -> None:
+    config = stack.config()
+    assert _import(tmp_path, config) == 0
+    stack.append(_mail(LEAK, photo=PHOTO))
+    _run(config)
+    stack.peer.wait_for(2)
+    with stack.db.connect() as conn:
+        ticket_id = conn.execute(select(TicketRow.ticket_id)).scalar_one()
+    app.status_change_service(config, stack.db).assign(ticket_id, "sam@property.com", by="lead")
+    _deliver(config, stack.db)
+    (mail,) = [m for m in stack.peer.wait_for(3) if m.rcpt_tos == ("sam@property.com",)]
+    text = mail.message.get_body(("plain",)).get_content()
+    assert "Tenant:      Ana Ruiz <ana.ruiz@example.org>" in text
+    assert "Phone:       555-201-0101" in text
+    assert "Resolve by:  " in text
+    assert "access: The key is under the mat, you can enter when I am out." in text
+    files = list(mail.message.iter_attachments())
+    assert [p.get_filename() for p in files] == ["ceiling.png"]
+    assert files[0].get_content() == PHOTO

@@ -118,6 +118,8 @@ def status_change_service(
         tenant_status_updates=config.notifications.tenant_status_updates,
         notifications_enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        timezone=config.business_hours.timezone,
+        max_photo_bytes=config.notifications.assignment_photos_max_bytes,
     )
 
 

@@ -142,30 +142,7 @@ def plan_created(
     out: list[Planned] = []
     contexts = [ticket_context(t, sla) for t in tickets]
     for ticket, ctx in zip(tickets, contexts, strict=True):
-        response, resolution = facts.deadlines.get(ticket.ticket_id, (None, None))
-        photos, commands = plan_photos(source.photos, ticket.ticket_id, facts.max_photo_bytes)
-        out.append(
-            Planned(
-                kind="ticket_assigned",
-                audience=STAFF,
-                recipient=ticket.assigned_to,
-                ticket_ids=(ticket.ticket_id,),
-                context={
-                    "tickets": [
-                        {
-                            **ctx,
-                            "response_due": local_time(response, facts.timezone),
-                            "resolution_due": local_time(resolution, facts.timezone),
-                        }
-                    ],
-                    "attachments": list(source.attachments),
-                    "tenant_name": source.sender_name,
-                    "tenant_phone": source.phone,
-                    "photos": photos,
-                    "photo_commands": commands,
-                },
-            )
-        )
+        out.append(_assignment(ticket, ctx, source, facts))
     by_tenant: dict[str, list[int]] = {}
     for i, ticket in enumerate(tickets):
         by_tenant.setdefault(ticket.requested_for.lower(), []).append(i)
@@ -223,17 +200,43 @@ def plan_status_change(
     ]
 
 
-def plan_assigned(ticket: Ticket, sla: Mapping[Urgency, SlaTarget]) -> list[Planned]:
+def plan_assigned(
+    ticket: Ticket,
+    sla: Mapping[Urgency, SlaTarget],
+    source: Source | None = None,
+    facts: AssignmentFacts | None = None,
+) -> list[Planned]:
     """A re-assignment tells the new assignee, with the same mail a new ticket gets."""
-    return [
-        Planned(
-            kind="ticket_assigned",
-            audience=STAFF,
-            recipient=ticket.assigned_to,
-            ticket_ids=(ticket.ticket_id,),
-            context={"tickets": [ticket_context(ticket, sla)]},
-        )
-    ]
+    ctx = ticket_context(ticket, sla)
+    return [_assignment(ticket, ctx, source or Source(None), facts or AssignmentFacts())]
+
+
+def _assignment(
+    ticket: Ticket, ctx: Mapping[str, Any], source: Source, facts: AssignmentFacts
+) -> Planned:
+    """The assignee's mail for one ticket: its facts, deadlines, the tenant and the photos."""
+    response, resolution = facts.deadlines.get(ticket.ticket_id, (None, None))
+    photos, commands = plan_photos(source.photos, ticket.ticket_id, facts.max_photo_bytes)
+    return Planned(
+        kind="ticket_assigned",
+        audience=STAFF,
+        recipient=ticket.assigned_to,
+        ticket_ids=(ticket.ticket_id,),
+        context={
+            "tickets": [
+                {
+                    **ctx,
+                    "response_due": local_time(response, facts.timezone),
+                    "resolution_due": local_time(resolution, facts.timezone),
+                }
+            ],
+            "attachments": list(source.attachments),
+            "tenant_name": source.sender_name,
+            "tenant_phone": source.phone,
+            "photos": photos,
+            "photo_commands": commands,
+        },
+    )
 
 
 #: Outbox kinds of the escalation service (templates ``mail/templates/<kind>.txt|.html``).
