@@ -85,12 +85,15 @@ def _cli(config_file: Path, *args: str) -> int:
     return main(["--config", str(config_file), "--log-format", "json", *args])
 
 
-def _import(tmp_path: Path, config: Config, text: str = DIRECTORY) -> int:
+def _csv(tmp_path: Path, text: str) -> str:
     csv_file = tmp_path / "tenants.csv"
     csv_file.write_text(text, encoding="utf-8")
-    return _cli(
-        write_config(tmp_path / "propdesk.toml", config), "tenants", "import", str(csv_file)
-    )
+    return str(csv_file)
+
+
+def _import(tmp_path: Path, config: Config, text: str = DIRECTORY) -> int:
+    config_file = write_config(tmp_path / "propdesk.toml", config)
+    return _cli(config_file, "tenants", "import", _csv(tmp_path, text))
 
 
 def _mail(
@@ -169,6 +172,11 @@ def test_import_is_idempotent_and_list_and_show_read_it_back(
     stack_config: Config,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    config_file = write_config(tmp_path / "propdesk.toml", stack_config)
+    assert _cli(config_file, "tenants", "import", "--check", _csv(tmp_path, DIRECTORY)) == 0
+    assert "3 tenant(s)" in capsys.readouterr().out
+    with clean_db.connect() as conn:
+        assert conn.execute(select(TenantRow.email)).all() == []  # --check writes nothing
     assert _import(tmp_path, stack_config) == 0
     assert "3 added, 0 updated, 0 unchanged" in capsys.readouterr().out
     assert _import(tmp_path, stack_config) == 0
@@ -176,7 +184,6 @@ def test_import_is_idempotent_and_list_and_show_read_it_back(
     changed = DIRECTORY.replace("555-201-0101", "555-201-9999")
     assert _import(tmp_path, stack_config, changed) == 0
     assert "0 added, 1 updated, 2 unchanged" in capsys.readouterr().out
-    config_file = tmp_path / "propdesk.toml"
     assert _cli(config_file, "tenants", "list", "--format", "json") == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["email"] for r in rows] == [
@@ -358,3 +365,14 @@ def test_a_new_assignee_gets_the_same_facts_and_the_photo(tmp_path: Path, stack:
     files = list(mail.message.iter_attachments())
     assert [p.get_filename() for p in files] == ["ceiling.png"]
     assert files[0].get_content() == PHOTO
+
+
+def test_a_large_directory_imports_in_one_transaction(
+    tmp_path: Path, clean_db: Engine, stack_config: Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [f"{n % 900 + 100},,,Tenant {n},t{n}@example.org,555-{n:04d}" for n in range(12_000)]
+    text = "unit,building,property,name,email,phone\n" + "\n".join(lines) + "\n"
+    assert _import(tmp_path, stack_config, text) == 0
+    assert "12000 added, 0 updated, 0 unchanged" in capsys.readouterr().out
+    with clean_db.connect() as conn:
+        assert len(conn.execute(select(TenantRow.id)).all()) == 12_000

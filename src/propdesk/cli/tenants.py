@@ -39,6 +39,9 @@ def register(sub: Any) -> None:
         "bad line. Idempotent: tenants are matched by email address (any case).",
     )
     imp.add_argument("file", metavar="FILE.csv")
+    imp.add_argument(
+        "--check", action="store_true", help="only check the file; write nothing, no database"
+    )
     imp.set_defaults(func=run_import)
 
     ls = tsub.add_parser("list", help="every tenant, by property, building and unit")
@@ -67,6 +70,9 @@ def run_import(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.check:
+        print(f"{len(parsed.records)} tenant(s) in {args.file}: the file is fine")
+        return 0
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:

@@ -44,30 +44,38 @@ class ImportCounts:
     unchanged: int
 
 
+#: Rows per statement: PostgreSQL takes at most 65,535 parameters in one (7 columns a row).
+_BATCH = 2000
+
+
 def upsert(db: Executor, records: Sequence[TenantRecord], now: datetime) -> ImportCounts:
     """Insert or update ``records`` by address in the caller's transaction (idempotent: a record
-    already as given is left alone, its ``updated_at`` too)."""
-    if not records:
-        return ImportCounts(0, 0, 0)
-    emails = [r.email for r in records]
-    before = {
-        r.email: _record(r)
-        for r in db.execute(select(TENANTS).where(TENANTS.c.email.in_(emails))).all()
-    }
-    changed = [r for r in records if before.get(r.email) != r]
-    if changed:
-        values = [
-            {**{c: clean_text(getattr(r, c)) for c in CSV_COLUMNS}, "updated_at": now}
-            for r in changed
-        ]
-        stmt = pg_insert(TENANTS).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["email"],
-            set_={c: stmt.excluded[c] for c in (*CSV_COLUMNS, "updated_at") if c != "email"},
-        )
-        db.execute(stmt)
-    added = sum(1 for r in changed if r.email not in before)
-    return ImportCounts(added, len(changed) - added, len(records) - len(changed))
+    already as given is left alone, its ``updated_at`` too). Any size: written in batches, all
+    in the caller's one transaction."""
+    added = updated = 0
+    for start in range(0, len(records), _BATCH):
+        batch = records[start : start + _BATCH]
+        emails = [r.email for r in batch]
+        before = {
+            r.email: _record(r)
+            for r in db.execute(select(TENANTS).where(TENANTS.c.email.in_(emails))).all()
+        }
+        changed = [r for r in batch if before.get(r.email) != r]
+        if changed:
+            values = [
+                {**{c: clean_text(getattr(r, c)) for c in CSV_COLUMNS}, "updated_at": now}
+                for r in changed
+            ]
+            stmt = pg_insert(TENANTS).values(values)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["email"],
+                set_={c: stmt.excluded[c] for c in (*CSV_COLUMNS, "updated_at") if c != "email"},
+            )
+            db.execute(stmt)
+        new = sum(1 for r in changed if r.email not in before)
+        added += new
+        updated += len(changed) - new
+    return ImportCounts(added, updated, len(records) - added - updated)
 
 
 def find_by_email(db: Executor, email: str) -> TenantRecord | None:
