@@ -23,6 +23,7 @@ from propdesk.config import (
     NotificationsConfig,
 )
 from propdesk.core.models import TicketStatus
+from propdesk.store import tenants as directory
 from propdesk.store.tables import TicketRow
 from propdesk.store.tables_outbox import outbox
 from propdesk.store.tables_tenants import TenantRow
@@ -376,3 +377,21 @@ def test_a_large_directory_imports_in_one_transaction(
     assert "12000 added, 0 updated, 0 unchanged" in capsys.readouterr().out
     with clean_db.connect() as conn:
         assert len(conn.execute(select(TenantRow.id)).all()) == 12_000
+
+
+def test_the_store_api_finds_senders_and_co_tenants(
+    tmp_path: Path, clean_db: Engine, stack_config: Config
+) -> None:
+    assert _import(tmp_path, stack_config) == 0
+    with clean_db.connect() as conn:
+        ana = directory.find_by_email(conn, " ANA.RUIZ@example.ORG ")
+        assert ana is not None and (ana.name, ana.unit_number) == ("Ana Ruiz", "Unit 4C")
+        assert directory.find_by_email(conn, "nobody@example.org") is None
+        unit = directory.co_tenants(conn, "Unit 4C", "maple", "P-MAPLE")
+        assert [t.email for t in unit] == ["ana.ruiz@example.org", "tom.ruiz@example.org"]
+        assert directory.co_tenants(conn, "4C", "Oak") == []
+        # an entry naming no building or property matches the ticket's computed ones
+        assert [t.email for t in directory.co_tenants(conn, "9a", "X", "P09A")] == [
+            "ben@example.org"
+        ]
+        assert directory.co_tenants(conn, "not specified") == []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from propdesk.core.derive import unit_id
@@ -87,16 +87,17 @@ def find_by_email(db: Executor, email: str) -> TenantRecord | None:
 def co_tenants(
     db: Executor, unit: str, building: str = "", property: str = ""
 ) -> list[TenantRecord]:
-    """Everyone the directory lists in one unit ("4C" or "Unit 4C"). ``building`` and
-    ``property`` narrow it down when given (case-insensitive); empty means any."""
+    """Everyone the directory lists in one unit ("4C" or "Unit 4C", e.g. a ticket's
+    ``unit_number``). ``building`` and ``property`` (e.g. the ticket's) narrow it down,
+    case-insensitively; an entry that names no building or property matches any, and empty
+    arguments match every entry of the unit."""
     bare = unit_id(unit)
     if bare is None:
         return []
     stmt = select(TENANTS).where(TENANTS.c.unit == bare)
-    if building:
-        stmt = stmt.where(func.upper(TENANTS.c.building) == building.strip().upper())
-    if property:
-        stmt = stmt.where(func.upper(TENANTS.c.property) == property.strip().upper())
+    for column, value in ((TENANTS.c.building, building), (TENANTS.c.property, property)):
+        if value.strip():
+            stmt = stmt.where(or_(column == "", func.upper(column) == value.strip().upper()))
     return [_record(r) for r in db.execute(stmt.order_by(TENANTS.c.email)).all()]
 
 
