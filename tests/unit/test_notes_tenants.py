@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from propdesk.core.classify import classify_text
 from propdesk.core.hours import BusinessHours
 from propdesk.core.message import Address, InboundMessage
 from propdesk.core.models import TicketNote
 from propdesk.core.notes import email_notes, phone_in, tenant_phone
 from propdesk.core.pipeline import analyse_message
-from propdesk.core.rules import load_rules
+from propdesk.core.rules import load_rules, rules_from_text
 from propdesk.core.tenants import (
     TenantRecord,
     fill_from_directory,
     greeting_name,
     parse_directory_csv,
 )
+from propdesk.errors import RulesError
 from tests.unit.helpers_core import make_ticket
 
 RULES = load_rules()
@@ -167,3 +170,15 @@ def test_the_greeting_prefers_the_directory_name() -> None:
     assert greeting_name(ANA, "A. R.") == "Ana Ruiz"
     assert greeting_name(None, "Ana  Ruiz") == "Ana Ruiz"
     assert greeting_name(None, "ana@example.org") == ""
+
+
+def test_an_override_of_the_note_cues_reaches_the_detection() -> None:
+    body = "The sink is leaking.\n\nThe parrot must stay in its cage."
+    assert email_notes(body, VOCAB) == ()
+    notes = {"access": ["spare key"], "pets": ["the parrot"], "phone": ["ring me"]}
+    override = "[notes]\n" + "".join(f"{k} = {v!r}\n" for k, v in notes.items())
+    with pytest.raises(RulesError, match=r"\[notes\].*availability"):
+        rules_from_text(override)
+    full = override + "availability = ['home after']\n"
+    vocab = rules_from_text(full).vocabulary
+    assert email_notes(body, vocab) == (TicketNote("pets", "The parrot must stay in its cage."),)
