@@ -92,7 +92,20 @@ namespace inbox {{
 }}
 mail_max_userip_connections = 50
 imap_idle_notify_interval = 2 mins
-"""
+{import_environment}"""
+
+#: Dovecot clears its children's environment; Dovecot's defaults plus, when the tests run under
+#: ``faketime``, libfaketime's variables, so the server's clock (INTERNALDATE, the receive time
+#: propdesk's SLA clocks start from) is the tests' clock too.
+_DOVECOT_ENV = ("TZ", "CORE_OUTOFMEM", "CORE_ERROR", "LISTEN_PID", "LISTEN_FDS")
+_FAKETIME_ENV = ("LD_PRELOAD", "FAKETIME", "FAKETIME_SHARED", "FAKETIME_DONT_RESET")
+
+
+def _import_environment() -> str:
+    if "FAKETIME" not in os.environ:
+        return ""
+    names = [*_DOVECOT_ENV, *(n for n in _FAKETIME_ENV if n in os.environ)]
+    return "import_environment = " + " ".join(names) + "\n"
 
 
 @dataclass(frozen=True)
@@ -162,7 +175,14 @@ class Dovecot:
             (self.root / sub).mkdir(exist_ok=True)
         os.chown(self.root / "mail", MAIL_UID, MAIL_UID)
         self._spares = [self._new_user(f"spare{i:03d}", None) for i in range(self.spare_users)]
-        self.config_file.write_text(_CONFIG.format(root=self.root, port=self.port, host=self.host))
+        self.config_file.write_text(
+            _CONFIG.format(
+                root=self.root,
+                port=self.port,
+                host=self.host,
+                import_environment=_import_environment(),
+            )
+        )
         self._write_users()
         # The master keeps its inherited stderr open: a file, never a pipe (a reader would hang).
         with (self.root / "log" / "startup.err").open("ab") as err:

@@ -13,10 +13,13 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from propdesk.app import reporting
 
 # The composition root is split in modules; everything stays reachable as ``app.<name>``.
 from propdesk.app.adapters import _safe_error
@@ -29,6 +32,7 @@ from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
 from propdesk.app.probes import _probe_smtp as _probe_smtp
 from propdesk.app.probes import probe as probe
+from propdesk.app.reporting import digest_service as digest_service
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config, MailboxConfig, config_path, load_config
 from propdesk.core.hours import BusinessHours
@@ -36,6 +40,7 @@ from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.core.pipeline import analyse_items
+from propdesk.core.report_model import DIGEST_KIND, ReportWindow
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.core.tenants import fill_from_directory
@@ -100,7 +105,7 @@ def outbox_delivery(
     return OutboxDelivery(
         db,
         sender if sender is not None else smtp_sender(config),
-        Composer(config, templates(config)),
+        Composer(config, templates(config), renderers={DIGEST_KIND: reporting.render_digest}),
         config.notifications,
         own_addresses(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
@@ -198,7 +203,14 @@ def _escalation_task(
 
 #: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
 INGEST_HOOKS: list[HookFactory] = [_notification_hooks, escalation_hooks]
-PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task]
+PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task, reporting.digest_task]
+
+
+def report(
+    config: Config, db: Engine | sessionmaker[Session], window: ReportWindow
+) -> dict[str, Any]:
+    """The report's figures for ``window``, aggregated by PostgreSQL, as one JSON-ready dict."""
+    return reporting.report(config, db, window, rules(config))
 
 
 def rules(config: Config) -> Rules:

@@ -1,4 +1,4 @@
-"""The tenant directory (revision ``0004_tenant_directory``): who lives where, by email address.
+"""The tenant directory (revision ``0005_tenant_directory``): who lives where, by email address.
 
 Why keyed by the lower-cased address: the directory answers "who wrote this mail?", and mail
 addresses compare case-insensitively in practice. Empty strings, not NULLs, for unknown fields:

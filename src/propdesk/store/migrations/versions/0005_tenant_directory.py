@@ -1,7 +1,7 @@
 """The tenant directory, and the per-email notes every ticket of an email carries.
 
-Revision ID: 0004_tenant_directory
-Revises: 0003_escalation
+Revision ID: 0005_tenant_directory
+Revises: 0004_report_indexes
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0004_tenant_directory"
-down_revision = "0003_escalation"
+revision = "0005_tenant_directory"
+down_revision = "0004_report_indexes"
 branch_labels = None
 depends_on = None
 
