@@ -249,6 +249,7 @@ class NotificationsConfig(_Model):
     templates_dir: Path | None = None
     tenant_status_updates: bool = True
     tenant_cap_per_hour: int = Field(default=5, ge=0)
+    assignment_photos_max_bytes: int = Field(default=5 * 1024 * 1024, ge=0)
     retry_base_seconds: float = Field(default=60.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     max_attempts: int = Field(default=20, ge=1)

@@ -43,6 +43,7 @@ from propdesk.core.pipeline import analyse_items
 from propdesk.core.report_model import DIGEST_KIND, ReportWindow
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
+from propdesk.core.tenants import fill_from_directory
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
@@ -122,6 +123,8 @@ def status_change_service(
         tenant_status_updates=config.notifications.tenant_status_updates,
         notifications_enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        timezone=config.business_hours.timezone,
+        max_photo_bytes=config.notifications.assignment_photos_max_bytes,
     )
 
 
@@ -134,6 +137,8 @@ def notification_hooks(
         message_id_domain(config),
         enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        timezone=config.business_hours.timezone,
+        max_photo_bytes=config.notifications.assignment_photos_max_bytes,
     )
 
 
@@ -294,6 +299,7 @@ def ingest_service(
         hooks=[*(factory(config, the_rules, clock) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
         clock=clock,
+        fill=lambda ticket, tenant: fill_from_directory(ticket, tenant, policy),
     )
 
 

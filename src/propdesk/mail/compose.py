@@ -26,6 +26,7 @@ from typing import Any
 import jinja2
 
 from propdesk.config import Config
+from propdesk.core.notifications import ACKNOWLEDGEMENT_KIND
 from propdesk.errors import ConfigError
 
 # Which template each kind of notification uses, and the words its subject starts with.
@@ -38,7 +39,7 @@ TEMPLATES: dict[str, str] = {
     "escalation": "Escalation",
     "sla_warning": "Resolution Deadline Approaching",
 }
-ACKNOWLEDGEMENT_KINDS = frozenset({"ticket_created_tenant"})
+ACKNOWLEDGEMENT_KINDS = frozenset({ACKNOWLEDGEMENT_KIND})
 
 MESSAGE_ID_RE = re.compile(r"^<propdesk\.(TKT-[0-9A-Z]{8})\.([0-9A-Za-z]+)@([^<>@\s]+)>$")
 _TICKET_ID_RE = re.compile(r"^TKT-[0-9A-Z]{8}$")
@@ -102,6 +103,15 @@ def parse_message_id(value: str) -> tuple[str, str] | None:
 
 
 @dataclass(frozen=True)
+class OutgoingFile:
+    """A file to attach (the tenant's photo on the assignment mail), bytes loaded by delivery."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """What compose needs from one outbox row (plain data, so the adapter needs no database)."""
 
@@ -112,6 +122,7 @@ class Outgoing:
     context: Mapping[str, Any]
     in_reply_to: str | None = None
     references: Sequence[str] = field(default_factory=tuple)
+    files: Sequence[OutgoingFile] = field(default_factory=tuple)
 
 
 class Templates:
@@ -184,11 +195,20 @@ def sample_context() -> dict[str, Any]:
         "requires_contractor": True,
         "sla_response": "within 2 hours",
         "sla_resolution": "within 24 hours",
+        "response_due": "2025-06-17 12:30 BST",
+        "resolution_due": "2025-06-18 10:30 BST",
+        "building": "MAPLE",
+        "floor": "3",
+        "urgency_reason": "emergency: water from above",
+        "notes": [{"kind": "access", "text": "The key is under the mat."}],
     }
     return {
         "tickets": [ticket, {**ticket, "ticket_id": "TKT-00000001"}],
         "tenant_name": "Sample Tenant",
+        "tenant_phone": "555-0101",
         "attachments": ["photo.jpg"],
+        "photos": [{"filename": "photo.jpg", "content_type": "image/jpeg", "size": 1}],
+        "photo_commands": ["propdesk tickets attachment TKT-00000000 big.jpg -o big.jpg"],
         "status": "In Progress",
         "note": "Sample note",
         "org_name": "Property Maintenance",
@@ -271,10 +291,21 @@ class Composer:
         context.setdefault("attachments", [])
         context.setdefault("status", "")
         context.setdefault("note", "")
+        context.setdefault("tenant_phone", "")
+        context.setdefault("photos", [])
+        context.setdefault("photo_commands", [])
         text, html = self._templates.render(item.kind, context)
         msg = self._headers(item, subject, now)
         msg.set_content(text)
         msg.add_alternative(html, subtype="html")
+        for f in item.files:
+            maintype, _, subtype = f.content_type.partition("/")
+            msg.add_attachment(
+                f.content,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=clean_header_text(f.filename, limit=200) or "attachment",
+            )
         return msg
 
     def _rendered(self, item: Outgoing, body: RenderedMail, now: datetime) -> EmailMessage:
