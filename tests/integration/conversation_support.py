@@ -24,7 +24,8 @@ from propdesk.config import (
     NotificationsConfig,
 )
 from propdesk.core.models import TicketStatus
-from propdesk.ingest.service import DirectoryFor, no_directory
+from propdesk.ingest.service import DirectoryFor
+from propdesk.store.conversations import TenantDirectory
 from propdesk.store.tables import InboundMessageRow, TicketEventRow, TicketRow
 from tests.integration.notify_support import Clock
 from tests.stack import Dovecot, ImapUser, SmtpPeer
@@ -67,7 +68,7 @@ class Stack:
     def deliver(self, raw: bytes) -> None:
         self.dovecot.append(self.user, raw)
 
-    def turn(self, directory: DirectoryFor = no_directory) -> None:
+    def turn(self, directory: DirectoryFor = TenantDirectory) -> None:
         daemon = app.daemon(self.config, clock=self.clock.clock, directory=directory)
         try:
             report = daemon.loop.run_once()

@@ -12,8 +12,10 @@ from sqlalchemy import Engine, select
 
 from propdesk import app
 from propdesk.core.lifecycle import TRANSITIONS
-from propdesk.core.models import Ticket, TicketStatus
+from propdesk.core.models import TicketStatus
+from propdesk.core.tenants import TenantRecord
 from propdesk.mail.imap import FetchedMessage
+from propdesk.store import tenants
 from propdesk.store.tables_conversation import TicketLinkRow, TicketRatingRow
 from propdesk.store.tables_outbox import outbox
 from tests.integration.conversation_support import AUTHSERV, TENANT, Stack, reply
@@ -190,26 +192,21 @@ def test_resolved_tickets_nobody_answers_close_after_n_days(stack: Stack) -> Non
     assert "no reply for 3 days" in closed.data["notes"]
 
 
-class Flatmates:
-    """A tenant directory of one unit (the real one is ``store/tenants.py``): the protocol only."""
-
-    def __init__(self, unit: str, emails: set[str]) -> None:
-        self.unit, self.emails = unit, emails
-
-    def co_tenant(self, sender: str, ticket: Ticket) -> bool:
-        return sender.lower() in self.emails and (ticket.unit_number or "") == self.unit
-
-
-def test_a_co_tenant_of_the_unit_may_reopen_the_ticket(stack: Stack) -> None:
+def test_a_co_tenant_from_the_directory_may_reopen_the_ticket(stack: Stack) -> None:
     tid, done = stack.resolved_ticket()
-    unit = str(stack.ticket(tid).unit_number)
-    flat = Flatmates(unit, {"luis@example.org"})
+    row = stack.ticket(tid)
+    unit = str(row.unit_number).removeprefix("Unit ").strip()
+    flatmate = TenantRecord("luis@example.org", "Luis Lopez", unit, property=row.property_id)
+    with stack.engine.begin() as conn:
+        tenants.upsert(conn, [flatmate], stack.clock.now)
     stack.deliver(
         reply(done.message, "Still dripping, not fixed.", sender="Luis <luis@example.org>")
     )
-    stack.turn(directory=lambda session: flat)
+    stack.turn()
     assert stack.ticket(tid).status == "In Progress"
     assert len(stack.tickets()) == 1
+    reopened = next(e for e in stack.events(tid) if e.kind == "reopened")
+    assert reopened.actor == "luis@example.org"
 
 
 # -- refusals -----------------------------------------------------------------------------------
@@ -261,7 +258,9 @@ def test_a_staff_command_with_dkim_pass_changes_the_status_and_tells_the_tenant(
     comment = next(e for e in stack.events(tid) if e.kind == "comment")
     assert comment.data["text"] == "Be there by 3."
     assert "note" in kinds(stack, tid)
-    assert stack.mails_to(TENANT, "Service Request Update")
+    (update,) = stack.mails_to(TENANT, "Service Request Update")
+    assert str(update.message["In-Reply-To"]).startswith("<first-")  # threads to the tenant's mail
+    assert "Hello Maria Lopez" in update.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     stack.deliver(
         reply(
             assignment.message,

@@ -13,10 +13,13 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from propdesk.app import reporting
 
 # The composition root is split in modules; everything stays reachable as ``app.<name>``.
 from propdesk.app.adapters import _safe_error
@@ -33,6 +36,7 @@ from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
 from propdesk.app.probes import _probe_smtp as _probe_smtp
 from propdesk.app.probes import probe as probe
+from propdesk.app.reporting import digest_service as digest_service
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config, MailboxConfig, config_path, load_config
 from propdesk.core.hours import BusinessHours
@@ -40,8 +44,10 @@ from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.core.pipeline import analyse_items
+from propdesk.core.report_model import DIGEST_KIND, ReportWindow
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
+from propdesk.core.tenants import fill_from_directory
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
@@ -49,7 +55,7 @@ from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
-from propdesk.ingest.service import DirectoryFor, no_directory
+from propdesk.ingest.service import DirectoryFor
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
 from propdesk.mail.parse import parse_message
@@ -58,6 +64,7 @@ from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
 from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
+from propdesk.store.conversations import TenantDirectory
 from propdesk.store.session import sessions as store_sessions
 
 log = get_logger(__name__)
@@ -104,7 +111,7 @@ def outbox_delivery(
     return OutboxDelivery(
         db,
         sender if sender is not None else smtp_sender(config),
-        Composer(config, templates(config)),
+        Composer(config, templates(config), renderers={DIGEST_KIND: reporting.render_digest}),
         config.notifications,
         own_addresses(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
@@ -122,6 +129,8 @@ def status_change_service(
         tenant_status_updates=config.notifications.tenant_status_updates,
         notifications_enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        timezone=config.business_hours.timezone,
+        max_photo_bytes=config.notifications.assignment_photos_max_bytes,
     )
 
 
@@ -138,6 +147,8 @@ def notification_hooks(
         supervisor=supervisor(config, the_rules),
         digest_delay=timedelta(minutes=config.conversations.reply_digest_minutes),
         tenant_status_updates=config.notifications.tenant_status_updates,
+        timezone=config.business_hours.timezone,
+        max_photo_bytes=config.notifications.assignment_photos_max_bytes,
     )
 
 
@@ -209,7 +220,19 @@ def _auto_close_task(
 
 #: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
 INGEST_HOOKS: list[HookFactory] = [_notification_hooks, escalation_hooks]
-PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task, _auto_close_task]
+PERIODIC_TASKS: list[TaskFactory] = [
+    _outbox_task,
+    _escalation_task,
+    reporting.digest_task,
+    _auto_close_task,
+]
+
+
+def report(
+    config: Config, db: Engine | sessionmaker[Session], window: ReportWindow
+) -> dict[str, Any]:
+    """The report's figures for ``window``, aggregated by PostgreSQL, as one JSON-ready dict."""
+    return reporting.report(config, db, window, rules(config))
 
 
 def rules(config: Config) -> Rules:
@@ -268,7 +291,7 @@ def ingest_service(
     analyse: Analyse | None = None,
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
-    directory: DirectoryFor = no_directory,
+    directory: DirectoryFor = TenantDirectory,
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -289,6 +312,7 @@ def ingest_service(
         clock=clock,
         conversation=conversation_policy(config, the_rules),
         directory=directory,
+        fill=lambda ticket, tenant: fill_from_directory(ticket, tenant, policy),
     )
 
 
@@ -319,7 +343,7 @@ def daemon(
     metrics: Metrics | None = None,
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
-    directory: DirectoryFor = no_directory,
+    directory: DirectoryFor = TenantDirectory,
 ) -> Daemon:
     """Pollers for every configured mailbox plus the registered periodic tasks, all on ONE
     ``clock`` (tests pass theirs: the hour of day and the passing of time are theirs).

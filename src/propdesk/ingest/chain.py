@@ -18,7 +18,7 @@ from propdesk.core.conversation import ConversationPolicy, ReplyPlan
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.errors import PropdeskError
-from propdesk.ingest.types import Analyse
+from propdesk.ingest.types import Analyse, DirectoryFill, no_fill
 from propdesk.logging import get_logger
 from propdesk.store.records import Lookups
 
@@ -40,6 +40,7 @@ class MessageContext:
     staff: frozenset[str]  # lower-case addresses the rules send work to, and our own
     analyse: Analyse  # the core pipeline (action items -> tickets)
     conversation: ConversationPolicy | None = None  # None: replies are plain comments
+    fill: DirectoryFill = no_fill  # what the sender's directory entry adds to each ticket
 
 
 #: The outcomes a stage can decide (``quarantined`` and ``skipped`` are the service's, not theirs).

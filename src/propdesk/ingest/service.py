@@ -47,7 +47,16 @@ from propdesk.ingest.chain import MessageContext, Stage, decide
 from propdesk.ingest.failpoints import failpoint
 from propdesk.ingest.persist import Decided, Persist
 from propdesk.ingest.stages import STAGES, ticket_refs
-from propdesk.ingest.types import Analyse, DueDates, IngestHook, NewTicketId, Parse, Result
+from propdesk.ingest.types import (
+    Analyse,
+    DirectoryFill,
+    DueDates,
+    IngestHook,
+    NewTicketId,
+    Parse,
+    Result,
+    no_fill,
+)
 from propdesk.logging import bind_message_context, get_logger
 from propdesk.mail.imap import FetchedMessage, MessageMeta
 from propdesk.store import conversations, ingest_repo
@@ -99,6 +108,7 @@ class IngestService:
         stages: Sequence[Stage] = STAGES,
         conversation: ConversationPolicy | None = None,
         directory: DirectoryFor = no_directory,
+        fill: DirectoryFill = no_fill,
     ) -> None:
         self._sessions = sessions
         self._parse = parse
@@ -109,6 +119,7 @@ class IngestService:
         self._clock = clock
         self._conversation = conversation
         self._directory = directory
+        self._fill = fill
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -205,6 +216,7 @@ class IngestService:
             staff=self._staff,
             analyse=self._analyse,
             conversation=self._conversation,
+            fill=self._fill,
         )
         decision = decide(self._stages, ctx)
         decided = Decided(row, parsed, decision, ctx.now, ctx.lookups.thread)

@@ -17,7 +17,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from propdesk.core.conversation import Directory, ThreadTicket
+from propdesk.core.derive import NO_PROPERTY
+from propdesk.core.models import Ticket
 from propdesk.mail.compose import parse_message_id
+from propdesk.store import tenants
 from propdesk.store.db import Executor
 from propdesk.store.repository import add_event, clean_text
 from propdesk.store.tables import (
@@ -30,6 +33,25 @@ from propdesk.store.tables import (
 from propdesk.store.tables_conversation import TicketLinkRow, TicketRatingRow
 from propdesk.store.tables_outbox import outbox
 from propdesk.store.tickets import LockedTicket, lock, ticket_from_row
+
+
+class TenantDirectory:
+    """The tenant directory (``store/tenants.py``) as conversations ask it, in one transaction:
+    is the sender listed in the ticket's unit (same building and property when known)?"""
+
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    def co_tenant(self, sender: str, ticket: Ticket) -> bool:
+        if not ticket.unit_number:
+            return False
+        prop = "" if ticket.property_id == NO_PROPERTY else ticket.property_id
+        listed = tenants.co_tenants(
+            self._db, ticket.unit_number, ticket.metadata.building or "", prop
+        )
+        who = sender.strip().lower()
+        return any(t.email == who for t in listed)
+
 
 #: How many References ids a reply may make us look up (a long thread keeps the newest).
 MAX_HEADER_IDS = 50

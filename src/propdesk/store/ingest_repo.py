@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from propdesk.core.conversation import NO_DIRECTORY, Directory
 from propdesk.core.message import Attachment, InboundMessage
 from propdesk.core.models import Ticket
-from propdesk.store import conversations
+from propdesk.store import conversations, tenants
 from propdesk.store.locks import xact_lock
 from propdesk.store.records import EarlierMessage, Lookups
 from propdesk.store.repository import add_event, clean_opt, clean_text
@@ -157,8 +157,9 @@ def lookups(
         exclude_id=row.id,
     )
     seen = None if earlier is None else EarlierMessage(earlier.id, earlier.mailbox, earlier.sha256)
+    tenant = tenants.find_by_email(session, row.sender) if row.sender else None
     thread = conversations.thread_ticket(session, refs, row.sender, directory, matched_by or {})
-    return Lookups(seen, existing_tickets(session, refs), thread)
+    return Lookups(seen, existing_tickets(session, refs), tenant, thread)
 
 
 def _find_earlier(

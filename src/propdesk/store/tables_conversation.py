@@ -1,4 +1,4 @@
-"""Conversation tables (revision ``0004_conversations``): ticket links and satisfaction ratings.
+"""Conversation tables (revision ``0006_conversations``): ticket links and satisfaction ratings.
 
 - ``ticket_links``: a ticket made from a reply (a new problem in the thread, a reply to a Closed
   ticket) points at the ticket it came from; one row per pair, with why.

@@ -64,6 +64,8 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # Rows with the same key while pending are one mail (a digest of tenant replies).
     coalesce_key: Mapped[str | None] = mapped_column(String(200))
+    # One row per period for periodic mail (the weekly digest): unique, NULL for ticket mail.
+    dedupe_key: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint(
@@ -87,6 +89,7 @@ class OutboxRow(Base):
             unique=True,
             postgresql_where=text("status = 'pending' AND coalesce_key IS NOT NULL"),
         ),
+        Index("uq_outbox_dedupe_key", "dedupe_key", unique=True),
     )
 
 

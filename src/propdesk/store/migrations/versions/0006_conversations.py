@@ -1,7 +1,7 @@
 """Conversations: ticket links, satisfaction ratings and the outbox's digest key.
 
-Revision ID: 0004_conversations
-Revises: 0003_escalation
+Revision ID: 0006_conversations
+Revises: 0005_tenant_directory
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_conversations"
-down_revision = "0003_escalation"
+revision = "0006_conversations"
+down_revision = "0005_tenant_directory"
 branch_labels = None
 depends_on = None
 
