@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -13,6 +15,7 @@ from sqlalchemy import Engine, select
 from propdesk import app
 from propdesk.core.lifecycle import TRANSITIONS
 from propdesk.core.models import TicketStatus
+from propdesk.core.report_model import ReportWindow
 from propdesk.core.tenants import TenantRecord
 from propdesk.mail.imap import FetchedMessage
 from propdesk.store import tenants
@@ -91,6 +94,7 @@ def test_ratings_are_kept_latest_wins_and_a_low_one_reopens_and_escalates(stack:
     with stack.engine.connect() as conn:
         ratings = conn.execute(select(TicketRatingRow.ticket_id, TicketRatingRow.rating)).all()
     assert ratings == [(tid, 2)]
+    assert report_of(stack)["tenant_satisfaction"] == 2.0  # the latest rating, not the mean
     assert stack.ticket(tid).status == "Closed"  # Closed is terminal: the supervisor acts
     sup = app.supervisor(stack.config, app.rules(stack.config))
     assert sup and stack.mails_to(sup, "Low Satisfaction Rating")
@@ -105,6 +109,24 @@ def test_a_low_rating_of_a_resolved_ticket_reopens_it(stack: Stack) -> None:
     assert stack.mails_to(staff_of(stack, tid), "Ticket Reopened")
     sup = app.supervisor(stack.config, app.rules(stack.config))
     assert sup and stack.mails_to(sup, "Low Satisfaction Rating")
+    figures = report_of(stack)
+    assert figures["tenant_satisfaction"] == 1.0 and figures["satisfaction_count"] == 1
+    assert figures["reopen_rate"] == 1.0 and figures["reopened_tickets"] == 1
+
+
+def report_of(stack: Stack) -> dict[str, Any]:
+    """``propdesk report``'s performance figures for the day around the stack's clock."""
+    now = stack.clock.now
+    window = ReportWindow(now - timedelta(days=1), now + timedelta(days=1), "UTC", now)
+    figures = app.report(stack.config, stack.engine, window)
+    return next(v for v in _dicts(figures) if "tenant_satisfaction" in v)
+
+
+def _dicts(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, dict):
+        yield value
+        for v in value.values():
+            yield from _dicts(v)
 
 
 def test_replies_on_an_open_ticket_reach_the_assignee_as_one_digest(stack: Stack) -> None:

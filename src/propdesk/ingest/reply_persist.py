@@ -52,11 +52,13 @@ def apply_plan(
     for note in plan.notes:
         add_event(s, ticket_row, kind="note", actor=sender, at=at, data={"text": note}, message=row)
     if plan.rating is not None:
-        conversations.record_rating(s, after.ticket_id, plan.rating, at=at, by=sender, message=row)
+        conversations.record_rating(
+            s, (thread.pk, after.ticket_id), plan.rating, at=at, by=sender, message=row
+        )
         add_event(
             s,
             ticket_row,
-            kind="rated",
+            kind="rating",
             actor=sender,
             at=at,
             data={"rating": plan.rating, "reason": plan.reason},

@@ -140,16 +140,18 @@ def link(session: Session, ticket_pk: int, related_pk: int, reason: str, at: dat
 
 def record_rating(
     session: Session,
-    ticket_id: str,
+    ticket: tuple[int, str],
     rating: int,
     *,
     at: datetime,
     by: str,
     message: InboundMessageRow | None,
 ) -> None:
-    """Upsert the ticket's rating: the latest wins (by ``rated_at``, ties to the newer row)."""
+    """Upsert the rating of ``ticket`` (row id, ticket id): the latest wins (by ``rated_at``,
+    ties to the newer row)."""
     values: dict[str, Any] = {
-        "ticket_id": ticket_id,
+        "ticket_pk": ticket[0],
+        "ticket_id": ticket[1],
         "rating": rating,
         "rated_at": at,
         "rated_by": clean_text(by),
@@ -158,8 +160,8 @@ def record_rating(
     stmt = pg_insert(TicketRatingRow).values(**values)
     session.execute(
         stmt.on_conflict_do_update(
-            index_elements=["ticket_id"],
-            set_={k: stmt.excluded[k] for k in values if k != "ticket_id"},
+            index_elements=["ticket_pk"],
+            set_={k: stmt.excluded[k] for k in values if k not in ("ticket_pk", "ticket_id")},
             where=TicketRatingRow.rated_at <= stmt.excluded.rated_at,
         )
     )

@@ -3,7 +3,8 @@
 - ``ticket_links``: a ticket made from a reply (a new problem in the thread, a reply to a Closed
   ticket) points at the ticket it came from; one row per pair, with why.
 - ``ticket_ratings``: the tenant's 1-5 rating by reply, one row per ticket (latest wins); the
-  reports read ``ticket_id``, ``rating`` and ``rated_at`` (names kept for them).
+  report reads ``ticket_pk``, ``rating`` and ``rated_at`` (``ticket_id`` is kept for people and
+  other readers by name). Each rating is also a ``rating`` ticket event.
 The outbox's ``coalesce_key`` (same revision) lets several tenant replies within minutes become
 one digest mail to the assignee.
 """
@@ -40,8 +41,11 @@ class TicketRatingRow(Base):
 
     __tablename__ = "ticket_ratings"
 
+    ticket_pk: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
     ticket_id: Mapped[str] = mapped_column(
-        String(12), ForeignKey("tickets.ticket_id", ondelete="CASCADE"), primary_key=True
+        String(12), ForeignKey("tickets.ticket_id", ondelete="CASCADE"), unique=True
     )
     rating: Mapped[int] = mapped_column(SmallInteger)
     rated_at: Mapped[datetime] = mapped_column(TZ)

@@ -41,12 +41,19 @@ def upgrade() -> None:
     )
     op.create_table(
         "ticket_ratings",
+        sa.Column("ticket_pk", sa.BigInteger(), nullable=False),
         sa.Column("ticket_id", sa.String(length=12), nullable=False),
         sa.Column("rating", sa.SmallInteger(), nullable=False),
         sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("rated_by", sa.Text(), nullable=False),
         sa.Column("inbound_message_id", sa.BigInteger(), nullable=True),
         sa.CheckConstraint("rating BETWEEN 1 AND 5", name="ck_ticket_ratings_rating"),
+        sa.ForeignKeyConstraint(
+            ["ticket_pk"],
+            ["tickets.id"],
+            name="fk_ticket_ratings_ticket_pk_tickets",
+            ondelete="CASCADE",
+        ),
         sa.ForeignKeyConstraint(
             ["ticket_id"],
             ["tickets.ticket_id"],
@@ -59,7 +66,8 @@ def upgrade() -> None:
             name="fk_ticket_ratings_inbound_message_id_inbound_messages",
             ondelete="SET NULL",
         ),
-        sa.PrimaryKeyConstraint("ticket_id", name="pk_ticket_ratings"),
+        sa.PrimaryKeyConstraint("ticket_pk", name="pk_ticket_ratings"),
+        sa.UniqueConstraint("ticket_id", name="uq_ticket_ratings_ticket_id"),
     )
     op.add_column("outbox", sa.Column("coalesce_key", sa.String(length=200), nullable=True))
     op.create_index(
