@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config, MailboxConfig, config_path, load_config
 from propdesk.core.hours import BusinessHours
 from propdesk.core.ids import new_ticket_id
@@ -36,13 +36,19 @@ from propdesk.mail.compose import Composer, Templates, message_id_domain
 from propdesk.mail.imap import ImapMailbox
 from propdesk.mail.parse import parse_message
 from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
-from propdesk.notify.delivery import Clock, OutboxDelivery, utc_now
+from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
-from propdesk.notify.status import StaffActions
+from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
 from propdesk.store.engine import make_engine
 
 log = get_logger(__name__)
+
+
+def clock() -> Clock:
+    """The one clock (wall time and a monotonic timer) services and CLI commands read the time
+    from; tests hand a service their own through the ``clock`` parameter of its builder."""
+    return SYSTEM_CLOCK
 
 
 def load(explicit_path: str | os.PathLike[str] | None, log_format: str | None = None) -> Config:
@@ -152,7 +158,6 @@ def outbox_delivery(
     *,
     sender: SmtpSender | None = None,
     clock: Clock | None = None,
-    monotonic: Callable[[], float] | None = None,
 ) -> OutboxDelivery:
     """The outbox delivery service; its ``run_once`` is the daemon loop's periodic task."""
     return OutboxDelivery(
@@ -161,19 +166,21 @@ def outbox_delivery(
         Composer(config, templates(config)),
         config.notifications,
         own_addresses(config),
-        clock=clock if clock is not None else utc_now,
-        monotonic=monotonic if monotonic is not None else time.monotonic,
+        clock=clock if clock is not None else SYSTEM_CLOCK,
     )
 
 
-def staff_actions(config: Config, eng: Engine) -> StaffActions:
+def status_change_service(
+    config: Config, eng: Engine, *, clock: Clock | None = None
+) -> StatusChangeService:
     """Status changes and re-assignment, with their notifications queued in the same txn."""
-    return StaffActions(
+    return StatusChangeService(
         eng,
         load_rules(config.rules.file).policy.sla,
         message_id_domain(config),
         tenant_status_updates=config.notifications.tenant_status_updates,
         notifications_enabled=config.notifications.enabled,
+        clock=clock if clock is not None else SYSTEM_CLOCK,
     )
 
 
@@ -185,7 +192,7 @@ def notification_hooks(
         (the_rules or load_rules(config.rules.file)).policy.sla,
         message_id_domain(config),
         enabled=config.notifications.enabled,
-        clock=clock if clock is not None else utc_now,
+        clock=clock if clock is not None else SYSTEM_CLOCK,
     )
 
 
@@ -290,7 +297,7 @@ def escalation_service(
     return EscalationService(
         db,
         the_rules or load_rules(config.rules.file),
-        clock=clock if clock is not None else utc_now,
+        clock=clock if clock is not None else SYSTEM_CLOCK,
         message_id_domain=message_id_domain(config),
         warn_before=timedelta(minutes=config.escalation.warn_before_resolution_minutes),
         batch_size=config.escalation.batch_size,

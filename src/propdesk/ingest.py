@@ -60,6 +60,7 @@ from propdesk.store.tables import (
     TicketEventRow,
     TicketRow,
 )
+from propdesk.store.tickets import ticket_values  # the row mapping is the store's
 
 log = get_logger(__name__)
 
@@ -204,38 +205,6 @@ def ticket_refs(parsed: InboundMessage) -> list[str]:
         refs += [m.upper() for m in OUR_MESSAGE_ID.findall(header)]
     refs += [m.upper() for m in SUBJECT_REF.findall(parsed.subject or "")]
     return list(dict.fromkeys(refs))
-
-
-def ticket_values(ticket: Ticket, due: tuple[datetime | None, datetime | None]) -> dict[str, Any]:
-    """The core's frozen ticket as row values (text cleaned of NULs PostgreSQL cannot store)."""
-    c = repo.clean_text
-    return {
-        "ticket_id": ticket.ticket_id,
-        "short_description": c(ticket.short_description),
-        "description": c(ticket.description),
-        "category": ticket.category.value,
-        "subcategory": None if ticket.subcategory is None else ticket.subcategory.value,
-        "request_type": ticket.request_type.value,
-        "urgency": ticket.urgency.value,
-        "priority": ticket.priority.value,
-        "property_id": c(ticket.property_id),
-        "unit_number": repo.clean_opt(ticket.unit_number),
-        "requested_for": c(ticket.requested_for),
-        "assignment_group": c(ticket.assignment_group),
-        "assigned_to": c(ticket.assigned_to),
-        "status": ticket.status.value,
-        "received_at": ticket.received_at,
-        "created_at": ticket.created_at,
-        "updated_at": ticket.updated_at,
-        "started_at": ticket.started_at,
-        "resolved_at": ticket.resolved_at,
-        "closed_at": ticket.closed_at,
-        "status_notes": repo.clean_opt(ticket.status_notes),
-        "message_id": c(ticket.message_id),
-        "metadata_": repo.clean_json(ticket.metadata.to_dict()),
-        "response_due_at": due[0],
-        "resolution_due_at": due[1],
-    }
 
 
 class IngestService:
