@@ -19,15 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from propdesk.core.items import action_items
 from propdesk.core.classify import classify_item
+from propdesk.core.items import action_items
 from propdesk.core.location import UNIT_NOT_SPECIFIED, extract_location
 from propdesk.core.rules import load_rules
 from propdesk.mail.parse import parse_message
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" if (ROOT.parent / "shared").is_dir() else Path("/work/shared")
-EXTRA_SETS = {"dev": SHARED / "corpus" / "tenant", "released": SHARED / "corpus" / "tenant-released-1"}
+EXTRA_SETS = {
+    "dev": SHARED / "corpus" / "tenant",
+    "released": SHARED / "corpus" / "tenant-released-1",
+}
 sys.path.insert(0, str(SHARED / "tools"))
 import score_classifier as scorer  # noqa: E402  (the shared scorer's own pairing)
 
@@ -39,7 +42,7 @@ class Item:
     category: str
     subcategory: str | None
     urgency: str
-    contractor: bool
+    requires_contractor: bool
     matched_rules: tuple[str, ...]
     first_clause: str
     label: dict[str, Any] | None = None  # the labelled ticket this rule item stands for
@@ -68,8 +71,16 @@ def _analyse(raw: bytes, rules: Any) -> tuple[Any, list[Item], Any]:
         for ai in action_items(msg.subject, msg.new_text, vocab):
             c = classify_item(ai, vocab)
             items.append(
-                Item(c.text, msg.subject, c.category, c.subcategory, c.urgency,
-                     c.requires_contractor, c.matched_rules, ai.clauses[0].text)
+                Item(
+                    c.text,
+                    msg.subject,
+                    c.category,
+                    c.subcategory,
+                    c.urgency,
+                    c.requires_contractor,
+                    c.matched_rules,
+                    ai.clauses[0].text,
+                )
             )
     loc = extract_location(msg.subject, msg.new_text, msg.signature, vocab)
     return msg, items, loc
@@ -79,18 +90,19 @@ def _pair(email: Email) -> None:
     """Which rule item stands for which labelled ticket (None: a ticket nobody asked for)."""
     lt = [dict(t, subcategory=scorer.norm_sub(t["subcategory"])) for t in email.labels["tickets"]]
     pt = [{"category": i.category, "subcategory": i.subcategory} for i in email.items]
-    pairs = dict((j, i) for i, j in scorer.match(lt, pt))
+    pairs = {j: i for i, j in scorer.match(lt, pt)}
     free_l = [i for i in range(len(lt)) if i not in pairs.values()]
     free_p = [j for j in range(len(pt)) if j not in pairs]
     by_clause: dict[int, int] = {}
     for j in free_p:
         text = email.items[j].text
         for cl in email.clauses:
-            if cl.get("ticket") is not None and cl["role"] in ("new_matter", "same_matter"):
-                if cl["text"][:60] in text or text[:60] in cl["text"]:
-                    if cl["ticket"] in free_l and cl["ticket"] not in by_clause.values():
-                        by_clause[j] = cl["ticket"]
-                        break
+            opens = cl.get("ticket") is not None and cl["role"] in ("new_matter", "same_matter")
+            overlaps = cl["text"][:60] in text or text[:60] in cl["text"]
+            taken = cl["ticket"] in by_clause.values()
+            if opens and overlaps and cl["ticket"] in free_l and not taken:
+                by_clause[j] = cl["ticket"]
+                break
     pairs.update(by_clause)
     free_l = [i for i in free_l if i not in by_clause.values()]
     rest = [j for j in free_p if j not in by_clause]
@@ -104,11 +116,16 @@ def _pair(email: Email) -> None:
 
 def _records(tmp: Path) -> list[tuple[str, Path, dict[str, Any], list[dict[str, Any]]]]:
     out = []
-    for src_dir in sorted({p.name.split("-")[0] for p in (ROOT / "corpus" / "train").glob("*.jsonl")}):
+    for src_dir in sorted(
+        {p.name.split("-")[0] for p in (ROOT / "corpus" / "train").glob("*.jsonl")}
+    ):
         files = sorted((ROOT / "corpus" / "train").glob(f"{src_dir}-*.jsonl"))
         dest = tmp / src_dir
-        subprocess.run([sys.executable, str(ROOT / "corpus" / "build.py"), str(dest), *map(str, files)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "corpus" / "build.py"), str(dest), *map(str, files)],
+            check=True,
+            capture_output=True,
+        )
         labels = json.loads((dest / "labels.json").read_text())
         clauses_path = dest / "clauses.json"
         clauses = json.loads(clauses_path.read_text()) if clauses_path.exists() else {}
@@ -125,16 +142,26 @@ def _records(tmp: Path) -> list[tuple[str, Path, dict[str, Any], list[dict[str, 
 def load(cache: Path | None = None) -> list[Email]:
     """Every labelled email with the rules' items; cached (delete the cache after a rules edit)."""
     if cache is not None and cache.exists():
-        return pickle.loads(cache.read_bytes())  # noqa: S301 (our own cache file)
-    rules = load_rules(None)
+        return pickle.loads(cache.read_bytes())
+    rules = load_rules(None, model=False)
     emails: list[Email] = []
     with tempfile.TemporaryDirectory() as tmp:
         for source, path, lab, cl in _records(Path(tmp)):
             msg, items, loc = _analyse(path.read_bytes(), rules)
             unit = None if loc.unit_number == UNIT_NOT_SPECIFIED else loc.unit_number
-            e = Email(source, path.name, msg.subject, msg.new_text,
-                      None if msg.not_ticket is None else str(msg.not_ticket.value),
-                      items, unit, loc.building, loc.floor, lab, cl)
+            e = Email(
+                source,
+                path.name,
+                msg.subject,
+                msg.new_text,
+                None if msg.not_ticket is None else str(msg.not_ticket.value),
+                items,
+                unit,
+                loc.building,
+                loc.floor,
+                lab,
+                cl,
+            )
             _pair(e)
             emails.append(e)
     if cache is not None:
@@ -162,7 +189,9 @@ def metrics(emails: list[Email], preds: list[list[dict[str, Any]]]) -> dict[str,
             if str(pt[j].get("urgency")) == "1":
                 n_pem_ok += lt[i]["urgency"] == "1"
         n_em += sum(t["urgency"] == "1" for t in lt)
-        n_em_ok += sum(lt[i]["urgency"] == "1" and str(pt[j].get("urgency")) == "1" for i, j in pairs)
+        n_em_ok += sum(
+            lt[i]["urgency"] == "1" and str(pt[j].get("urgency")) == "1" for i, j in pairs
+        )
         n_pem += sum(str(t.get("urgency")) == "1" for t in pt)
         if lt:
             unit_n += 1
@@ -181,8 +210,15 @@ def metrics(emails: list[Email], preds: list[list[dict[str, Any]]]) -> dict[str,
 
 
 def rule_tickets(e: Email) -> list[dict[str, Any]]:
-    return [{"category": i.category, "subcategory": i.subcategory, "urgency": i.urgency,
-             "requires_contractor": i.contractor} for i in e.items]
+    return [
+        {
+            "category": i.category,
+            "subcategory": i.subcategory,
+            "urgency": i.urgency,
+            "requires_contractor": i.requires_contractor,
+        }
+        for i in e.items
+    ]
 
 
 if __name__ == "__main__":

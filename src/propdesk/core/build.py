@@ -54,6 +54,8 @@ def build_ticket(
     floor: str | None = None,
     section: str | None = None,
     matched_rules: Sequence[str] = (),
+    triage_confidence: float | None = None,
+    unsure: Sequence[str] = (),
 ) -> Ticket:
     """A New ticket for one action item.
 
@@ -104,5 +106,7 @@ def build_ticket(
             floor=floor,
             section=section,
             matched_rules=tuple(matched_rules),
+            triage_confidence=triage_confidence,
+            unsure=tuple(unsure),
         ),
     )

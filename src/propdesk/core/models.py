@@ -155,6 +155,14 @@ class TicketMetadata:
     floor: str | None = None
     section: str | None = None
     matched_rules: tuple[str, ...] = ()
+    # how sure triage is of this ticket (0-1; None: decided by the rules alone) and which of
+    # its decisions were unsure ("ticket", "category", "urgency", "contractor"): needs review
+    triage_confidence: float | None = None
+    unsure: tuple[str, ...] = ()
+
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.unsure)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict in the spec's shape (extra keys after the spec's five)."""
@@ -168,6 +176,9 @@ class TicketMetadata:
             "floor": self.floor,
             "section": self.section,
             "matched_rules": list(self.matched_rules),
+            "triage_confidence": self.triage_confidence,
+            "needs_review": self.needs_review,
+            "unsure": list(self.unsure),
         }
 
     @classmethod
@@ -183,6 +194,8 @@ class TicketMetadata:
             floor=data.get("floor"),
             section=data.get("section"),
             matched_rules=tuple(data.get("matched_rules", ())),
+            triage_confidence=data.get("triage_confidence"),
+            unsure=tuple(data.get("unsure", ())),
         )
 
 

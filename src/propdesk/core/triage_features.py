@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
+from itertools import pairwise
 
 BUCKETS = 1 << 20
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
@@ -52,13 +53,13 @@ def feature_strings(view: ItemView) -> list[str]:
     """Every feature of one item as a string (before hashing); duplicates allowed."""
     words = _words(view.text)
     feats = [f"w:{w}" for w in words]
-    feats += [f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    feats += [f"b:{a} {b}" for a, b in pairwise(words)]
     for w in words:
         padded = f"<{w}>"
         feats += [f"c:{padded[i : i + 4]}" for i in range(max(1, len(padded) - 3))]
     subject = _words(view.subject)
     feats += [f"s:{w}" for w in subject]
-    feats += [f"sb:{a} {b}" for a, b in zip(subject, subject[1:], strict=False)]
+    feats += [f"sb:{a} {b}" for a, b in pairwise(subject)]
     kind = f"{view.category}/{view.subcategory}"
     rules = _rule_names(view.matched_rules)
     feats += [f"r:{r}" for r in rules]
