@@ -22,17 +22,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from propdesk.core.hours import BusinessHours
+from propdesk.core.pipeline import analyse_message
+from propdesk.core.rules import default_triage_model, load_rules
+from propdesk.mail.parse import parse_message
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" if (ROOT.parent / "shared").is_dir() else Path("/work/shared")
 
 
 def child(mode: str, folder: Path) -> None:
     """Load, then time parse + analyse of every email (3 runs); print one JSON line."""
-    from propdesk.core.hours import BusinessHours
-    from propdesk.core.pipeline import analyse_message
-    from propdesk.core.rules import default_triage_model, load_rules
-    from propdesk.mail.parse import parse_message
-
     rss_before_model = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     rules = load_rules(model=mode == "model")
@@ -75,7 +75,9 @@ def child(mode: str, folder: Path) -> None:
 
 def _corpus(tmp: Path) -> Path:
     files = sorted(str(p) for p in (ROOT / "corpus" / "train").glob("*.jsonl"))
-    subprocess.run([sys.executable, str(ROOT / "corpus" / "build.py"), str(tmp), *files], check=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "corpus" / "build.py"), str(tmp), *files], check=True
+    )
     return tmp / "emails"
 
 

@@ -176,6 +176,9 @@ def test_build_ticket_fills_every_field() -> None:
         "floor": "3",
         "section": None,
         "matched_rules": ["urgency:toilet overflow"],
+        "triage_confidence": None,
+        "needs_review": False,
+        "unsure": [],
     }
 
 

@@ -63,6 +63,9 @@ def test_to_dict_has_the_spec_shape() -> None:
         "floor": None,
         "section": None,
         "matched_rules": [],
+        "triage_confidence": None,
+        "needs_review": False,
+        "unsure": [],
     }
 
 
