@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from propdesk.cli import main
+from propdesk.core.models import Category, Subcategory
 from propdesk.core.rules import default_triage_model, load_rules
-from propdesk.core.triage import decide, hazards
+from propdesk.core.triage import decide, hazards, split_kind
 from propdesk.core.triage_features import ItemView, features
 from propdesk.core.triage_model import HEADS, model_from_document
 
@@ -115,3 +116,10 @@ def test_classify_json_carries_confidence_and_review(capsys: pytest.CaptureFixtu
         assert t["needs_review"] == bool(t["unsure"])
         assert set(t["unsure"]) <= {"ticket", "category", "urgency", "contractor"}
         assert any(r.startswith("model:urgency=") for r in t["matched_rules"])
+
+
+def test_every_kind_the_model_can_answer_is_a_real_category() -> None:
+    for key in default_triage_model().heads["kind"].classes:
+        category, sub = split_kind(key)
+        Category(category)  # "Move-in/out" stays whole
+        assert sub is None or Subcategory(sub)

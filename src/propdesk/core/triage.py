@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from propdesk.core.classify import Classification
+from propdesk.core.models import SUBCATEGORIES_OF, Category
 from propdesk.core.triage_features import ItemView, features
 from propdesk.core.triage_model import TriageModel
 from propdesk.core.vocabulary import Vocabulary
@@ -41,8 +42,19 @@ def kind_key(category: str, subcategory: str | None) -> str:
 
 
 def split_kind(key: str) -> tuple[str, str | None]:
-    category, _, sub = key.partition("/")
+    """ "Maintenance/plumbing" -> (Maintenance, plumbing); "Move-in/out" is a category whole."""
+    if key in _CATEGORIES:
+        return key, None
+    category, _, sub = key.rpartition("/")
     return category, sub or None
+
+
+def _valid_kind(key: str) -> bool:
+    category, sub = split_kind(key)
+    if category not in _CATEGORIES:
+        return False
+    allowed = {s.value for s in SUBCATEGORIES_OF.get(Category(category), ())}
+    return sub in allowed if sub is not None else not allowed
 
 
 def _arbitrate(
@@ -98,6 +110,7 @@ def item_views(items: Sequence[RuleItem], subject: str) -> list[ItemView]:
     return views
 
 
+_CATEGORIES = frozenset(c.value for c in Category)
 NONE = "none"  # the rules' "decision" on an email in which they found no matter
 _FALLBACK_TEXT = 2000
 
@@ -138,7 +151,8 @@ def decide(
     keep = p_keep >= th.keep
     notes.append(f"model:keep p={p_keep:.2f}")
     rule_kind = kind_key(view.category, view.subcategory)
-    kind, p_kind = _arbitrate(heads["kind"].proba(buckets), rule_kind, th.kind, "kind", notes)
+    kind_probs = {k: p for k, p in heads["kind"].proba(buckets).items() if _valid_kind(k)}
+    kind, p_kind = _arbitrate(kind_probs, rule_kind, th.kind, "kind", notes)
     urgency_probs = heads["urgency"].proba(buckets)
     urgency, p_urg = _arbitrate(urgency_probs, view.urgency, th.urgency, "urgency", notes)
     contractor, p_con = _arbitrate(
