@@ -156,6 +156,14 @@ class TicketMetadata:
     section: str | None = None
     matched_rules: tuple[str, ...] = ()
     email_sender_name: str = ""  # the From display name: tenant mails greet by it
+    # how sure triage is of this ticket (0-1; None: decided by the rules alone) and which of
+    # its decisions were unsure ("ticket", "category", "urgency", "contractor"): needs review
+    triage_confidence: float | None = None
+    unsure: tuple[str, ...] = ()
+
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.unsure)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict in the spec's shape (extra keys after the spec's five)."""
@@ -170,6 +178,9 @@ class TicketMetadata:
             "section": self.section,
             "matched_rules": list(self.matched_rules),
             "email_sender_name": self.email_sender_name,
+            "triage_confidence": self.triage_confidence,
+            "needs_review": self.needs_review,
+            "unsure": list(self.unsure),
         }
 
     @classmethod
@@ -186,6 +197,8 @@ class TicketMetadata:
             section=data.get("section"),
             matched_rules=tuple(data.get("matched_rules", ())),
             email_sender_name=str(data.get("email_sender_name", "")),
+            triage_confidence=data.get("triage_confidence"),
+            unsure=tuple(data.get("unsure", ())),
         )
 
 

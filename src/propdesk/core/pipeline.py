@@ -21,6 +21,7 @@ from propdesk.core.message import InboundMessage
 from propdesk.core.models import Category, Subcategory, Ticket, Urgency
 from propdesk.core.notes import email_notes
 from propdesk.core.rules import Rules
+from propdesk.core.triage import triage
 
 NO_ACTION_ITEMS = "no_action_items"
 _DESCRIPTION_MAX = 4000
@@ -44,6 +45,7 @@ def classify_message(msg: InboundMessage, rules: Rules) -> tuple[list[Classifica
     """Action items and location of a message, before any ticket is built."""
     vocab = rules.vocabulary
     items = classify_text(msg.subject, msg.new_text, vocab)
+    items = triage(items, msg.subject, msg.new_text, vocab, rules.triage)
     location = extract_location(msg.subject, msg.new_text, msg.signature, vocab)
     return items, location
 
@@ -122,6 +124,8 @@ def analyse_items(
             matched_rules=(*item.matched_rules, *location.evidence),
             notes=notes,
             sender_name=msg.sender.name if msg.sender is not None else "",
+            triage_confidence=item.confidence,
+            unsure=item.unsure,
         )
         for item in items
     )

@@ -14,9 +14,11 @@ reaches the loop.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -28,10 +30,12 @@ from propdesk.core.conversation_rules import (
     parse_conversation,
 )
 from propdesk.core.policy import POLICY_TABLES, Policy, parse_policy
+from propdesk.core.triage_model import TriageModel, model_from_bytes
 from propdesk.core.vocabulary import VOCABULARY_TABLES, Vocabulary, parse_vocabulary
 from propdesk.errors import RulesError
 
 DEFAULT_FILES: tuple[str, ...] = ("policy.toml", "vocabulary.toml", "conversation.toml")
+MODEL_FILE = "triage_model.json.gz"  # written by bench/train.py
 KNOWN_TABLES: frozenset[str] = POLICY_TABLES | VOCABULARY_TABLES | CONVERSATION_TABLES
 
 
@@ -43,6 +47,14 @@ class Rules:
     vocabulary: Vocabulary
     conversation: ConversationRules
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    triage: TriageModel | None = None  # the learned part; None: the rules decide alone
+
+
+@cache
+def default_triage_model() -> TriageModel:
+    """The weights shipped in the package, read once per process (they never change)."""
+    data = resources.files("propdesk.rules").joinpath(MODEL_FILE).read_bytes()
+    return model_from_bytes(data)
 
 
 def _parse_toml(text: str, name: str) -> dict[str, Any]:
@@ -128,14 +140,18 @@ def _known() -> str:
     return "known: " + ", ".join(sorted(KNOWN_TABLES))
 
 
-def load_rules(override: Path | None = None) -> Rules:
+def load_rules(override: Path | None = None, *, model: bool = True) -> Rules:
     """Read the default rules shipped in the package, then the ops override file if given.
 
     The override REPLACES each top-level table it defines and keeps the defaults for the tables
-    it omits. Raises ``RulesError`` ("<file>: [table] entry: problem") on an unreadable file,
-    bad TOML, an unknown table, a bad value, a duplicate entry or a malformed address.
+    it omits. With ``model`` (the default) the shipped triage model comes along (read once per
+    process); without, the rules decide alone. Raises ``RulesError`` ("<file>: [table] entry:
+    problem") on an unreadable file, bad TOML, an unknown table, a bad value, a duplicate entry,
+    a malformed address or unreadable weights.
     """
     texts = _default_texts()
     if override is None:
-        return rules_from_texts(texts, None)
-    return rules_from_texts(texts, (str(override), _read_override(override)))
+        rules = rules_from_texts(texts, None)
+    else:
+        rules = rules_from_texts(texts, (str(override), _read_override(override)))
+    return dataclasses.replace(rules, triage=default_triage_model()) if model else rules

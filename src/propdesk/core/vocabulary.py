@@ -56,7 +56,7 @@ __all__ = [
 VOCABULARY_TABLES: frozenset[str] = (
     frozenset(
         {"topics", "urgency", "urgency_rules", "context", "cues", "contractor", "spelling"}
-        | {"location"}
+        | {"location", "safety"}
     )
     | DECISION_TABLES
 )
@@ -205,6 +205,21 @@ def _parse_urgency_rules(tables: Mapping[str, Any], b: _Builder) -> tuple[Urgenc
     return tuple(rules)
 
 
+def _parse_safety(
+    tables: Mapping[str, Any], b: _Builder, rules: tuple[UrgencyRule, ...]
+) -> dict[str, tuple[str, ...]]:
+    """``[safety]``: hazard = [urgency rules that recognise it]; each must exist at level "1"."""
+    ones = {r.name for r in rules if r.level == "1"}
+    safety: dict[str, tuple[str, ...]] = {}
+    for hazard, names in _table(tables, "safety", b).items():
+        listed = _str_list(names, b, "safety", str(hazard))
+        unknown = [n for n in listed if n not in ones]
+        if unknown:
+            raise b.fail("safety", str(hazard), f"not urgency rules of level 1: {unknown}")
+        safety[str(hazard)] = tuple(listed)
+    return safety
+
+
 def _parse_context(
     tables: Mapping[str, Any], b: _Builder, topics: Mapping[str, Topic]
 ) -> tuple[ContextRule, ...]:
@@ -328,6 +343,7 @@ def parse_vocabulary(tables: Mapping[str, Any], source_of: Callable[[str], str])
             raise b.fail("spelling", str(typo), "must map one word to one word")
         spelling[str(typo).lower()] = word.lower()
     location = _parse_location(tables, b)
+    safety = _parse_safety(tables, b, rules)
     decisions = parse_decisions(
         tables,
         source_of,
@@ -349,4 +365,5 @@ def parse_vocabulary(tables: Mapping[str, Any], source_of: Callable[[str], str])
         negated_rules=frozenset(r.name for r in rules if r.when_negated),
         spelling=MappingProxyType(spelling),
         location=location,
+        safety=MappingProxyType(safety),
     )
