@@ -29,6 +29,8 @@ from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
 from propdesk.app.probes import _probe_smtp as _probe_smtp
 from propdesk.app.probes import probe as probe
+from propdesk.app.supervision import MAX_SLEEP_SECONDS, Supervision, idle_watchers
+from propdesk.app.supervision import supervision as supervision
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config, MailboxConfig, config_path, load_config
 from propdesk.core.hours import BusinessHours
@@ -312,6 +314,8 @@ def daemon(
     metrics: Metrics | None = None,
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
+    supervised: Supervision | None = None,
+    idle: bool = True,
 ) -> Daemon:
     """Pollers for every configured mailbox plus the registered periodic tasks, all on ONE
     ``clock`` (tests pass theirs: the hour of day and the passing of time are theirs).
@@ -352,7 +356,18 @@ def daemon(
         for mb in (config.mailboxes if mailboxes is None else mailboxes)
     ]
     tasks = [factory(config, the_rules, made, clock) for factory in PERIODIC_TASKS]
+    stop = stop or StopFlag()
+    watched = [p.config for p in pollers] if idle else []
+    state = supervised.feed.idle_state if supervised is not None else None
     loop = DaemonLoop(
-        pollers, poll_seconds=config.intervals.poll_seconds, tasks=tasks, stop=stop, clock=clock
+        pollers,
+        poll_seconds=config.intervals.poll_seconds,
+        tasks=tasks,
+        stop=stop,
+        clock=clock,
+        listeners=idle_watchers(config, watched, stop, state, clock=clock),
+        observers=supervised.observers() if supervised is not None else (),
+        max_sleep=supervised.max_sleep if supervised is not None else MAX_SLEEP_SECONDS,
+        heartbeat_seconds=config.logging.heartbeat_minutes * 60,
     )
     return Daemon(loop, (pooled, unpooled))

@@ -7,9 +7,7 @@ loopback behind the node exporter or a scraper on the host.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-
-from propdesk.errors import ConfigError
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -57,10 +55,3 @@ class Metrics:
         self.outbox_pending = Gauge(
             "propdesk_outbox_pending", "Notifications waiting to be sent", registry=r
         )
-
-    def serve(self, listen: str) -> None:
-        """Expose /metrics on ``host:port`` in a daemon thread (prometheus-client's own server)."""
-        host, _, port = listen.rpartition(":")
-        if not host or not port.isdigit():
-            raise ConfigError(f"metrics.listen: expected HOST:PORT (got {listen!r})")
-        start_http_server(int(port), addr=host.strip("[]"), registry=self.registry)

@@ -11,7 +11,6 @@ with other mailboxes and periodic tasks.
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import MailboxConfig
+from propdesk.daemon.backoff import backoff_delay
 from propdesk.daemon.metrics import Metrics
 from propdesk.errors import MailboxError, StoreError
 from propdesk.ingest import IngestService, Result
@@ -122,7 +122,8 @@ class MailboxPoller:
         finally:
             report.seconds = round(self._monotonic() - started, 3)
         self._observe(report)
-        log.info(
+        quiet = report.status in ("ok", "waiting") and not report.counts
+        (log.debug if quiet else log.info)(
             "mailbox.pass",
             mailbox=self.name,
             status=report.status,
@@ -145,8 +146,7 @@ class MailboxPoller:
 
     def _back_off(self, report: PassReport, error: str) -> None:
         self.failures += 1
-        delay = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** (self.failures - 1))
-        delay *= 0.8 + 0.4 * random.random()  # noqa: S311 - jitter, not cryptography
+        delay = backoff_delay(self.failures, BACKOFF_FIRST_SECONDS, BACKOFF_MAX_SECONDS)
         self.next_attempt = self._monotonic() + delay
         report.status = "error"
         report.error = error
