@@ -96,7 +96,7 @@ class Health:
         boxes: dict[str, Any] = {}
         for name, box in sorted(self.boxes.items()):
             age = None if box.last_ok is None else round(now - box.last_ok, 1)
-            fresh = box.idling or (age is not None and age <= limit)
+            fresh = box.error is None and (box.idling or (age is not None and age <= limit))
             boxes[name] = {"idling": box.idling, "last_ok_seconds_ago": age, "error": box.error}
             if not fresh:
                 why = box.error or ("never reached" if age is None else f"last reached {age}s ago")
