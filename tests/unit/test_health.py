@@ -85,9 +85,9 @@ def test_metrics_and_unknown_paths(
     served: Served,
 ) -> None:
     _h, _now, _db, metrics, port = served
-    metrics.tickets_created.labels(category="Plumbing").inc()
+    metrics.tickets_created.labels(mailbox="main").inc()
     code, body = _get(port, "/metrics")
-    assert code == 200 and 'propdesk_tickets_created_total{category="Plumbing"} 1.0' in body
+    assert code == 200 and 'propdesk_tickets_created_total{mailbox="main"} 1.0' in body
     assert _get(port, "/")[0] == 404
 
 

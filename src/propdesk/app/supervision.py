@@ -19,7 +19,8 @@ from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.sdnotify import Notifier
 from propdesk.daemon.signals import StopFlag
 from propdesk.daemon.supervise import HealthFeed, SystemdFeed
-from propdesk.store.session import ping
+from propdesk.store.ops_stats import OpsSnapshot, snapshot
+from propdesk.store.session import ping, sessions
 
 #: The loop turns at least this often even with nothing due (health and the watchdog need it).
 MAX_SLEEP_SECONDS = 60.0
@@ -74,6 +75,13 @@ def supervision(
         health, notifier, HealthFeed(health), SystemdFeed(notifier, health, clock), max_sleep
     )
     sup._engines.append(checker)
+    read = sessions(checker)
+
+    def database_counts() -> OpsSnapshot:
+        with read() as session:
+            return snapshot(session, clock.now())
+
+    metrics.watch_database(database_counts)
     if serve and config.metrics.listen:
         sup.server = HealthServer(config.metrics.listen, metrics.registry, health)
     return sup

@@ -20,10 +20,10 @@ from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import MailboxConfig
 from propdesk.daemon.backoff import backoff_delay
 from propdesk.daemon.metrics import Metrics
-from propdesk.errors import MailboxError, StoreError
+from propdesk.errors import MailboxAuthError, MailboxError, StoreError
 from propdesk.ingest import IngestService, Result
 from propdesk.logging import get_logger
-from propdesk.mail.imap import ImapMailbox, MessageMeta, batches
+from propdesk.mail.imap import FetchedMessage, ImapMailbox, MessageMeta, batches
 from propdesk.store import mailbox_state
 from propdesk.store.locks import mailbox_lock
 from propdesk.store.session import Engine, Sessions
@@ -44,6 +44,10 @@ class PassReport:
     counts: Counter[str] = field(default_factory=Counter)
     error: str | None = None
     seconds: float = 0.0
+    tickets: int = 0  # tickets created (committed) in this pass
+    backlog: int = 0  # messages seen in the inbox and left unhandled when the pass ended
+    latencies: list[float] = field(default_factory=list)  # receipt -> committed, seconds
+    auth_refused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -116,6 +120,7 @@ class MailboxPoller:
             self.failures = 0
             self.next_attempt = 0.0
         except (MailboxError, StoreError) as exc:
+            report.auth_refused = isinstance(exc, MailboxAuthError)
             self._back_off(report, str(exc))
         except Exception as exc:  # e.g. the lock connection itself: keep the loop alive
             self._back_off(report, f"{type(exc).__name__}: {str(exc)[:300]}")
@@ -139,6 +144,13 @@ class MailboxPoller:
         name = self.name
         for outcome, n in report.counts.items():
             m.messages.labels(mailbox=name, outcome=outcome).inc(n)
+        m.tickets_created.labels(mailbox=name).inc(report.tickets)
+        for seconds in report.latencies:
+            m.latency.labels(mailbox=name).observe(seconds)
+        if report.auth_refused:
+            m.auth_failures.labels(mailbox=name).inc()
+        if report.status != "error":
+            m.backlog.labels(mailbox=name).set(report.backlog)
         m.poll_seconds.labels(mailbox=name).observe(report.seconds)
         m.mailbox_up.labels(mailbox=name).set(0 if report.status == "error" else 1)
         if report.status != "error":
@@ -204,15 +216,29 @@ class MailboxPoller:
                     report.status = "stopped"
                     break
                 for msg in imap.fetch_bodies(batch):
-                    self._count(report, pending, self._ingest.process(cfg.name, uidvalidity, msg))
+                    self._ingest_one(report, pending, uidvalidity, msg)
                     if should_stop():  # finish the current message, then stop
                         report.status = "stopped"
                         break
                 mark = self._flush(imap, pending, metas, uidvalidity, mark)
                 if report.status == "stopped":
                     break
+            report.backlog = len([m for m in metas if m.uid not in pending.handled])
         finally:
             imap.close()
+
+    def _ingest_one(
+        self, report: PassReport, pending: _Pending, uidvalidity: int, msg: FetchedMessage
+    ) -> None:
+        """One message through ingest, counted, with its receipt -> committed latency."""
+        result = self._ingest.process(self.name, uidvalidity, msg)
+        self._count(report, pending, result)
+        if result.already:
+            return
+        if result.outcome == "ticketed":
+            report.tickets += len(result.ticket_ids)
+        lag = (self._clock.now() - msg.received_at).total_seconds()
+        report.latencies.append(max(0.0, lag))
 
     def _unread(self, uidvalidity: int, meta: MessageMeta, outcome: str, reason: str) -> Result:
         return self._ingest.record_unread(self.name, uidvalidity, meta, outcome, reason)

@@ -31,7 +31,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imapclient import SocketTimeout
 
 from propdesk.config import MailboxConfig
-from propdesk.errors import ConfigError, MailboxError
+from propdesk.errors import ConfigError, MailboxAuthError, MailboxError
 from propdesk.logging import get_logger
 
 log = get_logger(__name__)
@@ -216,7 +216,7 @@ class ImapMailbox:
         except ConfigError:
             raise
         except _LOGIN_ERRORS as exc:
-            raise MailboxError(
+            raise MailboxAuthError(
                 f"mailbox {self.name}: login as {self.config.username} refused "
                 f"({type(exc).__name__}); check the credentials"
             ) from None
