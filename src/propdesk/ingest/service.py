@@ -38,7 +38,16 @@ from propdesk.ingest.chain import MessageContext, Stage, decide
 from propdesk.ingest.failpoints import failpoint
 from propdesk.ingest.persist import Decided, Persist
 from propdesk.ingest.stages import STAGES, ticket_refs
-from propdesk.ingest.types import Analyse, DueDates, IngestHook, NewTicketId, Parse, Result
+from propdesk.ingest.types import (
+    Analyse,
+    DirectoryFill,
+    DueDates,
+    IngestHook,
+    NewTicketId,
+    Parse,
+    Result,
+    no_fill,
+)
 from propdesk.logging import bind_message_context, get_logger
 from propdesk.mail.imap import FetchedMessage, MessageMeta
 from propdesk.store import ingest_repo
@@ -80,6 +89,7 @@ class IngestService:
         due_dates: DueDates | None = None,
         clock: Clock = SYSTEM_CLOCK,
         stages: Sequence[Stage] = STAGES,
+        fill: DirectoryFill = no_fill,
     ) -> None:
         self._sessions = sessions
         self._parse = parse
@@ -88,6 +98,7 @@ class IngestService:
         self._stages = tuple(stages)
         self._persist = Persist(hooks=hooks, new_ticket_id=new_ticket_id, due_dates=due_dates)
         self._clock = clock
+        self._fill = fill
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -181,6 +192,7 @@ class IngestService:
             lookups=ingest_repo.lookups(s, row, refs),
             staff=self._staff,
             analyse=self._analyse,
+            fill=self._fill,
         )
         decision = decide(self._stages, ctx)
         (result,) = self._persist(s, [Decided(row, parsed, decision, ctx.now)])
