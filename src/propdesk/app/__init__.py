@@ -46,7 +46,7 @@ from propdesk.core.report_model import DIGEST_KIND, ReportWindow
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.core.tenants import fill_from_directory
-from propdesk.daemon.loop import DaemonLoop, PeriodicTask
+from propdesk.daemon.loop import Again, DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
@@ -156,13 +156,21 @@ def _notification_hooks(config: Config, the_rules: Rules, clock: Clock) -> Inges
     return notification_hooks(config, the_rules, clock=clock)
 
 
+#: Outbox rows per slice of the delivery task (a fraction of a second of SMTP).
+OUTBOX_SLICE_ROWS = 20
+
+
 def _outbox_task(
     config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
 ) -> PeriodicTask:
     delivery = outbox_delivery(config, made, clock=clock)
-    return PeriodicTask(
-        delivery.name, config.intervals.outbox_seconds, delivery.run_once, close=delivery.close
-    )
+
+    def run() -> object:
+        # In slices: a backlog of notifications never holds new mail up for long.
+        stats = delivery.run_once(limit=OUTBOX_SLICE_ROWS)
+        return Again(stats) if stats.handled >= OUTBOX_SLICE_ROWS else stats
+
+    return PeriodicTask(delivery.name, config.intervals.outbox_seconds, run, close=delivery.close)
 
 
 def escalation_service(

@@ -31,6 +31,15 @@ class PeriodicTask:
     close: Callable[[], None] | None = None  # released at shutdown (e.g. QUIT on SMTP)
 
 
+@dataclass(frozen=True)
+class Again:
+    """A task result meaning "more is due already": run it again on the next turn, after the
+    mailboxes woken meanwhile. Lets a long backlog (the outbox) go in slices, so new mail is
+    never stuck behind it."""
+
+    result: object
+
+
 class Listener(Protocol):
     """Something that runs beside the loop while it runs (an IDLE watcher): started, stopped."""
 
@@ -95,14 +104,18 @@ class DaemonLoop:
             if only is None or poller.name in only:
                 report.passes.append(poller.poll(lambda: self.stop.requested))
 
-    def _run_task(self, task: PeriodicTask, report: TurnReport) -> None:
+    def _run_task(self, task: PeriodicTask, report: TurnReport) -> bool:
+        """Run one task; True when it asked to run again at once (``Again``)."""
         started = self._monotonic()
         try:
             result = task.run()
         except Exception as exc:  # a failing task must not stop ticket intake
             report.task_errors.append(f"{task.name}: {type(exc).__name__}: {exc}")
             log.exception("daemon.task_failed", task=task.name)
-            return
+            return False
+        again = isinstance(result, Again)
+        if isinstance(result, Again):
+            result = result.result
         # A task result may say it did nothing (``idle``) and describe itself (``summary()``):
         # idle passes log at debug, so a quiet daemon does not fill the journal every few seconds.
         summary = getattr(result, "summary", None)
@@ -116,15 +129,16 @@ class DaemonLoop:
             result=text if isinstance(text, int | str | None) else str(text),
             seconds=round(self._monotonic() - started, 3),
         )
+        return again
 
     def run_once(self) -> TurnReport:
         """Every mailbox once, then every task once (``propdesk run --once``)."""
         report = TurnReport()
         self._poll_all(report)
         for task in self.tasks:
-            if self.stop.requested:
-                break
-            self._run_task(task, report)
+            for _slice in range(10_000):  # a task in slices runs until it has nothing due
+                if self.stop.requested or not self._run_task(task, report):
+                    break
         self._log_turn(report, force=True)
         return report
 
@@ -161,8 +175,8 @@ class DaemonLoop:
                     if self.stop.requested:
                         break
                     if self._monotonic() >= next_task[task.name]:
-                        self._run_task(task, report)
-                        next_task[task.name] = self._monotonic() + task.interval
+                        again = self._run_task(task, report)
+                        next_task[task.name] = self._monotonic() + (0 if again else task.interval)
                 if report.passes:
                     self._log_turn(report)
                 self._observe(report)
