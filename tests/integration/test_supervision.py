@@ -21,10 +21,11 @@ from propdesk.config import (
     MailboxConfig,
     MetricsConfig,
     NotificationsConfig,
+    RulesConfig,
     TimeoutsConfig,
 )
 from tests.integration.idle_support import eventually
-from tests.integration.ingest_support import spawn, tenant_mail
+from tests.integration.ingest_support import spawn, tenant_mail, ticket_count
 from tests.integration.supervision_support import NotifySocket, config_file, env_for, get
 from tests.stack import Dovecot, ThrowawayCluster, free_port
 
@@ -223,3 +224,37 @@ def test_start_waits_for_the_database(
         returncode, err = _finish(proc)
     assert returncode == 0, err[-3000:]
     assert "startup.database_waiting" in err
+
+
+def test_sighup_reloads_rules_and_keeps_them_when_broken(
+    tmp_path: Path,
+    config_env: dict[str, str],
+    clean_db: Engine,
+    db_config: DatabaseConfig,
+    dovecot: Dovecot,
+    imap_user: object,
+    mailbox_config: MailboxConfig,
+    notify: NotifySocket,
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text("# ops override: nothing replaced\n")
+    config = _config(db_config, mailbox_config, free_port()).model_copy(
+        update={"rules": RulesConfig(file=rules)}
+    )
+    proc = _start(config, tmp_path, config_env, notify, 10)
+    try:
+        _ready(notify, proc)
+        rules.write_text("[no_such_table]\nx = 1\n")
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(3)
+        rules.write_text("# fixed\n")
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(3)
+        dovecot.append(imap_user, tenant_mail(1))  # type: ignore[arg-type]
+        eventually(lambda: ticket_count(clean_db) == 1, what="ticketed after the reloads")
+    finally:
+        returncode, err = _finish(proc)
+    assert returncode == 0, err[-3000:]
+    failed = err.index('"daemon.reload_failed"')
+    assert "no_such_table" in err[failed - 500 : failed + 500]
+    assert err.index('"daemon.reloaded"') > failed

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +32,8 @@ from propdesk.app.probes import ProbeResult as ProbeResult
 from propdesk.app.probes import _probe_smtp as _probe_smtp
 from propdesk.app.probes import probe as probe
 from propdesk.app.reporting import digest_service as digest_service
+from propdesk.app.running import Daemon as Daemon
+from propdesk.app.running import reloader
 from propdesk.app.supervision import MAX_SLEEP_SECONDS, Supervision, idle_watchers
 from propdesk.app.supervision import supervision as supervision
 from propdesk.clock import SYSTEM_CLOCK, Clock
@@ -313,24 +314,6 @@ def ingest_service(
     )
 
 
-@dataclass
-class Daemon:
-    """The assembled daemon; ``close()`` releases the engines."""
-
-    loop: DaemonLoop
-    engines: tuple[Engine, ...]
-
-    def close(self) -> None:
-        for task in self.loop.tasks:
-            if task.close is not None:
-                try:
-                    task.close()
-                except Exception:  # shutdown goes on: the engines must still be released
-                    log.warning("daemon.task_close_failed", task=task.name, exc_info=True)
-        for eng in self.engines:
-            eng.dispose()
-
-
 def daemon(
     config: Config,
     *,
@@ -396,4 +379,15 @@ def daemon(
         max_sleep=supervised.max_sleep if supervised is not None else MAX_SLEEP_SECONDS,
         heartbeat_seconds=config.logging.heartbeat_minutes * 60,
     )
+
+    def rebuild() -> tuple[IngestService, list[PeriodicTask]]:
+        new_rules = rules(config)
+        templates(config)  # every template renders, or the reload is refused
+        service = ingest_service(
+            config, pooled, the_rules=new_rules, analyse=analyse, extra_hooks=extra_hooks,
+            clock=clock,
+        )  # fmt: skip
+        return service, [factory(config, new_rules, made, clock) for factory in PERIODIC_TASKS]
+
+    loop.reload = reloader(rebuild, pollers, loop, str(config.rules.file or "default"))
     return Daemon(loop, (pooled, unpooled))

@@ -85,6 +85,7 @@ class DaemonLoop:
         observers: Sequence[TurnObserver] = (),
         max_sleep: float = 60.0,
         heartbeat_seconds: float = 900.0,
+        reload: Callable[[], None] | None = None,
     ) -> None:
         self.pollers = list(pollers)
         self.poll_seconds = poll_seconds
@@ -94,6 +95,7 @@ class DaemonLoop:
         self.observers = list(observers)
         self.max_sleep = max_sleep  # the watchdog needs a turn at least this often
         self.heartbeat_seconds = heartbeat_seconds
+        self.reload = reload  # SIGHUP: rebuild what the rules and templates feed
         self._monotonic = clock.monotonic
         self._last_info = self._monotonic()
 
@@ -162,6 +164,8 @@ class DaemonLoop:
         try:
             owed: set[str] = set()  # woken mailboxes whose pass could not run or failed
             while not self.stop.requested:
+                if self.stop.take_reload() and self.reload is not None:
+                    self.reload()
                 report = TurnReport()
                 woken = owed | self.stop.take_woken()
                 if self._monotonic() >= next_poll:
@@ -174,7 +178,7 @@ class DaemonLoop:
                 for task in self.tasks:
                     if self.stop.requested:
                         break
-                    if self._monotonic() >= next_task[task.name]:
+                    if self._monotonic() >= next_task.setdefault(task.name, 0.0):
                         again = self._run_task(task, report)
                         next_task[task.name] = self._monotonic() + (0 if again else task.interval)
                 if report.passes:

@@ -96,6 +96,10 @@ class MailboxPoller:
     def name(self) -> str:
         return self.config.name
 
+    def use_ingest(self, ingest: IngestService) -> None:
+        """From the next message on, ingest with ``ingest`` (rules reloaded on SIGHUP)."""
+        self._ingest = ingest
+
     def due(self) -> bool:
         return self._monotonic() >= self.next_attempt
 

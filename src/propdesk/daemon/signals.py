@@ -32,6 +32,7 @@ class StopFlag:
         self._woken: set[str] = set()
         self.signals_seen = 0
         self.first_signal: int | None = None
+        self.reload_requested = False
 
     @property
     def requested(self) -> bool:
@@ -46,6 +47,15 @@ class StopFlag:
         with self._lock:
             self._woken.add(mailbox)
             self._event.set()
+
+    def request_reload(self, _signum: int = 0, _frame: FrameType | None = None) -> None:
+        """SIGHUP's handler: reload rules and templates at the loop's next turn."""
+        self.reload_requested = True
+        self._event.set()
+
+    def take_reload(self) -> bool:
+        wanted, self.reload_requested = self.reload_requested, False
+        return wanted
 
     def take_woken(self) -> set[str]:
         """The mailboxes woken since the last call; re-arms the wake-up."""
@@ -77,10 +87,12 @@ class StopFlag:
 
 
 def install(stop: StopFlag) -> Callable[[], None]:
-    """Route SIGTERM and SIGINT to ``stop``; returns a function restoring the old handlers."""
+    """Route SIGTERM and SIGINT to ``stop`` and SIGHUP to a reload request; returns a
+    function restoring the old handlers."""
     previous: dict[signal.Signals, Any] = {}
     for sig in STOP_SIGNALS:
         previous[sig] = signal.signal(sig, stop.handle)
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, stop.request_reload)
 
     def restore() -> None:
         for sig, handler in previous.items():
