@@ -31,6 +31,7 @@ from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
 from propdesk.app.probes import _probe_smtp as _probe_smtp
 from propdesk.app.probes import probe as probe
+from propdesk.app.probes import probe_local as probe_local
 from propdesk.app.reporting import digest_service as digest_service
 from propdesk.app.running import Daemon as Daemon
 from propdesk.app.running import reloader
