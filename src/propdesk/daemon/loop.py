@@ -20,6 +20,9 @@ from propdesk.logging import get_logger
 
 log = get_logger(__name__)
 
+#: A woken mailbox that another daemon held is tried again this soon (it may have died).
+LOCKED_RETRY_SECONDS = 2.0
+
 
 @dataclass(frozen=True)
 class PeriodicTask:
@@ -162,19 +165,21 @@ class DaemonLoop:
         for listener in self.listeners:
             listener.start()
         try:
-            owed: set[str] = set()  # woken mailboxes whose pass could not run or failed
+            # Woken mailboxes whose pass could not run, failed or found the mailbox locked by
+            # another daemon (which may die before it sees the new mail): retry time for each.
+            owed: dict[str, float] = {}
             while not self.stop.requested:
                 if self.stop.take_reload() and self.reload is not None:
                     self.reload()
                 report = TurnReport()
-                woken = owed | self.stop.take_woken()
+                now = self._monotonic()
+                woken = {n for n, at in owed.items() if at <= now} | self.stop.take_woken()
                 if self._monotonic() >= next_poll:
                     self._poll_all(report)
                     next_poll = self._monotonic() + self.poll_seconds
                 elif woken:
                     self._poll_all(report, only=woken)
-                owed = {p.mailbox for p in report.passes if p.status in ("waiting", "error")}
-                owed &= woken
+                self._owe(owed, woken, report)
                 for task in self.tasks:
                     if self.stop.requested:
                         break
@@ -184,13 +189,25 @@ class DaemonLoop:
                 if report.passes:
                     self._log_turn(report)
                 self._observe(report)
-                retries = [p.next_attempt for p in self.pollers if p.name in owed]
-                due = min([next_poll, *retries, *next_task.values()]) - self._monotonic()
+                due = min([next_poll, *owed.values(), *next_task.values()]) - self._monotonic()
                 self.stop.wait(min(due, self.max_sleep))
         finally:
             for listener in self.listeners:
                 listener.stop()
         log.info("daemon.stopping", reason="stop requested")
+
+    def _owe(self, owed: dict[str, float], woken: set[str], report: TurnReport) -> None:
+        """Keep woken mailboxes owed until a pass over them really ran."""
+        attempts = {p.name: p.next_attempt for p in self.pollers}
+        for p in report.passes:
+            if p.mailbox not in woken and p.mailbox not in owed:
+                continue
+            if p.status in ("waiting", "error"):
+                owed[p.mailbox] = attempts.get(p.mailbox, 0.0)
+            elif p.status == "locked":
+                owed[p.mailbox] = self._monotonic() + LOCKED_RETRY_SECONDS
+            else:
+                owed.pop(p.mailbox, None)
 
     def _observe(self, report: TurnReport) -> None:
         for observer in self.observers:

@@ -114,7 +114,8 @@ class MailboxPoller:
             with mailbox_lock(self._lock_engine, self.name) as held:
                 if not held:
                     report.status = "locked"
-                    log.warning(
+                    # Normal with several daemons on one database: at debug, not a warning.
+                    log.debug(
                         "mailbox.locked",
                         mailbox=self.name,
                         detail="another propdesk process holds this mailbox; skipped",
