@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from email import message_from_bytes
 from pathlib import Path
@@ -61,15 +62,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emails", type=int, default=200)
     parser.add_argument("--every", type=float, default=0.1, help="seconds between appends")
+    parser.add_argument(
+        "--mailboxes", type=int, default=1, help="mailboxes watched by the one daemon (round robin)"
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
     with Dovecot() as dovecot, SmtpPeer() as smtp:
-        user = dovecot.add_user()
+        users = [dovecot.add_user() for _ in range(args.mailboxes)]
         db = create_database(SHARED_HOST, SHARED_PORT)
         workdir = Path(tempfile.mkdtemp(prefix="propdesk-bench-"))
-        config = Config(
-            database=db, mailboxes=[dovecot.mailbox_config(user)], smtp=smtp.smtp_config()
-        )
+        boxes = [dovecot.mailbox_config(u, name=f"mb{i}") for i, u in enumerate(users)]
+        config = Config(database=db, mailboxes=boxes, smtp=smtp.smtp_config())
         path = write_config(workdir / "propdesk.toml", config)
         env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
         with (workdir / "daemon.log").open("w") as log:
@@ -79,23 +82,21 @@ def main() -> int:
             )  # fmt: skip
         try:
             deadline = time.monotonic() + 60
-            while (
-                "imap.idle" not in (workdir / "daemon.log").read_text()
-                and '"idle": ["main"]' not in (workdir / "daemon.log").read_text()
-            ):
+            while '"daemon.started"' not in (workdir / "daemon.log").read_text():
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise SystemExit("the daemon did not start; see " + str(workdir / "daemon.log"))
                 time.sleep(0.1)
-            time.sleep(2)  # the watcher logs in and idles
+            time.sleep(2 + 0.1 * args.mailboxes)  # the watchers log in and idle
             appended: dict[str, datetime] = {}
-            with dovecot.client(user) as client:
+            with ExitStack() as stack:
+                clients = [stack.enter_context(dovecot.client(u)) for u in users]
                 next_at = time.monotonic()
                 for n in range(args.emails):
                     raw = tenant_mail(n)
                     mid = str(message_from_bytes(raw)["Message-ID"])
                     time.sleep(max(0.0, next_at - time.monotonic()))
                     appended[mid] = datetime.now(UTC)
-                    client.append("INBOX", raw)
+                    clients[n % len(clients)].append("INBOX", raw)
                     next_at += args.every
             deadline = time.monotonic() + 120
             while len(done := committed(config)) < args.emails:
@@ -110,6 +111,7 @@ def main() -> int:
     result = {
         "emails": args.emails,
         "every_seconds": args.every,
+        "mailboxes": args.mailboxes,
         "p50_seconds": round(statistics.median(lat), 3),
         "p90_seconds": round(percentile(lat, 90), 3),
         "p99_seconds": round(percentile(lat, 99), 3),

@@ -35,6 +35,8 @@ class Daemon:
 
     def close(self) -> None:
         close_tasks(self.loop.tasks)
+        for poller in self.loop.pollers:
+            poller.close()
         for eng in self.engines:
             eng.dispose()
 

@@ -91,6 +91,7 @@ class MailboxPoller:
         self._monotonic = clock.monotonic
         self.failures = 0
         self.next_attempt = 0.0  # monotonic seconds; 0 = now
+        self._imap: ImapMailbox | None = None  # kept between passes (see ``_session``)
 
     @property
     def name(self) -> str:
@@ -181,56 +182,90 @@ class MailboxPoller:
         candidates = [c for c in (fixed, state_skip_before) if c is not None]
         return max(candidates) if candidates else None
 
-    def _pass(self, report: PassReport, should_stop: Callable[[], bool]) -> None:
+    def _session(self) -> tuple[ImapMailbox, int]:
+        """The kept IMAP session, SELECTed afresh (UIDVALIDITY); a new one when there is none
+        or the kept one went stale (the server's autologout, a restart): reconnecting is no
+        failure, and the IDLE latency needs no login per pass."""
         cfg = self.config
+        if self._imap is not None:
+            try:
+                return self._imap, self._imap.select()
+            except MailboxError:
+                self.close()
         imap = ImapMailbox(cfg, self._timeout)
         try:
             imap.connect()
             imap.ensure_folder(cfg.processed_folder)
             imap.ensure_folder(cfg.failed_folder)
             uidvalidity = imap.select()
-            mode = imap.removal_mode
-            mark, cutoff = self._load_state(uidvalidity)
-            uids = imap.search_uids(mark if mode == "none" else 0)
-            metas = imap.fetch_meta(uids)
-            with self._sessions() as s:
-                uids_seen = [m.uid for m in metas]
-                known = mailbox_state.known_outcomes(s, cfg.name, uidvalidity, uids_seen)
-            pending = _Pending()
-            fresh: list[MessageMeta] = []
-            for meta in metas:
-                if should_stop():
-                    report.status = "stopped"
-                    break
-                if meta.uid in known:
-                    # Committed by a run that died before its move: only the move is left.
-                    self._count(report, pending, Result(meta.uid, known[meta.uid], already=True))
-                elif cutoff is not None and meta.received_at < cutoff:
-                    reason = f"received {meta.received_at.isoformat()} before {cutoff.isoformat()}"
-                    self._count(report, pending, self._unread(uidvalidity, meta, "skipped", reason))
-                elif meta.size > cfg.max_message_bytes:
-                    reason = f"oversized: {meta.size} bytes > limit {cfg.max_message_bytes}"
-                    self._count(
-                        report, pending, self._unread(uidvalidity, meta, "quarantined", reason)
-                    )
-                else:
-                    fresh.append(meta)
-            mark = self._flush(imap, pending, metas, uidvalidity, mark)
-            for batch in batches(fresh, cfg.batch_count, cfg.batch_bytes):
-                if should_stop():
-                    report.status = "stopped"
-                    break
-                for msg in imap.fetch_bodies(batch):
-                    self._ingest_one(report, pending, uidvalidity, msg)
-                    if should_stop():  # finish the current message, then stop
-                        report.status = "stopped"
-                        break
-                mark = self._flush(imap, pending, metas, uidvalidity, mark)
-                if report.status == "stopped":
-                    break
-            report.backlog = len([m for m in metas if m.uid not in pending.handled])
-        finally:
+        except BaseException:
             imap.close()
+            raise
+        self._imap = imap
+        return imap, uidvalidity
+
+    def close(self) -> None:
+        """Log out of the kept session (at shutdown, or after a failed pass)."""
+        imap, self._imap = self._imap, None
+        if imap is not None:
+            imap.close()
+
+    def _pass(self, report: PassReport, should_stop: Callable[[], bool]) -> None:
+        imap, uidvalidity = self._session()
+        done = False
+        try:
+            self._work(imap, uidvalidity, report, should_stop)
+            done = True
+        finally:
+            if not done:  # whatever failed, the next pass starts from a fresh login
+                self.close()
+
+    def _work(
+        self,
+        imap: ImapMailbox,
+        uidvalidity: int,
+        report: PassReport,
+        should_stop: Callable[[], bool],
+    ) -> None:
+        cfg = self.config
+        mode = imap.removal_mode
+        mark, cutoff = self._load_state(uidvalidity)
+        uids = imap.search_uids(mark if mode == "none" else 0)
+        metas = imap.fetch_meta(uids)
+        with self._sessions() as s:
+            uids_seen = [m.uid for m in metas]
+            known = mailbox_state.known_outcomes(s, cfg.name, uidvalidity, uids_seen)
+        pending = _Pending()
+        fresh: list[MessageMeta] = []
+        for meta in metas:
+            if should_stop():
+                report.status = "stopped"
+                break
+            if meta.uid in known:
+                # Committed by a run that died before its move: only the move is left.
+                self._count(report, pending, Result(meta.uid, known[meta.uid], already=True))
+            elif cutoff is not None and meta.received_at < cutoff:
+                reason = f"received {meta.received_at.isoformat()} before {cutoff.isoformat()}"
+                self._count(report, pending, self._unread(uidvalidity, meta, "skipped", reason))
+            elif meta.size > cfg.max_message_bytes:
+                reason = f"oversized: {meta.size} bytes > limit {cfg.max_message_bytes}"
+                self._count(report, pending, self._unread(uidvalidity, meta, "quarantined", reason))
+            else:
+                fresh.append(meta)
+        mark = self._flush(imap, pending, metas, uidvalidity, mark)
+        for batch in batches(fresh, cfg.batch_count, cfg.batch_bytes):
+            if should_stop():
+                report.status = "stopped"
+                break
+            for msg in imap.fetch_bodies(batch):
+                self._ingest_one(report, pending, uidvalidity, msg)
+                if should_stop():  # finish the current message, then stop
+                    report.status = "stopped"
+                    break
+            mark = self._flush(imap, pending, metas, uidvalidity, mark)
+            if report.status == "stopped":
+                break
+        report.backlog = len([m for m in metas if m.uid not in pending.handled])
 
     def _ingest_one(
         self, report: PassReport, pending: _Pending, uidvalidity: int, msg: FetchedMessage
