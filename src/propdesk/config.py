@@ -277,6 +277,13 @@ class MetricsConfig(_Model):
     stale_intervals: int = Field(default=3, ge=1)  # health fails after this many missed turns
 
 
+class RetentionConfig(_Model):
+    """``propdesk purge``: tickets closed more than ``closed_days`` ago lose raw mail,
+    attachments and phone numbers (off when unset)."""
+
+    closed_days: int | None = Field(default=None, ge=1)
+
+
 class StartupConfig(_Model):
     """How long ``run`` waits for the database at start (systemd is told to wait too)."""
 
@@ -326,6 +333,7 @@ class Config(_Model):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     startup: StartupConfig = Field(default_factory=StartupConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     source: Path | None = Field(default=None, exclude=True)
 

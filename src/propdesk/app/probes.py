@@ -144,9 +144,10 @@ def _token_commands(config: Config) -> Iterator[tuple[str, list[str]]]:
         yield "smtp.oauth_token_command", config.smtp.oauth_token_command
 
 
-def probe_local(config: Config) -> Iterator[ProbeResult]:
+def probe_local(config: Config, *, secrets: bool = True) -> Iterator[ProbeResult]:
     """What ``run`` reads from this host before it talks to anyone: the rules, every template
-    (rendered with a sample ticket), every secret and token command. One line per problem."""
+    (rendered with a sample ticket) and, with ``secrets``, every secret and token command (they
+    may exist only where the service runs). One line per problem."""
     try:
         load_rules(config.rules.file)
         yield ProbeResult("rules", True, str(config.rules.file or "defaults"), local=True)
@@ -158,6 +159,8 @@ def probe_local(config: Config) -> Iterator[ProbeResult]:
         yield ProbeResult("templates", True, f"{where}: each renders a sample", local=True)
     except (ConfigError, RulesError) as exc:
         yield ProbeResult("templates", False, str(exc), local=True)
+    if not secrets:
+        return
     for key, ref in _secret_refs(config):
         try:
             ref.resolve()

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     retry for ever); 1 a peer that cannot be reached or used."""
     config = app.load(args.config, log_format=args.log_format)
     print(f"ok: {config.source} is valid ({len(config.mailboxes)} mailbox(es))")
-    results = list(app.probe_local(config))
+    results = list(app.probe_local(config, secrets=args.connect))
     if args.connect:
         results += list(app.probe(config))
     for result in results:
