@@ -127,6 +127,10 @@ class MailboxConfig(_Model):
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     batch_count: int = Field(default=50, ge=1, le=1000)
     batch_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # IMAP IDLE where the server offers it (new mail within a second); polling stays the fallback.
+    idle: bool = True
+    idle_renew_seconds: float = Field(default=25 * 60, gt=0, le=29 * 60)  # RFC 2177: < 29 min
+    idle_liveness_seconds: float = Field(default=120.0, gt=0)  # silent this long: DONE, re-IDLE
 
     @model_validator(mode="after")
     def _credentials(self) -> MailboxConfig:
@@ -231,6 +235,7 @@ class LoggingConfig(_Model):
 
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
+    heartbeat_minutes: float = Field(default=15.0, gt=0)  # idle daemon: one info line this often
 
 
 class IntakeConfig(_Model):
@@ -289,9 +294,23 @@ class ConversationsConfig(_Model):
 
 
 class MetricsConfig(_Model):
-    """Prometheus endpoint; empty ``listen`` turns it off."""
+    """/metrics, /healthz and /readyz on one HTTP server; empty ``listen`` turns it off."""
 
     listen: str = Field(default="", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$")
+    stale_intervals: int = Field(default=3, ge=1)  # health fails after this many missed turns
+
+
+class RetentionConfig(_Model):
+    """``propdesk purge``: tickets closed more than ``closed_days`` ago lose raw mail,
+    attachments and phone numbers (off when unset)."""
+
+    closed_days: int | None = Field(default=None, ge=1)
+
+
+class StartupConfig(_Model):
+    """How long ``run`` waits for the database at start (systemd is told to wait too)."""
+
+    database_wait_seconds: float = Field(default=1800.0, ge=0)
 
 
 class ReportConfig(_Model):
@@ -337,6 +356,8 @@ class Config(_Model):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     conversations: ConversationsConfig = Field(default_factory=ConversationsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    startup: StartupConfig = Field(default_factory=StartupConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     source: Path | None = Field(default=None, exclude=True)
 

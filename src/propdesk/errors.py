@@ -29,5 +29,9 @@ class MailboxError(PropdeskError):
     """An IMAP mailbox could not be reached, logged in to or used."""
 
 
+class MailboxAuthError(MailboxError):
+    """The IMAP server refused our login (wrong credentials or token): retrying will not help."""
+
+
 class DeliveryError(PropdeskError):
     """An outgoing message could not be handed to the SMTP server."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,7 +35,12 @@ from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
 from propdesk.app.probes import _probe_smtp as _probe_smtp
 from propdesk.app.probes import probe as probe
+from propdesk.app.probes import probe_local as probe_local
 from propdesk.app.reporting import digest_service as digest_service
+from propdesk.app.running import Daemon as Daemon
+from propdesk.app.running import reloader
+from propdesk.app.supervision import MAX_SLEEP_SECONDS, Supervision, idle_watchers
+from propdesk.app.supervision import supervision as supervision
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config, MailboxConfig, config_path, load_config
 from propdesk.core.hours import BusinessHours
@@ -48,7 +52,7 @@ from propdesk.core.report_model import DIGEST_KIND, ReportWindow
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.core.tenants import fill_from_directory
-from propdesk.daemon.loop import DaemonLoop, PeriodicTask
+from propdesk.daemon.loop import Again, DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
@@ -164,13 +168,21 @@ def _notification_hooks(config: Config, the_rules: Rules, clock: Clock) -> Inges
     return notification_hooks(config, the_rules, clock=clock)
 
 
+#: Outbox rows per slice of the delivery task (a fraction of a second of SMTP).
+OUTBOX_SLICE_ROWS = 20
+
+
 def _outbox_task(
     config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
 ) -> PeriodicTask:
     delivery = outbox_delivery(config, made, clock=clock)
-    return PeriodicTask(
-        delivery.name, config.intervals.outbox_seconds, delivery.run_once, close=delivery.close
-    )
+
+    def run() -> object:
+        # In slices: a backlog of notifications never holds new mail up for long.
+        stats = delivery.run_once(limit=OUTBOX_SLICE_ROWS)
+        return Again(stats) if stats.handled >= OUTBOX_SLICE_ROWS else stats
+
+    return PeriodicTask(delivery.name, config.intervals.outbox_seconds, run, close=delivery.close)
 
 
 def escalation_service(
@@ -316,24 +328,6 @@ def ingest_service(
     )
 
 
-@dataclass
-class Daemon:
-    """The assembled daemon; ``close()`` releases the engines."""
-
-    loop: DaemonLoop
-    engines: tuple[Engine, ...]
-
-    def close(self) -> None:
-        for task in self.loop.tasks:
-            if task.close is not None:
-                try:
-                    task.close()
-                except Exception:  # shutdown goes on: the engines must still be released
-                    log.warning("daemon.task_close_failed", task=task.name, exc_info=True)
-        for eng in self.engines:
-            eng.dispose()
-
-
 def daemon(
     config: Config,
     *,
@@ -344,6 +338,8 @@ def daemon(
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
     directory: DirectoryFor = TenantDirectory,
+    supervised: Supervision | None = None,
+    idle: bool = True,
 ) -> Daemon:
     """Pollers for every configured mailbox plus the registered periodic tasks, all on ONE
     ``clock`` (tests pass theirs: the hour of day and the passing of time are theirs).
@@ -390,7 +386,29 @@ def daemon(
         for mb in (config.mailboxes if mailboxes is None else mailboxes)
     ]
     tasks = [factory(config, the_rules, made, clock) for factory in PERIODIC_TASKS]
+    stop = stop or StopFlag()
+    watched = [p.config for p in pollers] if idle else []
+    state = supervised.feed.idle_state if supervised is not None else None
     loop = DaemonLoop(
-        pollers, poll_seconds=config.intervals.poll_seconds, tasks=tasks, stop=stop, clock=clock
+        pollers,
+        poll_seconds=config.intervals.poll_seconds,
+        tasks=tasks,
+        stop=stop,
+        clock=clock,
+        listeners=idle_watchers(config, watched, stop, state, clock=clock),
+        observers=supervised.observers() if supervised is not None else (),
+        max_sleep=supervised.max_sleep if supervised is not None else MAX_SLEEP_SECONDS,
+        heartbeat_seconds=config.logging.heartbeat_minutes * 60,
     )
+
+    def rebuild() -> tuple[IngestService, list[PeriodicTask]]:
+        new_rules = rules(config)
+        templates(config)  # every template renders, or the reload is refused
+        service = ingest_service(
+            config, pooled, the_rules=new_rules, analyse=analyse, extra_hooks=extra_hooks,
+            clock=clock,
+        )  # fmt: skip
+        return service, [factory(config, new_rules, made, clock) for factory in PERIODIC_TASKS]
+
+    loop.reload = reloader(rebuild, pollers, loop, str(config.rules.file or "default"))
     return Daemon(loop, (pooled, unpooled))

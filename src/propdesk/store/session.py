@@ -16,7 +16,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Engine", "Session", "Sessions", "is_outage", "sessions", "unique_conflict"]
+__all__ = ["Engine", "Session", "Sessions", "is_outage", "ping", "sessions", "unique_conflict"]
 
 #: Makes sessions; ``sessions.begin()`` is one transaction (commit on success, else rollback).
 Sessions = sessionmaker[Session]
@@ -44,3 +44,14 @@ def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | InterfaceError | ProgrammingError):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def ping(engine: Engine) -> str | None:
+    """``SELECT 1`` now: None when the database answers, else a one-line reason (no URL)."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:  # any failure is the answer, not a crash
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return f"{type(exc).__name__}: {first}"[:300]
+    return None
