@@ -93,6 +93,6 @@ def test_close_fails_what_is_in_flight_and_refuses_more() -> None:
 
 
 def test_a_set_up_that_always_fails_breaks_the_pool_not_the_task() -> None:
-    with WorkerPool(pool_tasks.broken_setup, "x", size=1, budget_seconds=5.0) as pool:
-        with pytest.raises(PoolBroken, match="died on start"):
-            pool.submit(("any", 0.0)).result(timeout=WAIT)
+    pool: Pool = WorkerPool(pool_tasks.broken_setup, "x", size=1, budget_seconds=5.0)
+    with pool, pytest.raises(PoolBroken, match="died on start"):
+        pool.submit(("any", 0.0)).result(timeout=WAIT)

@@ -330,4 +330,3 @@ def _resolve(job: _Job[Any, Any], value: Any) -> None:
 def _fail(job: _Job[Any, Any], exc: BaseException) -> None:
     if not job.future.done():
         job.future.set_exception(exc)
-
