@@ -32,7 +32,8 @@ def _html(text: str) -> str:
     def flush_quote() -> None:
         if quoted:
             inner = "<br>\n".join(html.escape(q.lstrip("> ").rstrip()) for q in quoted)
-            out.append(f'<blockquote style="border-left:1px solid #ccc;padding-left:1ex">{inner}</blockquote>')
+            style = "border-left:1px solid #ccc;padding-left:1ex"
+            out.append(f'<blockquote style="{style}">{inner}</blockquote>')
             quoted.clear()
 
     for para in text.split("\n\n"):
@@ -51,7 +52,8 @@ def _html(text: str) -> str:
         if plain:
             out.append("<p>" + "<br>\n".join(html.escape(p) for p in plain) + "</p>")
     body = "\n".join(out)
-    return f'<html><head><meta charset="utf-8"></head><body><div dir="ltr">{body}</div></body></html>\n'
+    head = '<html><head><meta charset="utf-8"></head>'
+    return f'{head}<body><div dir="ltr">{body}</div></body></html>\n'
 
 
 def _text_part(msg: EmailMessage, body: str, fmt: str) -> None:
@@ -110,6 +112,8 @@ def render(rec: dict[str, Any]) -> bytes:
         if msg.get_content_type() != "multipart/mixed":
             msg.make_mixed()
         msg.add_attachment(inner)
+    for i, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+        part.set_boundary(f"=_{digest}_{i}")  # fixed, not random: the same record, the same bytes
     return msg.as_bytes()
 
 

@@ -1,4 +1,4 @@
-"""The one clock: wall time (tz-aware UTC) and a monotonic timer, handed out by ``app.py``.
+"""The one clock: wall time (tz-aware UTC) and a monotonic timer, handed out by ``propdesk.app``.
 
 Everything that asks "what time is it?" or "how long did this take?" gets a ``Clock`` from the
 composition root, so tests set the hour of day and the passing of time instead of depending on

@@ -13,8 +13,8 @@ from propdesk.core.models import Priority, Ticket, TicketStatus, Urgency
 from propdesk.core.rules import load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.escalation_service import EscalationHook, EscalationService
-from propdesk.ingest import ticket_values
 from propdesk.store.tables import TicketRow
+from propdesk.store.tickets import ticket_values
 from tests.integration.notify_support import Clock
 from tests.unit.helpers_core import make_ticket as base_ticket
 
@@ -79,7 +79,7 @@ def escalations(engine: Engine) -> list[tuple[str, str]]:
 def set_status(engine: Engine, ticket_id: str, status: str, at: datetime) -> None:
     """Move a ticket as staff do (``propdesk tickets set-status``: the core's lifecycle, its
     timestamps, events and tenant mail); Resolved from New goes through In Progress."""
-    staff = app.staff_actions(Config(), engine)
+    staff = app.status_change_service(Config(), engine)
     if status == TicketStatus.RESOLVED:
         staff.set_status(ticket_id, TicketStatus.IN_PROGRESS, now=at, by="test")
     staff.set_status(ticket_id, TicketStatus(status), now=at, by="test")

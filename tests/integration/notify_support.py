@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from propdesk.clock import Clock as SystemClock
 from propdesk.config import Config, DatabaseConfig, parse_config
 from propdesk.core.models import Ticket
 from propdesk.store.tables import TicketRow
@@ -30,6 +31,11 @@ class Clock:
 
     def advance(self, **kw: float) -> None:
         self.now += timedelta(**kw)
+
+    @property
+    def clock(self) -> SystemClock:
+        """This settable time as the project's ``Clock`` (what the services take)."""
+        return SystemClock(now=self)
 
 
 def notify_config(peer: SmtpPeer, db: DatabaseConfig | None = None, **notifications: Any) -> Config:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from propdesk import app
+from propdesk.clock import Clock as SystemClock
 from propdesk.config import Config, DatabaseConfig, EscalationConfig, SmtpConfig
 from propdesk.escalation_service import EscalationService, PassReport
 from propdesk.store.tables_escalation import EscalationRow, SlaBreachRow
@@ -46,7 +47,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def service(clean_db: Engine, config: Config, clock: Clock) -> EscalationService:
-    return app.escalation_service(config, clean_db, clock=clock)
+    return app.escalation_service(config, clean_db, clock=clock.clock)
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def deliver(
     clean_db: Engine, config: Config, clock: Clock, smtp_peer: SmtpPeer
 ) -> Iterator[Callable[[], int]]:
     """Run the outbox delivery once (as the loop would) and return how many it sent."""
-    delivery = app.outbox_delivery(config, clean_db, clock=clock)
+    delivery = app.outbox_delivery(config, clean_db, clock=clock.clock)
     try:
         yield lambda: delivery.run_once().sent
     finally:
@@ -249,7 +250,7 @@ def test_two_passes_at_once_escalate_each_ticket_once(
     def one() -> None:
         eng = app.engine(config)
         try:
-            svc = app.escalation_service(config, eng, clock=lambda: now)
+            svc = app.escalation_service(config, eng, clock=SystemClock(now=lambda: now))
             barrier.wait()
             reports.append(svc.run_pass())
         except BaseException as exc:  # reported below

@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import Engine
 
 from propdesk import app
+from propdesk.cli import main
+from propdesk.clock import Clock as SystemClock
 from propdesk.config import Config, DatabaseConfig
 from tests.integration.escalation_support import T0, Clock, create, make_ticket
 from tests.integration.ingest_support import cli
@@ -48,7 +50,7 @@ def test_escalate_once_prints_what_it_escalated(
     db_config: DatabaseConfig,
     run_cli: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
-    service = app.escalation_service(Config(database=db_config), clean_db, clock=Clock(T0))
+    service = app.escalation_service(Config(database=db_config), clean_db, clock=Clock(T0).clock)
     ticket = make_ticket(T0)
     create(clean_db, service, ticket)
 
@@ -84,7 +86,9 @@ def test_tickets_list_breached_due_within_and_show(
     run_cli: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
     now = datetime.now(UTC)  # `tickets list` and a pass without --now use the real clock
-    service = app.escalation_service(Config(database=db_config), clean_db, clock=lambda: now)
+    service = app.escalation_service(
+        Config(database=db_config), clean_db, clock=SystemClock(now=lambda: now)
+    )
     late = make_ticket(now - timedelta(minutes=40), urgency="1")  # response due 10 min ago
     soon = make_ticket(now - timedelta(minutes=80), urgency="2")  # response due in 40 min
     calm = make_ticket(now, urgency="3")  # response due in 8 h
@@ -119,3 +123,30 @@ def test_due_within_refuses_a_bad_duration(
     done = run_cli("tickets", "list", "--due-within", "soon")
     assert done.returncode == 2
     assert "not a duration" in done.stderr
+
+
+def test_cli_commands_read_the_clock_main_is_given(
+    clean_db: Engine,
+    db_config: DatabaseConfig,
+    config_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No --now: ``escalate`` and ``tickets list --due-within`` read ``main``'s clock, not the
+    machine's, so a test sets the hour instead of depending on it."""
+    service = app.escalation_service(Config(database=db_config), clean_db, clock=Clock(T0).clock)
+    ticket = make_ticket(T0, urgency="1")  # response due at T0 + 30 min
+    create(clean_db, service, ticket)
+    late = SystemClock(now=lambda: T0 + timedelta(minutes=31))
+
+    assert main(["--config", str(config_file), "tickets", "list", "--due-within", "1h"]) == 0
+    assert ticket.ticket_id not in capsys.readouterr().out  # at the real time: long past due
+
+    early = SystemClock(now=lambda: T0 + timedelta(minutes=10))
+    args = ["--config", str(config_file), "tickets", "list", "--due-within", "30m"]
+    assert main(args, clock=early) == 0
+    assert ticket.ticket_id in capsys.readouterr().out
+
+    assert main(["--config", str(config_file), "escalate", "--once"], clock=late) == 0
+    out = capsys.readouterr().out
+    assert f"escalated {ticket.ticket_id} supervisor -> supervisor@property.com" in out
+    assert f"pass at {(T0 + timedelta(minutes=31)).isoformat()}" in out

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, func, select
 
 from propdesk import app
+from propdesk.clock import Clock
 from propdesk.config import BusinessHoursConfig, Config, DatabaseConfig, SmtpConfig
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Priority, Urgency
@@ -91,7 +92,9 @@ def test_daemon_turn_runs_the_pass_and_delivers_its_mail(
 ) -> None:
     now = datetime.now(UTC)
     config = Config(database=db_config, smtp=smtp_config)
-    service = app.escalation_service(config, clean_db, clock=lambda: now - timedelta(minutes=45))
+    service = app.escalation_service(
+        config, clean_db, clock=Clock(now=lambda: now - timedelta(minutes=45))
+    )
     (ticket,) = [make_ticket(now - timedelta(minutes=45), urgency="1")]
     create(clean_db, service, ticket)
     daemon = app.daemon(config, mailboxes=[], analyse=analyser(config))

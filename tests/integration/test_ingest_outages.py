@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from propdesk import app
+from propdesk.clock import Clock
 from propdesk.config import Config, DatabaseConfig, MailboxConfig, SecretRef
 from propdesk.core.message import InboundMessage
 from propdesk.daemon.poll import MailboxPoller
@@ -43,7 +44,7 @@ def _poller(
         sessions=app.sessions(eng),
         lock_engine=make_engine(config.database, pooled=False),
         timeout_seconds=5,
-        monotonic=clock,
+        clock=Clock(monotonic=clock),
     )
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from sqlalchemy import Engine, select, text
 
 from propdesk.config import DatabaseConfig
+from propdesk.core.notifications import Source, plan_created
 from propdesk.core.rules import load_rules
-from propdesk.notify.events import Source, plan_created
 from propdesk.store import outbox as repo
 from propdesk.store.tables_outbox import outbox
 from tests.integration.notify_support import NOW, ticket, write_config

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import Engine, select
 
 from propdesk import app
+from propdesk.clock import Clock as SystemClock
 from propdesk.core.models import Ticket
+from propdesk.core.notifications import Source, plan_created
 from propdesk.core.rules import load_rules
 from propdesk.notify.delivery import OutboxDelivery
-from propdesk.notify.events import Source, plan_created
 from propdesk.store import outbox as repo
 from propdesk.store.tables_outbox import outbox
 from tests.integration.notify_support import NOW, Clock, notify_config, ticket
@@ -40,7 +41,7 @@ def to(peer: SmtpPeer, address: str) -> list[object]:
 
 
 def delivery(peer: SmtpPeer, engine: Engine, clock: Clock, **settings: object) -> OutboxDelivery:
-    return app.outbox_delivery(notify_config(peer, **settings), engine, clock=clock)
+    return app.outbox_delivery(notify_config(peer, **settings), engine, clock=clock.clock)
 
 
 def statuses(engine: Engine) -> list[tuple[str, str, str | None]]:
@@ -180,8 +181,7 @@ def test_a_pass_stops_at_its_time_budget(smtp_peer: SmtpPeer, engine: Engine) ->
     d = app.outbox_delivery(
         notify_config(smtp_peer, max_pass_seconds=15),
         engine,
-        clock=Clock(),
-        monotonic=lambda: float(next(ticks)),
+        clock=SystemClock(now=Clock(), monotonic=lambda: float(next(ticks))),
     )
     assert d.run_once().handled == 1  # the rest waits for the next pass, after a mailbox poll
     assert d.run_once(limit=1).handled == 1

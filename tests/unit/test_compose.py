@@ -12,6 +12,7 @@ import pytest
 
 from propdesk.config import parse_config
 from propdesk.core.models import TicketStatus
+from propdesk.core.notifications import Source, describe_span, plan_created, plan_status_change
 from propdesk.core.rules import load_rules
 from propdesk.errors import ConfigError
 from propdesk.mail.compose import (
@@ -24,7 +25,6 @@ from propdesk.mail.compose import (
     sample_context,
     valid_address,
 )
-from propdesk.notify.events import Source, describe_span, plan_created, plan_status_change
 from propdesk.notify.safety import RecipientPolicy
 from propdesk.store.outbox import backoff
 from tests.unit.notify_factory import NOW, ticket

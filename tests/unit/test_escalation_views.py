@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from propdesk.cli._sla import parse_duration
-from propdesk.escalation_service import _span
+from propdesk.core.notifications import span as _span
 
 
 @pytest.mark.parametrize(

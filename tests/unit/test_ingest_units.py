@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from propdesk.clock import Clock
 from propdesk.core.message import InboundMessage
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.signals import StopFlag
@@ -130,7 +131,7 @@ def test_loop_runs_due_tasks_and_survives_a_failing_one() -> None:
         poll_seconds=30,
         tasks=[PeriodicTask("outbox", 5, ok), PeriodicTask("broken", 10, boom)],
         stop=stop,
-        monotonic=clock,
+        clock=Clock(monotonic=clock),
     )
     loop.run_forever()
     # t=0 both; t=5 outbox; t=10 outbox asks to stop, so "broken" (also due) is not started.

@@ -4,6 +4,9 @@ Each sub-command lives in its own module of this package with ``register(subpars
 ``ORDER`` number (its place in ``--help``); the module sets ``func`` on its parser. Modules are
 found by discovery, so adding a command touches no shared list.
 
+Every command reads the time from ``args.clock`` (``propdesk.clock.Clock``): ``main`` sets it
+to the composition root's clock (``propdesk.app.clock()``), or to the one a test passes in.
+
 Exit codes: 0 done, 1 the operation failed, 2 configuration or usage error
 (systemd's ``RestartPreventExitStatus=2`` keeps a bad config from restart-looping).
 """
@@ -17,7 +20,8 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from propdesk import __version__
+from propdesk import __version__, app
+from propdesk.clock import Clock
 from propdesk.errors import ConfigError, PropdeskError, RulesError
 
 EXIT_OK = 0
@@ -58,13 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Entry point of the console script; returns the exit code. ``clock``: tests set the time."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_CONFIG
+    args.clock = clock if clock is not None else app.clock()
     try:
         code: int = args.func(args)
     except (ConfigError, RulesError) as exc:

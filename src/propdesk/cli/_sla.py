@@ -1,7 +1,8 @@
 """Escalation and SLA views for ``propdesk tickets list`` and ``tickets show``.
 
-Kept out of ``cli/tickets.py`` (the ingest's module) so that module only needs three calls:
-``add_list_options(parser)``, ``list_filters(args, now)`` and ``show_dict(args, conn, pk, now)``.
+Kept out of ``cli/tickets.py`` (the ingest's module) so that module only needs two calls:
+``add_list_options(parser)`` and ``show_dict(rules, db, pk, now)``; the filters themselves are
+``propdesk.store.escalations.sla_filters``.
 The leading underscore keeps the command discovery from treating this as a sub-command.
 """
 
@@ -12,11 +13,11 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection
-
-from propdesk import app
+from propdesk.core.escalation import sla_clocks
 from propdesk.core.models import iso_utc
-from propdesk.escalation_service import escalation_state, sla_filters
+from propdesk.core.rules import Rules
+from propdesk.store import escalations
+from propdesk.store.db import Database, reading
 
 _DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?$")
 
@@ -48,21 +49,12 @@ def add_list_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def list_filters(args: argparse.Namespace, now: datetime) -> list[ColumnElement[bool]]:
-    """WHERE clauses on the ``tickets`` table for the options above (empty when none given)."""
-    return sla_filters(
-        now,
-        breached=bool(getattr(args, "breached", False)),
-        due_within=getattr(args, "due_within", None),
-    )
-
-
-def show_dict(
-    args: argparse.Namespace, conn: Connection, ticket_pk: int, now: datetime
-) -> dict[str, Any]:
-    """``tickets show``: each SLA clock with its state, and every escalation sent."""
-    the_rules = app.rules(app.load(args.config, log_format=args.log_format))
-    escalations, states = escalation_state(conn, ticket_pk, now, the_rules)
+def show_dict(rules: Rules, db: Database, ticket_pk: int, now: datetime) -> dict[str, Any]:
+    """``tickets show``: each SLA clock with its state at ``now`` (a breach recorded by a pass
+    stays breached), and every escalation sent."""
+    with reading(db) as session:
+        sent, state = escalations.history(session, ticket_pk)
+    states = sla_clocks(state.ticket, rules.policy, now, state.breached)
     return {
         "sla": {s.kind: {"due_at": iso_utc(s.due_at), "state": s.state} for s in states},
         "escalations": [
@@ -73,6 +65,6 @@ def show_dict(
                 "escalated_at": iso_utc(e["escalated_at"]),
                 "outbox_id": e["outbox_id"],
             }
-            for e in escalations
+            for e in sent
         ],
     }

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
-        report = app.escalation_service(config, eng).run_pass(args.now)
+        report = app.escalation_service(config, eng, clock=args.clock).run_pass(args.now)
     finally:
         eng.dispose()
     for e in report.escalated:

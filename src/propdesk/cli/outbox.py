@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 from propdesk import app
-from propdesk.notify.delivery import utc_now
 from propdesk.store import outbox as repo
+from propdesk.store.db import reading, transaction
 from propdesk.store.tables_outbox import OUTBOX_STATUSES
 
 ORDER = 60
@@ -32,9 +32,9 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run_list)
 
 
-def _json_row(row: Any) -> dict[str, Any]:
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, value in row._mapping.items():
+    for key, value in row.items():
         out[key] = (
             value.isoformat().replace("+00:00", "Z") if hasattr(value, "isoformat") else value
         )
@@ -45,9 +45,9 @@ def run_list(args: argparse.Namespace) -> int:
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
-        with eng.connect() as conn:
-            rows = repo.listing(conn, args.status, args.limit)
-            counts = repo.counts(conn)
+        with reading(eng) as session:
+            rows = repo.listing(session, args.status, args.limit)
+            counts = repo.counts(session)
     finally:
         eng.dispose()
     if args.format == "json":
@@ -56,12 +56,12 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     print(f"{'ID':>6}  {'STATUS':10}  {'KIND':22}  {'TO':32}  {'TICKETS':26}  TRIES  NOTE")
     for r in rows:
-        note = r.last_error or ""
-        if r.status == "pending" and r.attempts:
-            note = f"next {r.next_attempt_at:%Y-%m-%d %H:%M:%S}Z; {note}"
+        note = r["last_error"] or ""
+        if r["status"] == "pending" and r["attempts"]:
+            note = f"next {r['next_attempt_at']:%Y-%m-%d %H:%M:%S}Z; {note}"
         print(
-            f"{r.id:>6}  {r.status:10}  {r.kind:22}  {r.recipient[:32]:32}  "
-            f"{' '.join(r.ticket_ids)[:26]:26}  {r.attempts:>5}  {note[:80]}"
+            f"{r['id']:>6}  {r['status']:10}  {r['kind']:22}  {r['recipient'][:32]:32}  "
+            f"{' '.join(r['ticket_ids'])[:26]:26}  {r['attempts']:>5}  {note[:80]}"
         )
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"
     print(f"-- outbox: {summary}")
@@ -72,8 +72,8 @@ def run_retry(args: argparse.Namespace) -> int:
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
-        with eng.begin() as conn:
-            before = repo.retry(conn, args.id, utc_now())
+        with transaction(eng) as tx:
+            before = repo.retry(tx, args.id, args.clock.now())
     finally:
         eng.dispose()
     if before is None:
@@ -93,7 +93,7 @@ def run_send(args: argparse.Namespace) -> int:
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
-        delivery = app.outbox_delivery(config, eng)
+        delivery = app.outbox_delivery(config, eng, clock=args.clock)
         try:
             stats = delivery.run_once(limit=args.limit)
         finally:

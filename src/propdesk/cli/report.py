@@ -9,8 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from propdesk import app
+from propdesk.clock import Clock
 from propdesk.core.analytics import summarise
 from propdesk.errors import ConfigError
+from propdesk.store.db import reading
 from propdesk.store.reporting import escalated_ticket_ids, iter_tickets
 
 ORDER = 70
@@ -43,9 +45,9 @@ def _day_start(value: str | None, zone: ZoneInfo, name: str) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
-def _now(value: str | None) -> datetime:
+def _now(value: str | None, clock: Clock) -> datetime:
     if value is None:
-        return datetime.now(UTC)
+        return clock.now()
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -60,11 +62,11 @@ def run(args: argparse.Namespace) -> int:
     zone = ZoneInfo(config.business_hours.timezone)
     since = _day_start(args.since, zone, "since")
     until = _day_start(args.until, zone, "until")
-    now = _now(args.now)
+    now = _now(args.now, args.clock)
     policy = app.rules(config).policy
     eng = app.engine(config)
     try:
-        with app.sessions(eng)() as session:
+        with reading(eng) as session:
             escalated = escalated_ticket_ids(session, since, until)
             report = summarise(
                 iter_tickets(session, since, until),

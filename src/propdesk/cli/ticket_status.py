@@ -15,8 +15,7 @@ from typing import Any
 from propdesk import app
 from propdesk.core.lifecycle import InvalidTransition
 from propdesk.core.models import TicketStatus
-from propdesk.notify.delivery import utc_now
-from propdesk.notify.status import BadAddress, TicketNotFound
+from propdesk.status_service import BadAddress, TicketNotFound
 
 ORDER = 95  # after the module that builds the ``tickets`` group
 
@@ -71,10 +70,8 @@ def run_set_status(args: argparse.Namespace) -> int:
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
-        actions = app.staff_actions(config, eng)
-        result = actions.set_status(
-            args.ticket_id, args.status, now=utc_now(), by=_who(args), note=args.note
-        )
+        service = app.status_change_service(config, eng, clock=args.clock)
+        result = service.set_status(args.ticket_id, args.status, by=_who(args), note=args.note)
     except (InvalidTransition, TicketNotFound) as exc:
         print(f"propdesk: {exc}", file=sys.stderr)
         return 1
@@ -92,9 +89,8 @@ def run_assign(args: argparse.Namespace) -> int:
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
-        result = app.staff_actions(config, eng).assign(
-            args.ticket_id, args.address, now=utc_now(), by=_who(args)
-        )
+        service = app.status_change_service(config, eng, clock=args.clock)
+        result = service.assign(args.ticket_id, args.address, by=_who(args))
     except (TicketNotFound, BadAddress) as exc:
         print(f"propdesk: {exc}", file=sys.stderr)
         return 1

@@ -11,6 +11,9 @@ independent: a ticket can be due for several, and each is applied once per (tick
 the caller passes the names already applied. The supervisor clock starts at ``received_at``
 (the spec uses created_at) and is due *at* 30:00, so the "next time" is exact.
 Resolved and Closed tickets never escalate.
+
+``plan`` is what one pass decides for one ticket (due rules, the SLA clocks, the near-breach
+warning and when to look again); ``propdesk.escalation_service`` records it exactly once.
 """
 
 from __future__ import annotations
@@ -21,8 +24,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from propdesk.core.models import OPEN_STATUSES, Ticket, TicketStatus, Urgency, ensure_utc
-from propdesk.core.policy import EscalationRule
+from propdesk.core.notifications import EscalationMail
+from propdesk.core.policy import EscalationRule, Policy
 from propdesk.core.rules import Rules
+from propdesk.core.sla import SlaState, sla_status
+
+# SLA kinds, as stored (one breach each per ticket); the spec's two targets per urgency.
+SLA_RESPONSE = "response"
+SLA_RESOLUTION = "resolution"
+SLA_KINDS = (SLA_RESPONSE, SLA_RESOLUTION)
+
+#: Rule name under which the near-breach warning to the assignee is recorded (once per ticket).
+SLA_WARNING_RULE = "sla_warning"
+
+# The SLA targets say "within N minutes" (the spec's check_sla_compliance: ``minutes <= target``),
+# so a deadline is breached strictly after it; the first breached instant is one tick later.
+_TICK = timedelta(microseconds=1)
 
 
 class Condition(ABC):
@@ -175,3 +192,102 @@ def next_escalation_time(
     starts = [condition_for(r).since(ticket) for r in _pending(rules, already_applied)]
     due = [s for s in starts if s is not None]
     return min(due) if due else None
+
+
+# -- one pass's verdict for one ticket -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the policy decided for one ticket at ``now`` (before the database said yes)."""
+
+    escalations: tuple[tuple[str, str, datetime], ...]  # (rule, target, due_at)
+    breaches: tuple[tuple[str, datetime], ...]  # (kind, deadline)
+    next_at: datetime | None
+
+
+def plan(
+    ticket: Ticket,
+    now: datetime,
+    rules: Rules,
+    *,
+    applied: Set[str],
+    breached: Set[str],
+    warn_before: timedelta,
+) -> Plan:
+    """The rules due, the SLA clocks that broke, the near-breach warning, and when to look again.
+
+    ``applied`` / ``breached`` are the rules and SLA kinds already recorded for the ticket;
+    ``warn_before`` of zero turns the warning off.
+    """
+    already = frozenset(applied)
+    due = [(d.rule, d.target, d.due_at) for d in due_escalations(ticket, now, rules, already)]
+    candidates: list[datetime] = []
+    after = next_escalation_time(ticket, rules, already | {d[0] for d in due})
+    if after is not None:
+        candidates.append(after)
+
+    # The SLA clocks are the core's (propdesk.core.sla): a clock that stopped late (work
+    # started after the response deadline) counts as breached too, not only "still New".
+    breaches: list[tuple[str, datetime]] = []
+    clocks = sla_status(ticket, rules.policy, now)
+    response_due = clocks.deadlines.response_due
+    resolution_due = clocks.deadlines.resolution_due
+    if SLA_RESPONSE not in breached:
+        if clocks.response is SlaState.BREACHED:
+            breaches.append((SLA_RESPONSE, response_due))
+        elif clocks.response is not SlaState.MET:
+            candidates.append(response_due + _TICK)
+    if SLA_RESOLUTION not in breached:
+        if clocks.resolution is SlaState.BREACHED:
+            breaches.append((SLA_RESOLUTION, resolution_due))
+        elif clocks.resolution is not SlaState.MET:
+            candidates.append(resolution_due + _TICK)
+            if warn_before and SLA_WARNING_RULE not in applied:
+                warn_at = resolution_due - warn_before
+                if now >= warn_at:
+                    due.append((SLA_WARNING_RULE, ticket.assigned_to, warn_at))
+                else:
+                    candidates.append(warn_at)
+    next_at = min(candidates, default=None)
+    if next_at is not None and next_at <= now:
+        # Defensive: a time already past would make this pass pick the ticket again.
+        next_at = now + _TICK
+    return Plan(tuple(due), tuple(breaches), next_at)
+
+
+def escalation_mail(
+    rule: str, target: str, due_at: datetime, rules: Rules, warn_before: timedelta
+) -> EscalationMail:
+    """What the mail of one recorded escalation says: the rule's description; for the
+    near-breach warning, the resolution deadline it warns about."""
+    if rule == SLA_WARNING_RULE:
+        return EscalationMail(
+            rule, "Resolution deadline is near", target, due_at, due_at + warn_before
+        )
+    described = next((r.description for r in rules.policy.escalations if r.name == rule), rule)
+    return EscalationMail(rule, described, target, due_at)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaClock:
+    """One SLA clock of one ticket, for ``tickets show``."""
+
+    kind: str  # response | resolution
+    due_at: datetime
+    state: str  # the core's SlaState: met | ok | near_breach | breached
+
+
+def sla_clocks(ticket: Ticket, policy: Policy, now: datetime, recorded: Set[str]) -> list[SlaClock]:
+    """The ticket's two SLA clocks at ``now`` as the core sees them; a breach recorded by a
+    pass (``recorded`` kinds) stays breached."""
+    clocks = sla_status(ticket, policy, now)
+
+    def clock(kind: str, due: datetime, state: SlaState) -> SlaClock:
+        shown = SlaState.BREACHED if kind in recorded else state
+        return SlaClock(kind, due, shown.value)
+
+    return [
+        clock(SLA_RESPONSE, clocks.deadlines.response_due, clocks.response),
+        clock(SLA_RESOLUTION, clocks.deadlines.resolution_due, clocks.resolution),
+    ]

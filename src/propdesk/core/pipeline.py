@@ -1,6 +1,10 @@
 """The core pipeline for one parsed message: not-a-ticket? -> action items -> classify ->
 location -> tickets. Pure and deterministic (clock and randomness are parameters), so the
 ingest daemon and ``propdesk classify`` decide exactly the same way.
+
+"Not a ticket" is said in one place, ``not_ticket_reason``: the ingest chain asks it in its own
+stage (before threading replies) and then calls ``analyse_items``; ``analyse_message`` is both
+steps for callers without a chain (``propdesk classify``).
 """
 
 from __future__ import annotations
@@ -69,6 +73,18 @@ def classify_message(msg: InboundMessage, rules: Rules) -> tuple[list[Classifica
     return items, location
 
 
+def not_ticket_reason(msg: InboundMessage, *, detail: bool = True) -> str | None:
+    """Why ``msg`` is no ticket at all (auto-reply, bounce, loop, ...), or None if it may be one.
+
+    The parser's filters found the facts; this is where they become the decision. ``detail``
+    adds what decided it (e.g. the header), as ingest records it.
+    """
+    if msg.not_ticket is None:
+        return None
+    reason = str(msg.not_ticket.value)
+    return f"{reason}: {msg.not_ticket_detail}" if detail and msg.not_ticket_detail else reason
+
+
 def analyse_message(
     msg: InboundMessage,
     *,
@@ -79,8 +95,29 @@ def analyse_message(
     new_id: RandomBytes,
 ) -> MessageAnalysis:
     """Tickets for every action item of ``msg`` (or the reason it yields none)."""
-    if msg.not_ticket is not None:
-        return MessageAnalysis((), str(msg.not_ticket.value))
+    reason = not_ticket_reason(msg, detail=False)
+    if reason is not None:
+        return MessageAnalysis((), reason)
+    return analyse_items(
+        msg,
+        rules=rules,
+        business_hours=business_hours,
+        received_at=received_at,
+        now=now,
+        new_id=new_id,
+    )
+
+
+def analyse_items(
+    msg: InboundMessage,
+    *,
+    rules: Rules,
+    business_hours: BusinessHours,
+    received_at: datetime,
+    now: datetime,
+    new_id: RandomBytes,
+) -> MessageAnalysis:
+    """Tickets for every action item of ``msg``, which ``not_ticket_reason`` let through."""
     items, location = classify_message(msg, rules)
     cut = cut_note(msg.new_text, rules)
     if not items:

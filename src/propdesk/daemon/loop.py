@@ -9,10 +9,10 @@ next interval; it never stops the loop.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.daemon.poll import MailboxPoller, PassReport
 from propdesk.daemon.signals import StopFlag
 from propdesk.logging import get_logger
@@ -52,13 +52,13 @@ class DaemonLoop:
         poll_seconds: float,
         tasks: Sequence[PeriodicTask] = (),
         stop: StopFlag | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.pollers = list(pollers)
         self.poll_seconds = poll_seconds
         self.tasks = list(tasks)
         self.stop = stop or StopFlag()
-        self._monotonic = monotonic
+        self._monotonic = clock.monotonic
 
     def _poll_all(self, report: TurnReport) -> None:
         for poller in self.pollers:

@@ -12,22 +12,21 @@ with other mailboxes and periodic tasks.
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
+from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import MailboxConfig
 from propdesk.daemon.metrics import Metrics
 from propdesk.errors import MailboxError, StoreError
 from propdesk.ingest import IngestService, Result
 from propdesk.logging import get_logger
 from propdesk.mail.imap import ImapMailbox, MessageMeta, batches
-from propdesk.store import repository as repo
+from propdesk.store import mailbox_state
+from propdesk.store.locks import mailbox_lock
+from propdesk.store.session import Engine, Sessions
 
 log = get_logger(__name__)
 
@@ -72,11 +71,10 @@ class MailboxPoller:
         config: MailboxConfig,
         *,
         ingest: IngestService,
-        sessions: sessionmaker[Session],
+        sessions: Sessions,
         lock_engine: Engine,
         timeout_seconds: float,
-        clock: Callable[[], datetime] | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
         metrics: Metrics | None = None,
     ) -> None:
         self.config = config
@@ -85,8 +83,8 @@ class MailboxPoller:
         self._sessions = sessions
         self._lock_engine = lock_engine
         self._timeout = timeout_seconds
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._monotonic = monotonic
+        self._clock = clock
+        self._monotonic = clock.monotonic
         self.failures = 0
         self.next_attempt = 0.0  # monotonic seconds; 0 = now
 
@@ -105,7 +103,7 @@ class MailboxPoller:
             report.status = "waiting"
             return report
         try:
-            with repo.mailbox_lock(self._lock_engine, self.name) as held:
+            with mailbox_lock(self._lock_engine, self.name) as held:
                 if not held:
                     report.status = "locked"
                     log.warning(
@@ -143,7 +141,7 @@ class MailboxPoller:
         m.poll_seconds.labels(mailbox=name).observe(report.seconds)
         m.mailbox_up.labels(mailbox=name).set(0 if report.status == "error" else 1)
         if report.status != "error":
-            m.last_poll.labels(mailbox=name).set(time.time())
+            m.last_poll.labels(mailbox=name).set(self._clock.now().timestamp())
 
     def _back_off(self, report: PassReport, error: str) -> None:
         self.failures += 1
@@ -179,7 +177,8 @@ class MailboxPoller:
             uids = imap.search_uids(mark if mode == "none" else 0)
             metas = imap.fetch_meta(uids)
             with self._sessions() as s:
-                known = repo.known_outcomes(s, cfg.name, uidvalidity, [m.uid for m in metas])
+                uids_seen = [m.uid for m in metas]
+                known = mailbox_state.known_outcomes(s, cfg.name, uidvalidity, uids_seen)
             pending = _Pending()
             fresh: list[MessageMeta] = []
             for meta in metas:
@@ -226,11 +225,11 @@ class MailboxPoller:
     def _load_state(self, uidvalidity: int) -> tuple[int, datetime | None]:
         """(high-water mark under this UIDVALIDITY, skip-before cutoff); saves UIDVALIDITY."""
         with self._sessions.begin() as s:
-            state = repo.mailbox_state(s, self.name)
+            state = mailbox_state.read_state(s, self.name)
             if state is None:
                 skip_before = None
                 if self.config.max_age_days:
-                    skip_before = self._clock() - timedelta(days=self.config.max_age_days)
+                    skip_before = self._clock.now() - timedelta(days=self.config.max_age_days)
                 mark = 0
                 log.info("mailbox.first_start", mailbox=self.name, skip_before=skip_before)
             else:
@@ -244,7 +243,7 @@ class MailboxPoller:
                         new=uidvalidity,
                         detail="messages are recognised by content; none is ticketed twice",
                     )
-            repo.save_mailbox_state(
+            mailbox_state.save_state(
                 s, self.name, uidvalidity=uidvalidity, high_water_uid=mark, skip_before=skip_before
             )
         return mark, self._cutoff(skip_before)
@@ -275,7 +274,5 @@ class MailboxPoller:
             new_mark = meta.uid
         if new_mark != mark:
             with self._sessions.begin() as s:
-                state = repo.mailbox_state(s, self.name)
-                if state is not None and state.uidvalidity == uidvalidity:
-                    state.high_water_uid = new_mark
+                mailbox_state.advance_mark(s, self.name, uidvalidity, new_mark)
         return new_mark

@@ -34,7 +34,7 @@ TEMPLATES: dict[str, str] = {
     "ticket_created_tenant": "Service Request Received",
     "ticket_resolved_tenant": "Service Request Completed",
     "ticket_status_tenant": "Service Request Update",
-    # Escalation mail (propdesk.escalation_service): to the rule's target / the assignee.
+    # Escalation mail (core.notifications.plan_escalation): to the rule's target / the assignee.
     "escalation": "Escalation",
     "sla_warning": "Resolution Deadline Approaching",
 }
@@ -193,7 +193,7 @@ def sample_context() -> dict[str, Any]:
         "note": "Sample note",
         "org_name": "Property Maintenance",
         "title": "Sample",
-        "escalation": {  # what escalation_service puts in escalation / sla_warning rows
+        "escalation": {  # what plan_escalation puts in escalation / sla_warning rows
             "rule": "supervisor",
             "description": "Urgency-1 ticket still New 30 minutes after it was received",
             "age": "31 min",

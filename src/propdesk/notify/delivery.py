@@ -15,32 +15,24 @@ hourly cap) are decided here, right before sending, and recorded as ``suppressed
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import Connection, Engine, Row
-from sqlalchemy.orm import Session, sessionmaker
-
+from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import NotificationsConfig
+from propdesk.core.notifications import TENANT
 from propdesk.logging import get_logger
-from propdesk.mail.compose import Composer, Outgoing
+from propdesk.mail.compose import Composer
 from propdesk.mail.smtp import Outcome, SendResult
-from propdesk.notify.events import TENANT
 from propdesk.notify.safety import RecipientPolicy
 from propdesk.store import outbox as repo
+from propdesk.store.db import Database
+from propdesk.store.outbox import DeliveryPass, OutboxItem
 
 log = get_logger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The real clock (tz-aware UTC)."""
-    return datetime.now(UTC)
 
 
 class Sender(Protocol):
@@ -83,19 +75,6 @@ class PassStats:
         return line
 
 
-def outgoing_from_row(row: Row[Any]) -> Outgoing:
-    """The compose input for one stored row."""
-    return Outgoing(
-        kind=row.kind,
-        recipient=row.recipient,
-        ticket_ids=tuple(row.ticket_ids),
-        message_id=row.message_id,
-        context=row.context,
-        in_reply_to=row.in_reply_to,
-        references=tuple(row.parent_references or ()),
-    )
-
-
 class OutboxDelivery:
     """Sends due outbox rows; ``run_once`` is the periodic task body."""
 
@@ -104,26 +83,21 @@ class OutboxDelivery:
 
     def __init__(
         self,
-        db: Engine | sessionmaker[Session],
+        db: Database,
         sender: Sender,
         composer: Composer,
         settings: NotificationsConfig,
         own_addresses: Iterable[str],
         *,
-        clock: Clock = utc_now,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         # A plain connection per row: the ORM session adds nothing here but overhead.
-        engine = db.kw["bind"] if isinstance(db, sessionmaker) else db
-        if not isinstance(engine, Engine):
-            raise TypeError("outbox delivery needs an Engine or a sessionmaker bound to one")
-        self._engine = engine
+        self._db = db
         self._sender = sender
         self._composer = composer
         self._settings = settings
         self._policy = RecipientPolicy(own_addresses)
         self._clock = clock
-        self._monotonic = monotonic
 
     def __call__(self) -> PassStats:
         return self.run_once()
@@ -134,12 +108,11 @@ class OutboxDelivery:
         early if SMTP is down."""
         stats = PassStats()
         budget = limit if limit is not None else self._settings.batch_size
-        deadline = self._monotonic() + self._settings.max_pass_seconds
-        # One connection for the pass, one transaction per row on it (no pool checkout and
-        # pre-ping per row: the round trips are most of a row's cost).
-        with self._engine.connect() as conn:
-            while stats.handled < budget and self._monotonic() < deadline:
-                outcome = self._one(conn, stats)
+        monotonic = self._clock.monotonic
+        deadline = monotonic() + self._settings.max_pass_seconds
+        with repo.delivery_pass(self._db) as rows:
+            while stats.handled < budget and monotonic() < deadline:
+                outcome = self._one(rows, stats)
                 if outcome is None:
                     break
                 if outcome is _STOP:
@@ -160,68 +133,70 @@ class OutboxDelivery:
         """Close the kept SMTP connection (at shutdown)."""
         self._sender.close()
 
-    def _one(self, conn: Connection, stats: PassStats) -> object | None:
-        now = self._clock()
-        with conn.begin():
-            row = repo.claim_one(conn, now)
+    def _one(self, rows: DeliveryPass, stats: PassStats) -> object | None:
+        now = self._clock.now()
+        with rows.claim(now) as row:
             if row is None:
                 return None
-            reason = self._refusal(conn, row, now)
+            reason = self._refusal(rows, row, now)
             if reason is not None:
-                repo.finish(conn, row.id, now, status="suppressed", error=reason, attempted=False)
+                rows.finish(row.id, now, status="suppressed", error=reason, attempted=False)
                 stats.suppressed += 1
                 log.warning("outbox.suppressed", outbox_id=row.id, kind=row.kind, reason=reason)
                 return _DONE
             try:
-                msg = self._composer.compose(outgoing_from_row(row), now)
+                msg = self._composer.compose(row.outgoing, now)
             except Exception as exc:  # a row that cannot be rendered must not block the rest
                 error = f"cannot compose: {type(exc).__name__}: {exc}"[:1000]
-                repo.finish(conn, row.id, now, status="dead", error=error)
+                rows.finish(row.id, now, status="dead", error=error)
                 stats.dead += 1
                 log.error("outbox.compose_failed", outbox_id=row.id, error=error)
                 return _DONE
             result = self._sender.send(msg, self._composer.envelope_from, row.recipient)
-            done = self._clock()
-            return self._record(conn, row, result, done, stats)
+            done = self._clock.now()
+            return self._record(rows, row, result, done, stats)
 
-    def _refusal(self, conn: Any, row: Row[Any], now: datetime) -> str | None:
+    def _refusal(self, rows: DeliveryPass, row: OutboxItem, now: datetime) -> str | None:
         reason = self._policy.refusal(row.recipient)
         if reason is not None:
             return reason
         cap = self._settings.tenant_cap_per_hour
         if row.audience == TENANT:
-            recent = repo.sent_since(conn, row.recipient, now - timedelta(hours=1))
+            recent = rows.sent_since(row.recipient, now - timedelta(hours=1))
             if recent >= cap:
                 return f"flood cap: {recent} mails to this tenant in the last hour (cap {cap})"
         return None
 
     def _record(
-        self, conn: Any, row: Row[Any], result: SendResult, now: datetime, stats: PassStats
+        self,
+        rows: DeliveryPass,
+        row: OutboxItem,
+        result: SendResult,
+        now: datetime,
+        stats: PassStats,
     ) -> object:
         fields = {"outbox_id": row.id, "kind": row.kind, "ticket_id": row.ticket_id}
         if result.outcome is Outcome.SENT:
-            repo.finish(conn, row.id, now, status="sent")
+            rows.finish(row.id, now, status="sent")
             stats.sent += 1
             log.info("outbox.sent", message_id=row.message_id, **fields)
             return _DONE
         if result.outcome is Outcome.DEAD:
-            repo.finish(conn, row.id, now, status="dead", error=result.answer)
+            rows.finish(row.id, now, status="dead", error=result.answer)
             stats.dead += 1
             log.error("outbox.dead", answer=result.answer, **fields)
             return _DONE
         attempts = row.attempts + 1
         if attempts >= self._settings.max_attempts:
             error = f"gave up after {attempts} attempts; last answer: {result.answer}"
-            repo.finish(conn, row.id, now, status="dead", error=error[:1000])
+            rows.finish(row.id, now, status="dead", error=error[:1000])
             stats.dead += 1
             log.error("outbox.dead", answer=error, **fields)
             return _DONE
         delay = repo.backoff(
             attempts, self._settings.retry_base_seconds, self._settings.retry_max_seconds
         )
-        repo.finish(
-            conn, row.id, now, status="pending", error=result.answer, next_attempt_at=now + delay
-        )
+        rows.finish(row.id, now, status="pending", error=result.answer, next_attempt_at=now + delay)
         stats.retry += 1
         log.warning(
             "outbox.retry_later",

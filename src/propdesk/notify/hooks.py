@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.core.message import InboundMessage, NotTicketReason
 from propdesk.core.models import Ticket, Urgency
+from propdesk.core.notifications import Source, plan_created
 from propdesk.core.policy import SlaTarget
 from propdesk.ingest import IngestHook
 from propdesk.logging import get_logger
 from propdesk.mail.compose import parse_message_id
-from propdesk.notify.delivery import Clock, utc_now
-from propdesk.notify.events import Source, plan_created
-from propdesk.notify.status import ticket_from_row
 from propdesk.store import outbox as repo
+from propdesk.store.tickets import ticket_from_row
 
 log = get_logger(__name__)
 
@@ -46,7 +46,7 @@ class NotificationHooks(IngestHook):
         message_id_domain: str,
         *,
         enabled: bool = True,
-        clock: Clock = utc_now,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._sla = sla
         self._domain = message_id_domain
@@ -61,7 +61,7 @@ class NotificationHooks(IngestHook):
             return
         made = [t if isinstance(t, Ticket) else ticket_from_row(t) for t in tickets]
         planned = plan_created(made, source_of(parsed), self._sla)
-        written = repo.add(session, planned, self._clock(), self._domain)
+        written = repo.add(session, planned, self._clock.now(), self._domain)
         log.debug("outbox.queued", count=len(written), tickets=[t.ticket_id for t in made])
 
     def comment_added(
@@ -80,6 +80,6 @@ class NotificationHooks(IngestHook):
         if parse_message_id(bounced) is None:
             return
         detail = f"bounce {parsed.message_id}: {parsed.subject}"[:1000]
-        row_id = repo.mark_bounced(session, bounced, self._clock(), detail)
+        row_id = repo.mark_bounced(session, bounced, self._clock.now(), detail)
         if row_id is not None:
             log.warning("outbox.bounced", outbox_id=row_id, message_id=bounced)

@@ -1,23 +1,25 @@
-"""Outbox repository: write notification rows with an event, claim them for delivery, record
-outcomes. Statements take a ``Session`` or ``Connection`` so the ingest hooks write into the
-ingest transaction and the delivery service into its own.
+"""Outbox repository: write notification rows, claim them for delivery, record outcomes.
+
+``add`` and ``mark_bounced`` take the caller's ``Session`` or ``Connection``, so the ingest hooks
+write into the ingest transaction and the escalation and status-change services into theirs.
+Delivery works through a ``DeliveryPass`` (one locked row per short transaction); the CLI lists,
+counts and re-queues rows. Every outbox row is mapped here (``OutboxItem``, ``listing``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, text, update
-from sqlalchemy.orm import Session
 
-from propdesk.mail.compose import make_message_id
-from propdesk.notify.events import Planned
+from propdesk.core.notifications import Planned
+from propdesk.mail.compose import Outgoing, make_message_id
+from propdesk.store.db import Database, Executor, connection
 from propdesk.store.tables_outbox import outbox
-
-Executor = Session | Connection
 
 
 @dataclass(frozen=True)
@@ -63,57 +65,108 @@ def add(db: Executor, planned: Sequence[Planned], now: datetime, domain: str) ->
     return written
 
 
-def claim_one(conn: Connection, now: datetime) -> Row[Any] | None:
-    """Lock the next due pending row; other daemons skip it until this transaction ends."""
-    stmt = (
-        select(outbox)
-        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
-        .order_by(outbox.c.next_attempt_at, outbox.c.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One claimed row as delivery needs it: what to compose and what to record about it."""
+
+    id: int
+    kind: str
+    audience: str
+    recipient: str
+    ticket_id: str
+    message_id: str
+    attempts: int
+    outgoing: Outgoing
+
+
+def _item(row: Row[Any]) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        kind=row.kind,
+        audience=row.audience,
+        recipient=row.recipient,
+        ticket_id=row.ticket_id,
+        message_id=row.message_id,
+        attempts=row.attempts,
+        outgoing=Outgoing(
+            kind=row.kind,
+            recipient=row.recipient,
+            ticket_ids=tuple(row.ticket_ids),
+            message_id=row.message_id,
+            context=row.context,
+            in_reply_to=row.in_reply_to,
+            references=tuple(row.parent_references or ()),
+        ),
     )
-    return conn.execute(stmt).first()
 
 
-def sent_since(conn: Connection, recipient: str, since: datetime) -> int:
-    """Tenant-bound mails to ``recipient`` sent since ``since``, counted under a per-recipient
-    transaction lock so two daemons cannot both take the last slot of the cap."""
-    conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(recipient))))
-    stmt = (
-        select(func.count())
-        .select_from(outbox)
-        .where(
-            outbox.c.recipient == recipient,
-            outbox.c.audience == "tenant",
-            outbox.c.sent_at >= since,
+class DeliveryPass:
+    """One delivery pass: one connection, one short transaction per claimed row on it (no pool
+    checkout and pre-ping per row: the round trips are most of a row's cost)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    @contextmanager
+    def claim(self, now: datetime) -> Iterator[OutboxItem | None]:
+        """Lock the next due pending row until the block ends (other daemons skip it); None when
+        nothing is due. ``finish`` and ``sent_since`` inside the block run in its transaction."""
+        stmt = (
+            select(outbox)
+            .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )
-    )
-    return int(conn.execute(stmt).scalar_one())
+        with self._conn.begin():
+            row = self._conn.execute(stmt).first()
+            yield None if row is None else _item(row)
+
+    def sent_since(self, recipient: str, since: datetime) -> int:
+        """Tenant-bound mails to ``recipient`` sent since ``since``, counted under a
+        per-recipient transaction lock so two daemons cannot both take the last slot of the cap."""
+        self._conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(recipient))))
+        stmt = (
+            select(func.count())
+            .select_from(outbox)
+            .where(
+                outbox.c.recipient == recipient,
+                outbox.c.audience == "tenant",
+                outbox.c.sent_at >= since,
+            )
+        )
+        return int(self._conn.execute(stmt).scalar_one())
+
+    def finish(
+        self,
+        row_id: int,
+        now: datetime,
+        *,
+        status: str,
+        error: str | None = None,
+        next_attempt_at: datetime | None = None,
+        attempted: bool = True,
+    ) -> None:
+        """Record one outcome: sent, dead, suppressed, or pending again with a next attempt."""
+        values: dict[str, Any] = {"status": status, "updated_at": now, "last_error": error}
+        if attempted:
+            values["attempts"] = outbox.c.attempts + 1
+        if status == "sent":
+            values["sent_at"] = now
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        self._conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
 
 
-def finish(
-    conn: Connection,
-    row_id: int,
-    now: datetime,
-    *,
-    status: str,
-    error: str | None = None,
-    next_attempt_at: datetime | None = None,
-    attempted: bool = True,
-) -> None:
-    """Record one outcome: sent, dead, suppressed, or pending again with a next attempt time."""
-    values: dict[str, Any] = {"status": status, "updated_at": now, "last_error": error}
-    if attempted:
-        values["attempts"] = outbox.c.attempts + 1
-    if status == "sent":
-        values["sent_at"] = now
-    if next_attempt_at is not None:
-        values["next_attempt_at"] = next_attempt_at
-    conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+@contextmanager
+def delivery_pass(db: Database) -> Iterator[DeliveryPass]:
+    """A pass's connection, closed when the pass ends."""
+    with connection(db) as conn:
+        yield DeliveryPass(conn)
 
 
-def listing(conn: Connection, status: str | None = None, limit: int = 200) -> Sequence[Any]:
-    """Rows for ``propdesk outbox``, newest first."""
+def listing(conn: Executor, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Rows for ``propdesk outbox``, newest first, as column -> value."""
     stmt = select(
         outbox.c.id,
         outbox.c.status,
@@ -130,16 +183,16 @@ def listing(conn: Connection, status: str | None = None, limit: int = 200) -> Se
     ).order_by(outbox.c.id.desc())
     if status is not None:
         stmt = stmt.where(outbox.c.status == status)
-    return conn.execute(stmt.limit(limit)).all()
+    return [dict(r) for r in conn.execute(stmt.limit(limit)).mappings()]
 
 
-def counts(conn: Connection) -> dict[str, int]:
+def counts(conn: Executor) -> dict[str, int]:
     """Rows per status."""
     rows = conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all()
     return {str(s): int(n) for s, n in rows}
 
 
-def retry(conn: Connection, row_id: int, now: datetime) -> str | None:
+def retry(conn: Executor, row_id: int, now: datetime) -> str | None:
     """Make a row pending and due now (attempts reset); returns its previous status.
 
     A ``sent`` row is left alone (re-sending it would be a duplicate the server already took).

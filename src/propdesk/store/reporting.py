@@ -8,10 +8,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from propdesk.core.escalation import SLA_WARNING_RULE
 from propdesk.core.models import Ticket
-from propdesk.notify.status import ticket_from_row
 from propdesk.store.tables import TicketRow
 from propdesk.store.tables_escalation import EscalationRow
+from propdesk.store.tickets import ticket_from_row
 
 _CHUNK = 2000
 
@@ -37,7 +38,7 @@ def escalated_ticket_ids(
     query = (
         select(TicketRow.ticket_id)
         .join(EscalationRow, EscalationRow.ticket_pk == TicketRow.id)
-        .where(EscalationRow.rule != "sla_warning")  # escalation_service.SLA_WARNING_RULE
+        .where(EscalationRow.rule != SLA_WARNING_RULE)
         .distinct()
     )
     if since is not None:

@@ -20,12 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from propdesk.core.escalation import SLA_KINDS, SLA_RESOLUTION, SLA_RESPONSE
 from propdesk.store.base import Base
 
-# SLA kinds, as stored; the spec's two targets per urgency.
-SLA_RESPONSE = "response"
-SLA_RESOLUTION = "resolution"
-SLA_KINDS = (SLA_RESPONSE, SLA_RESOLUTION)
+__all__ = ["SLA_KINDS", "SLA_RESOLUTION", "SLA_RESPONSE", "EscalationRow", "SlaBreachRow"]
 
 
 class EscalationRow(Base):

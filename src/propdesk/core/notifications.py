@@ -1,7 +1,8 @@
 """Which events mail whom (the spec's ``send_ticket_notifications``, plus what users expect).
 
-Pure planning: tickets and events in, ``Planned`` notifications out; the hooks store them as outbox
-rows in the caller's transaction. Deviations from the naive spec, on purpose:
+Pure planning: tickets and events in, ``Planned`` notifications out; the services store them as
+outbox rows in their own transaction (``propdesk.store.outbox.add``). Deviations from the naive
+spec, on purpose:
 - one email that became several tickets gets ONE tenant acknowledgement listing them all (the
   spec's per-ticket loop would send the tenant one mail per ticket);
 - each assignee still gets one mail per ticket (each is separate work, maybe for separate people);
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from propdesk.core.models import Ticket, TicketStatus, Urgency
@@ -160,3 +161,61 @@ def plan_assigned(ticket: Ticket, sla: Mapping[Urgency, SlaTarget]) -> list[Plan
             context={"tickets": [ticket_context(ticket, sla)]},
         )
     ]
+
+
+#: Outbox kinds of the escalation service (templates ``mail/templates/<kind>.txt|.html``).
+ESCALATION_KIND = "escalation"
+WARNING_KIND = "sla_warning"
+
+
+def span(delta: timedelta) -> str:
+    """``2 h 05 min`` / ``31 min`` / ``3 d 4 h``: an age or time left, for people."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {mins:02d} min"
+    return f"{mins} min"
+
+
+@dataclass(frozen=True)
+class EscalationMail:
+    """One escalation (or near-breach warning) to mail: which rule, to whom, due since when.
+
+    ``deadline`` is set for a warning only: the resolution deadline it warns about.
+    """
+
+    rule: str
+    description: str
+    target: str
+    due_at: datetime
+    deadline: datetime | None = None
+
+
+def plan_escalation(
+    ticket: Ticket, mail: EscalationMail, now: datetime, sla: Mapping[Urgency, SlaTarget]
+) -> Planned:
+    """The outbox row for one escalation: what the templates ``escalation`` and
+    ``sla_warning`` show (which rule, the ticket's age and urgency, text and unit)."""
+    escalation: dict[str, Any] = {
+        "rule": mail.rule,
+        "description": mail.description,
+        "age": span(ticket.age(now)),
+        "received_at": ticket.received_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "status": ticket.status.value,
+        "due_at": mail.due_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "deadline": "",
+        "remaining": "",
+    }
+    if mail.deadline is not None:
+        escalation["deadline"] = mail.deadline.strftime("%Y-%m-%d %H:%M UTC")
+        escalation["remaining"] = span(mail.deadline - now)
+    return Planned(
+        kind=WARNING_KIND if mail.deadline is not None else ESCALATION_KIND,
+        audience=STAFF,
+        recipient=mail.target,
+        ticket_ids=(ticket.ticket_id,),
+        context={"tickets": [ticket_context(ticket, sla)], "escalation": escalation},
+    )

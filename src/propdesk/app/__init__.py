@@ -1,48 +1,67 @@
 """The composition root: builds every adapter and service from the config.
 
-The CLI and the daemon get their collaborators here and nowhere else, so wiring lives in one place.
+The CLI and the daemon get their collaborators here and nowhere else, so wiring lives in one place:
+``adapters`` (engine, SMTP sender, our addresses, templates), ``probes`` (``check-config
+--connect``), and here the services, the ingest hooks, the periodic tasks and the daemon, all
+built on ONE clock (``propdesk.clock``) handed down from ``daemon()``/``ingest_service()``.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+# The composition root is split in modules; everything stays reachable as ``app.<name>``.
+from propdesk.app.adapters import _safe_error
+from propdesk.app.adapters import engine as engine
+from propdesk.app.adapters import own_addresses as own_addresses
+from propdesk.app.adapters import smtp_sender as smtp_sender
+from propdesk.app.adapters import templates as templates
+from propdesk.app.probes import PROBES as PROBES
+from propdesk.app.probes import Probe as Probe
+from propdesk.app.probes import ProbeResult as ProbeResult
+from propdesk.app.probes import _probe_smtp as _probe_smtp
+from propdesk.app.probes import probe as probe
+from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config, MailboxConfig, config_path, load_config
 from propdesk.core.hours import BusinessHours
 from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
-from propdesk.core.pipeline import analyse_message
+from propdesk.core.pipeline import analyse_items
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
-from propdesk.errors import ConfigError, MailboxError, StoreError
+from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
 from propdesk.logging import configure_logging, get_logger
-from propdesk.mail.compose import Composer, Templates, message_id_domain
-from propdesk.mail.imap import ImapMailbox
+from propdesk.mail.compose import Composer, message_id_domain
 from propdesk.mail.parse import parse_message
-from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
-from propdesk.notify.delivery import Clock, OutboxDelivery, utc_now
+from propdesk.mail.smtp import SmtpSender
+from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
-from propdesk.notify.status import StaffActions
+from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
-from propdesk.store.engine import make_engine
+from propdesk.store.session import sessions as store_sessions
 
 log = get_logger(__name__)
+
+
+def clock() -> Clock:
+    """The one clock (wall time and a monotonic timer) services and CLI commands read the time
+    from; tests hand a service their own through the ``clock`` parameter of its builder."""
+    return SYSTEM_CLOCK
 
 
 def load(explicit_path: str | os.PathLike[str] | None, log_format: str | None = None) -> Config:
@@ -50,13 +69,6 @@ def load(explicit_path: str | os.PathLike[str] | None, log_format: str | None = 
     config = load_config(config_path(explicit_path))
     configure_logging(config.logging.level, log_format or config.logging.format)
     return config
-
-
-def engine(config: Config, *, pooled: bool = True) -> Engine:
-    """The database engine, with the password resolved from its secret reference."""
-    db = config.database
-    password = db.password.resolve() if db.password is not None else None
-    return make_engine(db, password, config.timeouts.database_seconds, pooled=pooled)
 
 
 def migrate(config: Config) -> None:
@@ -76,83 +88,12 @@ def migrate(config: Config) -> None:
         eng.dispose()
 
 
-@dataclass(frozen=True)
-class ProbeResult:
-    """One line of ``check-config --connect``."""
-
-    target: str
-    ok: bool
-    detail: str
-
-    def line(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'} {self.target}: {self.detail}"
-
-
-Probe = Callable[[Config], Iterator[ProbeResult]]
-
-
-def _probe_database(config: Config) -> Iterator[ProbeResult]:
-    db = config.database
-    target = f"database {db.user}@{db.host}:{db.port}/{db.name}"
-    try:
-        eng = engine(config, pooled=False)
-        try:
-            with eng.connect() as conn:
-                version = conn.execute(text("show server_version")).scalar_one()
-            current = migrations.current_revision(eng)
-            head = migrations.head_revision(eng)
-        finally:
-            eng.dispose()
-    except Exception as exc:  # a probe reports every failure as a line
-        yield ProbeResult(target, False, _safe_error(exc))
-        return
-    if current == head:
-        schema = "schema up to date"
-    else:
-        schema = f"schema at {current}, head is {head}: run `propdesk migrate`"
-    yield ProbeResult(target, current == head, f"PostgreSQL {version}, {schema}")
-
-
-def _safe_error(exc: BaseException) -> str:
-    """An error as one line, without connection strings (which could carry a password)."""
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f"{type(exc).__name__}: {message}"
-
-
-def smtp_sender(config: Config) -> SmtpSender:
-    """The SMTP adapter with its secrets resolved (password or an OAuth2 token source)."""
-    smtp = config.smtp
-    password = smtp.password.resolve() if smtp.password is not None else None
-    token: TokenSource | None = None
-    if smtp.oauth_token is not None:
-        ref = smtp.oauth_token
-        token = ref.resolve
-    elif smtp.oauth_token_command:
-        token = token_from_command(smtp.oauth_token_command, config.timeouts.smtp_seconds)
-    return SmtpSender(smtp, timeout=config.timeouts.smtp_seconds, password=password, token=token)
-
-
-def own_addresses(config: Config) -> list[str]:
-    """Addresses that are us: never mailed (a loop), and recognised by the intake."""
-    found = [config.smtp.from_address, *config.intake.own_addresses]
-    if config.smtp.reply_to:
-        found.append(config.smtp.reply_to)
-    found.extend(m.username for m in config.mailboxes if "@" in m.username)
-    return found
-
-
-def templates(config: Config) -> Templates:
-    """Notification templates, every one loaded and test-rendered now (a ConfigError if broken)."""
-    return Templates(config.notifications.templates_dir)
-
-
 def outbox_delivery(
     config: Config,
     db: Engine | sessionmaker[Session],
     *,
     sender: SmtpSender | None = None,
     clock: Clock | None = None,
-    monotonic: Callable[[], float] | None = None,
 ) -> OutboxDelivery:
     """The outbox delivery service; its ``run_once`` is the daemon loop's periodic task."""
     return OutboxDelivery(
@@ -161,118 +102,52 @@ def outbox_delivery(
         Composer(config, templates(config)),
         config.notifications,
         own_addresses(config),
-        clock=clock if clock is not None else utc_now,
-        monotonic=monotonic if monotonic is not None else time.monotonic,
+        clock=clock if clock is not None else SYSTEM_CLOCK,
     )
 
 
-def staff_actions(config: Config, eng: Engine) -> StaffActions:
+def status_change_service(
+    config: Config, eng: Engine, *, clock: Clock | None = None
+) -> StatusChangeService:
     """Status changes and re-assignment, with their notifications queued in the same txn."""
-    return StaffActions(
+    return StatusChangeService(
         eng,
         load_rules(config.rules.file).policy.sla,
         message_id_domain(config),
         tenant_status_updates=config.notifications.tenant_status_updates,
         notifications_enabled=config.notifications.enabled,
+        clock=clock if clock is not None else SYSTEM_CLOCK,
     )
 
 
 def notification_hooks(
-    config: Config, the_rules: Rules | None = None, *, clock: Clock | None = None
+    config: Config, the_rules: Rules | None = None, *, clock: Clock = SYSTEM_CLOCK
 ) -> NotificationHooks:
     """The in-transaction hooks ingest calls to queue notifications (and record bounces)."""
     return NotificationHooks(
         (the_rules or load_rules(config.rules.file)).policy.sla,
         message_id_domain(config),
         enabled=config.notifications.enabled,
-        clock=clock if clock is not None else utc_now,
+        clock=clock if clock is not None else SYSTEM_CLOCK,
     )
-
-
-def _probe_smtp(config: Config) -> Iterator[ProbeResult]:
-    smtp = config.smtp
-    target = f"smtp {smtp.host}:{smtp.port}"
-    if "smtp" not in config.model_fields_set:
-        # No [smtp] section: a mailbox-only set-up being checked; say what would be used.
-        yield ProbeResult(target, True, "no [smtp] section in the file: not checked")
-        return
-    try:
-        templates(config)
-        detail = smtp_sender(config).probe()
-    except Exception as exc:  # a probe reports every failure as a line
-        yield ProbeResult(target, False, _safe_error(exc))
-        return
-    yield ProbeResult(target, True, detail)
-    yield _probe_staff_not_own(config)
-
-
-def _probe_staff_not_own(config: Config) -> ProbeResult:
-    """Staff mail to one of our own addresses is suppressed as a loop: say so before it is."""
-    policy = load_rules(config.rules.file).policy
-    staff = {a.assignee for a in policy.assignment.values()} | set(policy.specialists.values())
-    staff |= {policy.default_assignment.assignee} | {e.target for e in policy.escalations}
-    own = {a.lower() for a in own_addresses(config)}
-    clash = sorted(a for a in staff if a.lower() in own)
-    if clash:
-        detail = (
-            f"{', '.join(clash)} receive(s) tickets but is also our own address: those "
-            "notifications would be suppressed as a mail loop (use another [smtp] from_address)"
-        )
-        return ProbeResult("notifications", False, detail)
-    return ProbeResult("notifications", True, "no rule address is one of our own")
-
-
-def _probe_mailboxes(config: Config) -> Iterator[ProbeResult]:
-    """Each mailbox: login, its folders, and the capabilities exactly-once relies on."""
-    for mb in config.mailboxes:
-        target = f"mailbox {mb.name} {mb.username}@{mb.host}:{mb.port} ({mb.tls})"
-        try:
-            with ImapMailbox(mb, config.timeouts.imap_seconds, connect_attempts=1) as imap:
-                missing = [
-                    f
-                    for f in (mb.folder, mb.processed_folder, mb.failed_folder)
-                    if not imap.folder_exists(f)
-                ]
-                caps = {c: imap.has(c) for c in ("MOVE", "UIDPLUS", "IDLE")}
-                mode = imap.removal_mode
-        except (MailboxError, ConfigError) as exc:
-            yield ProbeResult(target, False, str(exc))
-            continue
-        have = ", ".join(f"{c} {'yes' if ok else 'no'}" for c, ok in caps.items())
-        how = {
-            "move": "processed mail is MOVEd",
-            "copy_expunge": "no MOVE: COPY + UID EXPUNGE of just that UID",
-            "none": "no MOVE/UIDPLUS: mail stays, a UID high-water mark is kept",
-        }[mode]
-        if missing and mb.folder in missing:
-            yield ProbeResult(target, False, f"folder {mb.folder!r} does not exist ({have})")
-        elif missing:
-            note = f"{', '.join(missing)} missing (created at first run)"
-            yield ProbeResult(target, True, f"logged in; {note}; {have}; {how}")
-        else:
-            yield ProbeResult(target, True, f"logged in; folders ok; {have}; {how}")
-
-
-# Probes run by `check-config --connect`, in order. Adapters add theirs here.
-PROBES: list[Probe] = [_probe_database, _probe_mailboxes, _probe_smtp]
-
-
-def probe(config: Config) -> Iterator[ProbeResult]:
-    """Run every probe; each yields one line per thing it checked."""
-    for p in PROBES:
-        yield from p(config)
 
 
 # --- ingest and the daemon ---------------------------------------------------------------------
 
 #: Builds one in-transaction ingest hook (notifications write outbox rows, escalation sets clocks).
-HookFactory = Callable[[Config, Rules], IngestHook]
+HookFactory = Callable[[Config, Rules, Clock], IngestHook]
 #: Builds one periodic task for the daemon loop (outbox delivery, escalation pass).
-TaskFactory = Callable[[Config, Rules, sessionmaker[Session]], PeriodicTask]
+TaskFactory = Callable[[Config, Rules, sessionmaker[Session], Clock], PeriodicTask]
 
 
-def _outbox_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
-    delivery = outbox_delivery(config, made)
+def _notification_hooks(config: Config, the_rules: Rules, clock: Clock) -> IngestHook:
+    return notification_hooks(config, the_rules, clock=clock)
+
+
+def _outbox_task(
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+) -> PeriodicTask:
+    delivery = outbox_delivery(config, made, clock=clock)
     return PeriodicTask(
         delivery.name, config.intervals.outbox_seconds, delivery.run_once, close=delivery.close
     )
@@ -290,7 +165,7 @@ def escalation_service(
     return EscalationService(
         db,
         the_rules or load_rules(config.rules.file),
-        clock=clock if clock is not None else utc_now,
+        clock=clock if clock is not None else SYSTEM_CLOCK,
         message_id_domain=message_id_domain(config),
         warn_before=timedelta(minutes=config.escalation.warn_before_resolution_minutes),
         batch_size=config.escalation.batch_size,
@@ -298,13 +173,17 @@ def escalation_service(
     )
 
 
-def escalation_hooks(config: Config, the_rules: Rules | None = None) -> EscalationHook:
+def escalation_hooks(
+    config: Config, the_rules: Rules | None = None, clock: Clock = SYSTEM_CLOCK
+) -> EscalationHook:
     """In the creation transaction: escalations due at once, and each ticket's next time."""
-    return EscalationHook(escalation_service(config, None, the_rules=the_rules))
+    return EscalationHook(escalation_service(config, None, the_rules=the_rules, clock=clock))
 
 
-def _escalation_task(config: Config, the_rules: Rules, made: sessionmaker[Session]) -> PeriodicTask:
-    service = escalation_service(config, made, the_rules=the_rules)
+def _escalation_task(
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+) -> PeriodicTask:
+    service = escalation_service(config, made, the_rules=the_rules, clock=clock)
 
     def run() -> str:
         return service.run_pass().summary()
@@ -312,8 +191,8 @@ def _escalation_task(config: Config, the_rules: Rules, made: sessionmaker[Sessio
     return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
 
 
-#: Colleagues register their factories here (one line each), like PROBES.
-INGEST_HOOKS: list[HookFactory] = [notification_hooks, escalation_hooks]
+#: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
+INGEST_HOOKS: list[HookFactory] = [_notification_hooks, escalation_hooks]
 PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task]
 
 
@@ -356,10 +235,11 @@ def parser(config: Config) -> Parse:
 
 
 def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
-    """The core pipeline (``propdesk.core.pipeline.analyse_message``) as ingest calls it."""
+    """The core pipeline as ingest's ``analyse`` stage calls it: its ``not_a_ticket`` stage has
+    already screened the message (``propdesk.core.pipeline.not_ticket_reason``)."""
 
     def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
-        result = analyse_message(
+        result = analyse_items(
             msg,
             rules=the_rules,
             business_hours=hours,
@@ -373,7 +253,7 @@ def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
 
 
 def sessions(eng: Engine) -> sessionmaker[Session]:
-    return sessionmaker(eng, expire_on_commit=False)
+    return store_sessions(eng)
 
 
 def ingest_service(
@@ -383,6 +263,7 @@ def ingest_service(
     the_rules: Rules | None = None,
     analyse: Analyse | None = None,
     extra_hooks: Sequence[IngestHook] = (),
+    clock: Clock = SYSTEM_CLOCK,
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -398,8 +279,9 @@ def ingest_service(
         analyse=analyse or analyser(the_rules, business_hours(config)),
         new_ticket_id=lambda: new_ticket_id(secrets.token_bytes),
         staff_addresses=staff_addresses(config, the_rules),
-        hooks=[*(factory(config, the_rules) for factory in INGEST_HOOKS), *extra_hooks],
+        hooks=[*(factory(config, the_rules, clock) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
+        clock=clock,
     )
 
 
@@ -429,8 +311,10 @@ def daemon(
     analyse: Analyse | None = None,
     metrics: Metrics | None = None,
     extra_hooks: Sequence[IngestHook] = (),
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Daemon:
-    """Pollers for every configured mailbox plus the registered periodic tasks.
+    """Pollers for every configured mailbox plus the registered periodic tasks, all on ONE
+    ``clock`` (tests pass theirs: the hour of day and the passing of time are theirs).
 
     Refuses to start on a schema that is not at the newest revision: every message would fail
     on a missing table otherwise.
@@ -452,7 +336,7 @@ def daemon(
             "run `propdesk migrate` first"
         )
     service = ingest_service(
-        config, pooled, the_rules=the_rules, analyse=analyse, extra_hooks=extra_hooks
+        config, pooled, the_rules=the_rules, analyse=analyse, extra_hooks=extra_hooks, clock=clock
     )
     made = sessions(pooled)
     pollers = [
@@ -462,10 +346,13 @@ def daemon(
             sessions=made,
             lock_engine=unpooled,
             timeout_seconds=config.timeouts.imap_seconds,
+            clock=clock,
             metrics=metrics,
         )
         for mb in (config.mailboxes if mailboxes is None else mailboxes)
     ]
-    tasks = [factory(config, the_rules, made) for factory in PERIODIC_TASKS]
-    loop = DaemonLoop(pollers, poll_seconds=config.intervals.poll_seconds, tasks=tasks, stop=stop)
+    tasks = [factory(config, the_rules, made, clock) for factory in PERIODIC_TASKS]
+    loop = DaemonLoop(
+        pollers, poll_seconds=config.intervals.poll_seconds, tasks=tasks, stop=stop, clock=clock
+    )
     return Daemon(loop, (pooled, unpooled))

@@ -1,0 +1,51 @@
+"""Adapters built from the config: the database engine, the SMTP sender, our own addresses and
+the notification templates (secrets resolved here, at the edge, and never logged)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from propdesk.config import Config
+from propdesk.mail.compose import Templates
+from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
+from propdesk.store.engine import make_engine
+
+
+def engine(config: Config, *, pooled: bool = True) -> Engine:
+    """The database engine, with the password resolved from its secret reference."""
+    db = config.database
+    password = db.password.resolve() if db.password is not None else None
+    return make_engine(db, password, config.timeouts.database_seconds, pooled=pooled)
+
+
+def _safe_error(exc: BaseException) -> str:
+    """An error as one line, without connection strings (which could carry a password)."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{type(exc).__name__}: {message}"
+
+
+def smtp_sender(config: Config) -> SmtpSender:
+    """The SMTP adapter with its secrets resolved (password or an OAuth2 token source)."""
+    smtp = config.smtp
+    password = smtp.password.resolve() if smtp.password is not None else None
+    token: TokenSource | None = None
+    if smtp.oauth_token is not None:
+        ref = smtp.oauth_token
+        token = ref.resolve
+    elif smtp.oauth_token_command:
+        token = token_from_command(smtp.oauth_token_command, config.timeouts.smtp_seconds)
+    return SmtpSender(smtp, timeout=config.timeouts.smtp_seconds, password=password, token=token)
+
+
+def own_addresses(config: Config) -> list[str]:
+    """Addresses that are us: never mailed (a loop), and recognised by the intake."""
+    found = [config.smtp.from_address, *config.intake.own_addresses]
+    if config.smtp.reply_to:
+        found.append(config.smtp.reply_to)
+    found.extend(m.username for m in config.mailboxes if "@" in m.username)
+    return found
+
+
+def templates(config: Config) -> Templates:
+    """Notification templates, every one loaded and test-rendered now (a ConfigError if broken)."""
+    return Templates(config.notifications.templates_dir)

@@ -1,0 +1,89 @@
+"""The per-message decision as data: named stages run in order by a tiny interpreter.
+
+A stage is a name, a one-line description and a pure check over one message's context that
+returns a verdict: ``CONTINUE`` (None: not mine, ask the next stage) or a final ``Decision``.
+The first decision wins (GNU Mailman's chains, without its ``msgdata`` side effects). Everything a
+stage needs is in the context, looked up before the chain runs, so a stage is tested alone with
+plain values and never touches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from propdesk.core.message import InboundMessage
+from propdesk.core.models import Ticket
+from propdesk.errors import PropdeskError
+from propdesk.ingest.types import Analyse
+from propdesk.logging import get_logger
+from propdesk.store.records import Lookups
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContext:
+    """One message as the stages see it: parsed, described, and what the store knows of it."""
+
+    mailbox: str
+    sha256: str
+    sender: str | None  # the sender's address as recorded
+    parsed: InboundMessage
+    refs: tuple[str, ...]  # ticket ids the message refers to, most exact first
+    received_at: datetime  # IMAP INTERNALDATE: SLA clocks start here
+    now: datetime  # one clock reading for everything this message causes
+    lookups: Lookups
+    staff: frozenset[str]  # lower-case addresses the rules send work to, and our own
+    analyse: Analyse  # the core pipeline (action items -> tickets)
+
+
+#: The outcomes a stage can decide (``quarantined`` and ``skipped`` are the service's, not theirs).
+Outcome = Literal["duplicate", "ignored", "comment", "ticketed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A message's final outcome and what persisting it needs.
+
+    ``outcome``: duplicate | ignored | comment | ticketed. ``duplicate_of``: the earlier message's
+    id; ``ticket_pk``: the ticket a comment joins; ``tickets``: the tickets to create.
+    ``stage``: the stage that decided (filled by the interpreter).
+    """
+
+    outcome: Outcome
+    reason: str | None = None
+    duplicate_of: int | None = None
+    ticket_pk: int | None = None
+    tickets: tuple[Ticket, ...] = ()
+    stage: str = ""
+
+
+#: A stage's answer: a final decision, or ``CONTINUE`` to let the next stage decide.
+Verdict = Decision | None
+CONTINUE: Verdict = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One named decision of the chain."""
+
+    name: str
+    description: str
+    check: Callable[[MessageContext], Verdict]
+
+
+class UndecidedError(PropdeskError):
+    """No stage of the chain decided the message (the last stage must always decide)."""
+
+
+def decide(stages: Sequence[Stage], ctx: MessageContext) -> Decision:
+    """Run ``stages`` in order until one decides; log each stage's name as it runs."""
+    for stage in stages:
+        log.debug("ingest.stage", stage=stage.name)
+        verdict = stage.check(ctx)
+        if verdict is not None:
+            return replace(verdict, stage=stage.name)
+    raise UndecidedError(f"no stage decided ({', '.join(s.name for s in stages)})")

@@ -1,0 +1,74 @@
+"""The ingest service's vocabulary: what it is given (parse, analyse, due dates, hooks) and what
+it answers (``Result``). Named once here, so callers and stages agree on one spelling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from propdesk.core.message import InboundMessage
+from propdesk.core.models import Ticket
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What the core pipeline decided: tickets to create, or why none."""
+
+    tickets: Sequence[Ticket] = ()
+    ignored_reason: str | None = None
+
+
+#: raw bytes -> parsed message (``propdesk.mail.parse.parse_message`` with the intake config).
+Parse = Callable[[bytes], InboundMessage]
+#: (message, received_at, now) -> analysis (the core pipeline, wired in ``propdesk.app``).
+Analyse = Callable[[InboundMessage, datetime, datetime], Analysis]
+#: ticket -> (response_due_at, resolution_due_at), from the core's SLA module.
+DueDates = Callable[[Ticket], tuple[datetime | None, datetime | None]]
+#: A fresh random ticket id (after a clash of the one the core made).
+NewTicketId = Callable[[], str]
+
+
+class IngestHook:
+    """In-transaction hook: override the methods you need (the defaults do nothing).
+
+    Each runs inside the message's transaction with the message row already flushed (it has an
+    ``id``). Write rows with ``session``; never commit. Raising rolls the whole message back and
+    quarantines it, so a hook cannot half-apply. ``session`` is a
+    ``propdesk.store.session.Session``; ``message``, ``ticket(s)`` and ``event`` are rows of
+    ``propdesk.store.tables``.
+    """
+
+    def tickets_created(
+        self, session: Any, message: Any, parsed: InboundMessage, tickets: Sequence[Any]
+    ) -> None:
+        """New tickets (one per action item) were created from ``message``."""
+
+    def comment_added(
+        self, session: Any, message: Any, parsed: InboundMessage, ticket: Any, event: Any
+    ) -> None:
+        """``message`` was a reply and became a comment event on ``ticket``."""
+
+    def message_recorded(self, session: Any, message: Any, parsed: InboundMessage) -> None:
+        """``message`` was recorded as ``ignored`` (auto-reply, bounce, staff, no action items).
+
+        For a bounce, ``message.bounced_message_id`` names the Message-ID it reports on.
+        """
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of one message, for the poller (where to move it) and the logs."""
+
+    uid: int
+    outcome: str
+    reason: str | None = None
+    ticket_ids: tuple[str, ...] = ()
+    already: bool = False  # recorded by an earlier run: only the move is left to do
+    message_pk: int | None = None
+
+    @property
+    def destination(self) -> str:
+        """``failed`` for quarantined messages, ``processed`` for every other outcome."""
+        return "failed" if self.outcome == "quarantined" else "processed"

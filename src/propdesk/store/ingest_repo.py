@@ -1,0 +1,297 @@
+"""SQL and row mapping of the ingest service: message rows, what a message repeats or refers to,
+and the writes its outcome causes (comment events, tickets, links, attachments).
+
+Every function takes the caller's ``Session`` and never commits: the ingest service owns the
+transaction (one per message), so everything a message causes commits or rolls back together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from propdesk.core.message import Attachment, InboundMessage
+from propdesk.core.models import Ticket
+from propdesk.store.locks import xact_lock
+from propdesk.store.records import EarlierMessage, Lookups
+from propdesk.store.repository import add_event, clean_opt, clean_text
+from propdesk.store.tables import (
+    EVENT_COMMENT,
+    EVENT_CREATED,
+    AttachmentBlobRow,
+    AttachmentRow,
+    InboundMessageRow,
+    MessageTicketRow,
+    TicketEventRow,
+    TicketRow,
+)
+from propdesk.store.tickets import ticket_values
+
+#: The unique keys whose violation means "recorded already" (IMAP key) or "same bytes" (content).
+IMAP_KEY = "uq_inbound_messages_imap_key"
+CONTENT_KEY = "uq_inbound_messages_content"
+
+#: Longest comment text kept in an event (the raw message is not kept for comments).
+COMMENT_CHARS = 20_000
+
+
+# -- message rows ---------------------------------------------------------------------------------
+
+
+def new_row(
+    mailbox: str,
+    uidvalidity: int,
+    *,
+    uid: int,
+    size: int,
+    received_at: datetime,
+    error: str | None = None,
+    **values: Any,
+) -> InboundMessageRow:
+    """A message row not yet in any session (``values``: outcome, sha256, reason, raw, ...)."""
+    return InboundMessageRow(
+        mailbox=mailbox,
+        uidvalidity=uidvalidity,
+        uid=uid,
+        size=size,
+        received_at=received_at,
+        error=clean_opt(error),
+        **values,
+    )
+
+
+def describe(row: InboundMessageRow, parsed: InboundMessage) -> None:
+    """Copy the parsed headers the row keeps (cleaned of NULs PostgreSQL cannot store)."""
+    row.message_id = clean_opt(parsed.message_id or None)
+    row.sender = None if parsed.sender is None else clean_text(parsed.sender.address)
+    row.subject = clean_text(parsed.subject or "")[:2000]
+    row.in_reply_to = clean_opt(parsed.in_reply_to)
+    row.bounced_message_id = clean_opt(parsed.bounced_message_id)
+
+
+def add(session: Session, row: InboundMessageRow) -> int:
+    """Insert ``row`` now (a unique-key conflict raises here) and return its id."""
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def find_message(
+    session: Session, mailbox: str, uidvalidity: int, uid: int
+) -> InboundMessageRow | None:
+    return session.scalars(
+        select(InboundMessageRow).where(
+            InboundMessageRow.mailbox == mailbox,
+            InboundMessageRow.uidvalidity == uidvalidity,
+            InboundMessageRow.uid == uid,
+        )
+    ).one_or_none()
+
+
+def get_message(session: Session, pk: int, *, for_update: bool = False) -> InboundMessageRow | None:
+    return session.get(InboundMessageRow, pk, with_for_update=for_update)
+
+
+def quarantined_ids(session: Session, message_pk: int | None = None) -> list[int]:
+    """Ids of quarantined messages (all, or just ``message_pk``), oldest first."""
+    query = select(InboundMessageRow.id).where(InboundMessageRow.outcome == "quarantined")
+    if message_pk is not None:
+        query = query.where(InboundMessageRow.id == message_pk)
+    return list(session.scalars(query.order_by(InboundMessageRow.id)))
+
+
+def start_retry(row: InboundMessageRow) -> bytes | None:
+    """A quarantined row's kept bytes, counting the attempt; None if they were never read."""
+    raw = row.raw
+    if raw is None:
+        return None
+    row.attempts += 1
+    row.sha256 = hashlib.sha256(raw).hexdigest()
+    return raw
+
+
+def retry_done(row: InboundMessageRow) -> None:
+    """The retried row has a final outcome: its bytes are no longer needed."""
+    row.raw = None
+
+
+def note_failed_retry(session: Session, pk: int, error: str) -> None:
+    """A retry failed again: count it and keep the newest error."""
+    row = session.get(InboundMessageRow, pk)
+    if row is not None:
+        row.attempts += 1
+        row.error = clean_text(error)
+
+
+# -- what the stages need to know -----------------------------------------------------------------
+
+
+def lookups(session: Session, row: InboundMessageRow, refs: Sequence[str]) -> Lookups:
+    """Everything the ingest stages ask the database about one described message row."""
+    assert row.sha256 is not None
+    if row.message_id and row.sender:
+        # Serialise deliveries of one Message-ID across mailboxes (their daemons differ).
+        xact_lock(session, "message-id", row.message_id)
+    earlier = _find_earlier(
+        session,
+        mailbox=row.mailbox,
+        sha256=row.sha256,
+        message_id=row.message_id,
+        sender=row.sender,
+        exclude_id=row.id,
+    )
+    seen = None if earlier is None else EarlierMessage(earlier.id, earlier.mailbox, earlier.sha256)
+    return Lookups(seen, existing_tickets(session, refs))
+
+
+def _find_earlier(
+    session: Session,
+    *,
+    mailbox: str,
+    sha256: str,
+    message_id: str | None,
+    sender: str | None,
+    exclude_id: int | None = None,
+) -> InboundMessageRow | None:
+    """The first recorded message this one repeats: the same bytes in this mailbox (the content
+    key), or the same Message-ID from the same sender in any mailbox. One round trip."""
+    same = and_(InboundMessageRow.mailbox == mailbox, InboundMessageRow.sha256 == sha256)
+    if message_id and sender:
+        same = or_(
+            same,
+            and_(
+                InboundMessageRow.message_id == message_id,
+                InboundMessageRow.sender == sender,
+                InboundMessageRow.outcome != "skipped",
+            ),
+        )
+    query = select(InboundMessageRow).where(
+        same, InboundMessageRow.outcome.not_in(("duplicate", "quarantined"))
+    )
+    if exclude_id is not None:
+        query = query.where(InboundMessageRow.id != exclude_id)
+    return session.scalars(query.order_by(InboundMessageRow.id).limit(1)).one_or_none()
+
+
+def existing_tickets(session: Session, ticket_ids: Sequence[str]) -> dict[str, int]:
+    """Of ``ticket_ids``, those that name a stored ticket (ticket id -> row key). The rows stay
+    in the session, so writing to them later costs no second query."""
+    if not ticket_ids:
+        return {}
+    rows = session.scalars(select(TicketRow).where(TicketRow.ticket_id.in_(ticket_ids)))
+    return {r.ticket_id: r.id for r in rows}
+
+
+# -- the writes an outcome causes ---------------------------------------------------------------
+
+
+def record(
+    session: Session,
+    row: InboundMessageRow,
+    outcome: str,
+    reason: str | None,
+    *,
+    duplicate_of: int | None = None,
+) -> None:
+    """Give ``row`` its final outcome and write it (new rows are inserted here)."""
+    row.outcome = outcome
+    row.reason = reason
+    row.error = None
+    row.duplicate_of = duplicate_of
+    session.add(row)
+    session.flush()
+
+
+def add_comment(
+    session: Session,
+    row: InboundMessageRow,
+    parsed: InboundMessage,
+    ticket_pk: int,
+    at: datetime,
+) -> tuple[TicketRow, TicketEventRow]:
+    """``row`` (already recorded) as a comment event on ticket ``ticket_pk``, at ``at``."""
+    ticket = session.get(TicketRow, ticket_pk)
+    if ticket is None:  # looked up in this transaction: only a concurrent delete gets here
+        raise LookupError(f"ticket #{ticket_pk} vanished")
+    store_attachments(session, row, parsed.attachments)
+    event = add_event(
+        session,
+        ticket,
+        kind=EVENT_COMMENT,
+        actor=row.sender or "unknown",
+        at=at,  # when it joined the ticket; INTERNALDATE (1 s resolution) is in data
+        data={
+            "received_at": row.received_at.isoformat(),
+            "subject": row.subject,
+            "text": parsed.new_text[:COMMENT_CHARS],
+            "message_id": row.message_id,
+            "attachments": [a.filename for a in parsed.attachments],
+        },
+        message=row,
+    )
+    ticket.updated_at = at
+    session.flush()
+    return ticket, event
+
+
+def insert_ticket(
+    session: Session, ticket: Ticket, due: tuple[datetime | None, datetime | None]
+) -> TicketRow | None:
+    """INSERT .. ON CONFLICT (ticket_id) DO NOTHING RETURNING: None when the random id clashes
+    (the caller retries with a fresh id: one round trip, no savepoint)."""
+    stmt = (
+        pg_insert(TicketRow)
+        .values(**ticket_values(ticket, due))
+        .on_conflict_do_nothing(index_elements=["ticket_id"])
+        .returning(TicketRow)
+    )
+    return session.scalars(stmt).one_or_none()
+
+
+def link_created(session: Session, row: InboundMessageRow, ticket: TicketRow, index: int) -> None:
+    """Ticket ``ticket`` was made from action item ``index`` of ``row``: the link and the event."""
+    session.add(MessageTicketRow(inbound_message_id=row.id, item_index=index, ticket_pk=ticket.id))
+    add_event(
+        session,
+        ticket,
+        kind=EVENT_CREATED,
+        actor="propdesk",
+        at=ticket.created_at,
+        data={"source": "email", "item_index": index, "sender": row.sender},
+        message=row,
+    )
+
+
+def store_attachments(
+    session: Session, message: InboundMessageRow, attachments: Sequence[Attachment]
+) -> None:
+    """Attachment metadata per message; bytes once per SHA-256 (ON CONFLICT DO NOTHING)."""
+    for position, att in enumerate(attachments):
+        blob: str | None = None
+        if att.content is not None:
+            session.execute(
+                pg_insert(AttachmentBlobRow)
+                .values(sha256=att.sha256, size=len(att.content), content=att.content)
+                .on_conflict_do_nothing(index_elements=["sha256"])
+            )
+            blob = att.sha256
+        session.add(
+            AttachmentRow(
+                inbound_message_id=message.id,
+                position=position,
+                filename=clean_text(att.filename) or f"attachment-{position + 1}",
+                content_type=clean_text(att.content_type),
+                size=att.size,
+                sha256=att.sha256,
+                blob_sha256=blob,
+                inline=att.inline,
+                content_id=clean_opt(att.content_id),
+                note=clean_opt(att.note),
+            )
+        )

@@ -1,0 +1,42 @@
+"""PostgreSQL advisory locks: one daemon per mailbox, one delivery per Message-ID at a time."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+
+def lock_key(namespace: str, name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for (namespace, name)."""
+    digest = hashlib.blake2b(f"propdesk:{namespace}:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def mailbox_lock(unpooled: Engine, mailbox: str) -> Iterator[bool]:
+    """Try to take the session advisory lock of ``mailbox``; yields whether we hold it.
+
+    The connection must come from an unpooled engine (``make_engine(pooled=False)``): a pooled
+    connection returned to the pool would keep holding the lock (see test-stack.md). Closing the
+    connection releases the lock even if the unlock is never sent (e.g. on a crash).
+    """
+    key = lock_key("mailbox", mailbox)
+    conn = unpooled.connect()
+    try:
+        got = bool(conn.execute(select(func.pg_try_advisory_lock(key))).scalar_one())
+        conn.commit()
+        yield got
+        if got:
+            conn.execute(select(func.pg_advisory_unlock(key)))
+            conn.commit()
+    finally:
+        conn.close()
+
+
+def xact_lock(session: Session, namespace: str, name: str) -> None:
+    """A transaction-scoped advisory lock (released at commit/rollback)."""
+    session.execute(select(func.pg_advisory_xact_lock(lock_key(namespace, name))))

@@ -1,0 +1,78 @@
+"""What the mailbox poller keeps between passes: recorded UIDs and each mailbox's state row.
+
+Every function takes the caller's ``Session`` and never commits; callers hold the mailbox lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from propdesk.store.tables import InboundMessageRow, MailboxStateRow
+
+_CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxState:
+    """One mailbox's saved state: its UIDVALIDITY, the high-water mark, the first-start cutoff."""
+
+    uidvalidity: int
+    high_water_uid: int
+    skip_before: datetime | None
+
+
+def known_outcomes(
+    session: Session, mailbox: str, uidvalidity: int, uids: Sequence[int]
+) -> dict[int, str]:
+    """Outcome of each UID already recorded under this UIDVALIDITY."""
+    out: dict[int, str] = {}
+    for start in range(0, len(uids), _CHUNK):
+        chunk = list(uids[start : start + _CHUNK])
+        rows = session.execute(
+            select(InboundMessageRow.uid, InboundMessageRow.outcome).where(
+                InboundMessageRow.mailbox == mailbox,
+                InboundMessageRow.uidvalidity == uidvalidity,
+                InboundMessageRow.uid.in_(chunk),
+            )
+        )
+        out.update({int(uid): str(outcome) for uid, outcome in rows})
+    return out
+
+
+def read_state(session: Session, mailbox: str) -> MailboxState | None:
+    """The saved state of ``mailbox``, or None before its first pass."""
+    row = session.get(MailboxStateRow, mailbox)
+    if row is None:
+        return None
+    return MailboxState(row.uidvalidity, row.high_water_uid, row.skip_before)
+
+
+def save_state(
+    session: Session,
+    mailbox: str,
+    *,
+    uidvalidity: int,
+    high_water_uid: int,
+    skip_before: datetime | None,
+) -> None:
+    """Create or update the mailbox's state row."""
+    row = session.get(MailboxStateRow, mailbox)
+    if row is None:
+        row = MailboxStateRow(mailbox=mailbox)
+        session.add(row)
+    row.uidvalidity = uidvalidity
+    row.high_water_uid = high_water_uid
+    row.skip_before = skip_before
+    row.updated_at = func.now()
+
+
+def advance_mark(session: Session, mailbox: str, uidvalidity: int, mark: int) -> None:
+    """Move the high-water mark, unless the state belongs to another UIDVALIDITY meanwhile."""
+    row = session.get(MailboxStateRow, mailbox)
+    if row is not None and row.uidvalidity == uidvalidity:
+        row.high_water_uid = mark

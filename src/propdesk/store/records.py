@@ -1,0 +1,27 @@
+"""Plain records the store hands to the ingest stages (no SQLAlchemy, so stages stay pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierMessage:
+    """A recorded message that a new one repeats (same bytes, or same Message-ID and sender)."""
+
+    id: int
+    mailbox: str
+    sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """What the store knows about one message before its stages run.
+
+    ``earlier``: the first recorded message it repeats, if any. ``tickets``: of the ticket ids the
+    message refers to, those that exist (ticket id -> row key).
+    """
+
+    earlier: EarlierMessage | None = None
+    tickets: Mapping[str, int] = field(default_factory=dict)

@@ -1,0 +1,174 @@
+"""Tickets repository: THE mapping between ``tickets`` rows and the core's ``Ticket``, and the
+writes of a staff action (status change, re-assignment) on a locked ticket.
+
+Both directions of the mapping live here and nowhere else: ``ticket_values`` (the core's frozen
+ticket as row values, for ingest's insert) and ``ticket_from_row`` (a row back to the core
+ticket, for the services and the reports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select, update
+
+from propdesk.core.lifecycle import EventKind, TicketEvent
+from propdesk.core.models import (
+    Category,
+    Priority,
+    RequestType,
+    Subcategory,
+    Ticket,
+    TicketMetadata,
+    TicketStatus,
+    Urgency,
+)
+from propdesk.store.db import Executor
+from propdesk.store.repository import clean_json, clean_opt, clean_text
+from propdesk.store.tables import EVENT_ASSIGNED, EVENT_STATUS_CHANGE, TicketEventRow, TicketRow
+
+TICKETS = cast(Table, TicketRow.__table__)
+EVENTS = cast(Table, TicketEventRow.__table__)
+
+
+def ticket_from_row(row: Any) -> Ticket:
+    """The core ticket for one ``tickets`` row (an ORM ``TicketRow`` or a Core result row)."""
+    meta = row.metadata_ if isinstance(row, TicketRow) else row._mapping["metadata"]
+    return Ticket(
+        ticket_id=row.ticket_id,
+        short_description=row.short_description,
+        description=row.description,
+        category=Category(row.category),
+        subcategory=Subcategory(row.subcategory) if row.subcategory else None,
+        request_type=RequestType(row.request_type),
+        urgency=Urgency(row.urgency),
+        priority=Priority(row.priority),
+        property_id=row.property_id,
+        unit_number=row.unit_number,
+        requested_for=row.requested_for,
+        assignment_group=row.assignment_group,
+        assigned_to=row.assigned_to,
+        status=TicketStatus(row.status),
+        received_at=row.received_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        message_id=row.message_id,
+        metadata=TicketMetadata.from_dict(meta),
+        started_at=row.started_at,
+        resolved_at=row.resolved_at,
+        closed_at=row.closed_at,
+        status_notes=row.status_notes,
+    )
+
+
+def ticket_values(ticket: Ticket, due: tuple[datetime | None, datetime | None]) -> dict[str, Any]:
+    """The core's frozen ticket as row values (text cleaned of NULs PostgreSQL cannot store);
+    ``due`` is (response_due_at, resolution_due_at), from the core's SLA module."""
+    c = clean_text
+    return {
+        "ticket_id": ticket.ticket_id,
+        "short_description": c(ticket.short_description),
+        "description": c(ticket.description),
+        "category": ticket.category.value,
+        "subcategory": None if ticket.subcategory is None else ticket.subcategory.value,
+        "request_type": ticket.request_type.value,
+        "urgency": ticket.urgency.value,
+        "priority": ticket.priority.value,
+        "property_id": c(ticket.property_id),
+        "unit_number": clean_opt(ticket.unit_number),
+        "requested_for": c(ticket.requested_for),
+        "assignment_group": c(ticket.assignment_group),
+        "assigned_to": c(ticket.assigned_to),
+        "status": ticket.status.value,
+        "received_at": ticket.received_at,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "started_at": ticket.started_at,
+        "resolved_at": ticket.resolved_at,
+        "closed_at": ticket.closed_at,
+        "status_notes": clean_opt(ticket.status_notes),
+        "message_id": c(ticket.message_id),
+        "metadata_": clean_json(ticket.metadata.to_dict()),
+        "response_due_at": due[0],
+        "resolution_due_at": due[1],
+    }
+
+
+# -- staff actions on one locked ticket ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LockedTicket:
+    """A ticket read ``FOR UPDATE``: its row id and the core ticket."""
+
+    pk: int
+    ticket: Ticket
+
+
+def lock(db: Executor, ticket_id: str) -> LockedTicket | None:
+    """Lock the ticket named ``ticket_id`` (any case) until the transaction ends; None if absent."""
+    row = db.execute(
+        select(TICKETS).where(TICKETS.c.ticket_id == ticket_id.upper()).with_for_update()
+    ).first()
+    return None if row is None else LockedTicket(int(row.id), ticket_from_row(row))
+
+
+def save_status(db: Executor, pk: int, ticket: Ticket) -> None:
+    """Store the status and lifecycle timestamps the core's transition produced."""
+    db.execute(
+        update(TICKETS)
+        .where(TICKETS.c.id == pk)
+        .values(
+            status=ticket.status.value,
+            updated_at=ticket.updated_at,
+            started_at=ticket.started_at,
+            resolved_at=ticket.resolved_at,
+            closed_at=ticket.closed_at,
+            status_notes=ticket.status_notes,
+        )
+    )
+
+
+def add_lifecycle_events(db: Executor, pk: int, events: Sequence[TicketEvent]) -> None:
+    """The core's lifecycle events as ``ticket_events`` rows."""
+    if not events:
+        return
+    db.execute(
+        insert(EVENTS),
+        [
+            {
+                "ticket_pk": pk,
+                # The generic event uses ingest's kind name; specific ones the core's.
+                "kind": EVENT_STATUS_CHANGE if e.kind is EventKind.STATUS_CHANGED else e.kind.value,
+                "actor": e.by,
+                "at": e.at,
+                "data": {
+                    "from": e.from_status.value if e.from_status else None,
+                    "to": e.to_status.value if e.to_status else None,
+                    "notes": e.notes,
+                },
+            }
+            for e in events
+        ],
+    )
+
+
+def save_assignee(db: Executor, pk: int, *, before: str, after: Ticket, by: str) -> None:
+    """Store a re-assignment and its ``assigned`` event (from ``before`` to the new assignee)."""
+    db.execute(
+        update(TICKETS)
+        .where(TICKETS.c.id == pk)
+        .values(assigned_to=after.assigned_to, updated_at=after.updated_at)
+    )
+    db.execute(
+        insert(EVENTS).values(
+            ticket_pk=pk,
+            kind=EVENT_ASSIGNED,
+            actor=by,
+            at=after.updated_at,
+            data={"from": before, "to": after.assigned_to},
+        )
+    )
