@@ -16,13 +16,8 @@ from datetime import UTC, datetime
 import pytest
 
 from propdesk.config import BusinessHoursConfig, IntakeConfig
-from propdesk.daemon.analysis import (
-    AnalysisPoisoned,
-    AnalysisPool,
-    AnalysisSetup,
-    AnalysisStopped,
-    AnalysisTimeout,
-)
+from propdesk.daemon.analysis import AnalysisPool, AnalysisSetup
+from propdesk.errors import AnalysisPoisoned, AnalysisStopped, AnalysisTimeout
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 SETUP = AnalysisSetup(IntakeConfig(), BusinessHoursConfig(), None, ("desk@example.com",))

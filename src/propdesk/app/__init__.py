@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # The composition root is split in modules; everything stays reachable as ``app.<name>``.
 from propdesk.app.adapters import _safe_error
+from propdesk.app.adapters import analysis_pool as analysis_pool
 from propdesk.app.adapters import engine as engine
 from propdesk.app.adapters import own_addresses as own_addresses
+from propdesk.app.adapters import prepare_in as prepare_in
 from propdesk.app.adapters import smtp_sender as smtp_sender
 from propdesk.app.adapters import templates as templates
 from propdesk.app.probes import PROBES as PROBES
@@ -38,6 +40,7 @@ from propdesk.core.models import Ticket
 from propdesk.core.pipeline import analyse_items
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
+from propdesk.daemon.analysis import AnalysisPool
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
@@ -45,6 +48,7 @@ from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
+from propdesk.ingest.types import Prepare
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
 from propdesk.mail.parse import parse_message
@@ -264,6 +268,7 @@ def ingest_service(
     analyse: Analyse | None = None,
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
+    prepare: Prepare | None = None,
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -282,17 +287,21 @@ def ingest_service(
         hooks=[*(factory(config, the_rules, clock) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
         clock=clock,
+        prepare=prepare,
     )
 
 
 @dataclass
 class Daemon:
-    """The assembled daemon; ``close()`` releases the engines."""
+    """The assembled daemon; ``close()`` releases the engines and the analysis workers."""
 
     loop: DaemonLoop
     engines: tuple[Engine, ...]
+    pool: AnalysisPool | None = None
 
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()  # first: a stop must not wait for a long analysis
         for task in self.loop.tasks:
             if task.close is not None:
                 try:
@@ -335,8 +344,16 @@ def daemon(
             f"database schema is at {current or 'nothing'}, the code needs {head}: "
             "run `propdesk migrate` first"
         )
+    # an injected ``analyse`` (tests) runs here, in process; otherwise the workers do it
+    pool = analysis_pool(config, clock) if analyse is None else None
     service = ingest_service(
-        config, pooled, the_rules=the_rules, analyse=analyse, extra_hooks=extra_hooks, clock=clock
+        config,
+        pooled,
+        the_rules=the_rules,
+        analyse=analyse,
+        extra_hooks=extra_hooks,
+        clock=clock,
+        prepare=None if pool is None else prepare_in(pool),
     )
     made = sessions(pooled)
     pollers = [
@@ -355,4 +372,4 @@ def daemon(
     loop = DaemonLoop(
         pollers, poll_seconds=config.intervals.poll_seconds, tasks=tasks, stop=stop, clock=clock
     )
-    return Daemon(loop, (pooled, unpooled))
+    return Daemon(loop, (pooled, unpooled), pool)

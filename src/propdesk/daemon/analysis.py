@@ -25,10 +25,10 @@ from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import BusinessHoursConfig, IntakeConfig
 from propdesk.core.hours import BusinessHours
 from propdesk.core.message import InboundMessage
-from propdesk.core.pipeline import MessageAnalysis, analyse_message
+from propdesk.core.pipeline import MessageAnalysis, analyse_items
 from propdesk.core.rules import load_rules
 from propdesk.daemon.pool import BudgetExceeded, TaskFailed, WorkerDied, WorkerPool
-from propdesk.errors import PropdeskError
+from propdesk.errors import AnalysisError, AnalysisPoisoned, AnalysisStopped, AnalysisTimeout
 from propdesk.logging import get_logger
 from propdesk.mail.parse import parse_message
 
@@ -38,28 +38,6 @@ DEATHS_MAX = 3  # worker deaths one message may cause before it is poison
 _WAIT_STEP_SECONDS = 0.2  # how often a waiting caller looks at its stop flag
 
 Task = tuple[bytes, datetime, datetime]  # raw bytes, received_at, now
-
-
-class AnalysisError(PropdeskError):
-    """A message could not be parsed and analysed in its worker; ``reason`` names why."""
-
-    reason = "processing_error"
-
-
-class AnalysisTimeout(AnalysisError):
-    """Parse + analyse ran past the time budget; the worker was killed."""
-
-    reason = "timeout"
-
-
-class AnalysisPoisoned(AnalysisError):
-    """The message was in flight through ``DEATHS_MAX`` worker deaths."""
-
-    reason = "poison"
-
-
-class AnalysisStopped(PropdeskError):
-    """A stop was requested while the message was being analysed: it is read again later."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +76,7 @@ def worker(setup: AnalysisSetup) -> Callable[[Task], Prepared]:
         )
         if parsed.not_ticket is not None:
             return Prepared(parsed, None)
-        analysis = analyse_message(
+        analysis = analyse_items(
             parsed,
             rules=rules,
             business_hours=hours,

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import MailboxConfig
 from propdesk.daemon.metrics import Metrics
-from propdesk.errors import MailboxError, StoreError
+from propdesk.errors import AnalysisStopped, MailboxError, StoreError
 from propdesk.ingest import IngestService, Result
 from propdesk.logging import get_logger
-from propdesk.mail.imap import ImapMailbox, MessageMeta, batches
+from propdesk.mail.imap import FetchedMessage, ImapMailbox, MessageMeta, batches
 from propdesk.store import mailbox_state
 from propdesk.store.locks import mailbox_lock
 from propdesk.store.session import Engine, Sessions
@@ -203,16 +203,33 @@ class MailboxPoller:
                 if should_stop():
                     report.status = "stopped"
                     break
-                for msg in imap.fetch_bodies(batch):
-                    self._count(report, pending, self._ingest.process(cfg.name, uidvalidity, msg))
-                    if should_stop():  # finish the current message, then stop
-                        report.status = "stopped"
-                        break
+                self._ingest_batch(
+                    imap.fetch_bodies(batch), uidvalidity, report, pending, should_stop
+                )
                 mark = self._flush(imap, pending, metas, uidvalidity, mark)
                 if report.status == "stopped":
                     break
         finally:
             imap.close()
+
+    def _ingest_batch(
+        self,
+        fetched: Iterable[FetchedMessage],
+        uidvalidity: int,
+        report: PassReport,
+        pending: _Pending,
+        should_stop: Callable[[], bool],
+    ) -> None:
+        for msg in fetched:
+            try:
+                result = self._ingest.process(self.name, uidvalidity, msg, should_stop)
+            except AnalysisStopped:  # a long analysis was given up: the message is read again
+                report.status = "stopped"
+                return
+            self._count(report, pending, result)
+            if should_stop():  # finish the current message, then stop
+                report.status = "stopped"
+                return
 
     def _unread(self, uidvalidity: int, meta: MessageMeta, outcome: str, reason: str) -> Result:
         return self._ingest.record_unread(self.name, uidvalidity, meta, outcome, reason)

@@ -131,15 +131,19 @@ class WorkerPool(Generic[A, T, R]):
         self._workers: list[_Worker] = []
         self._next_id = 0
         self._closed = False
+        self._started = False
         self._start_failures = 0
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
         self.replaced = 0  # workers killed or lost and started again (for tests and metrics)
         self._thread = threading.Thread(target=self._supervise, name=f"{name}-supervisor")
-        self._thread.daemon = True
-        with self._lock:
-            for _ in range(size):
-                self._workers.append(self._start())
-        self._thread.start()
+        self._thread.daemon = True  # workers start with the first task: a daemon that never
+        # gets mail (or a test that never sends any) costs no processes
+
+    def _start_all(self) -> None:
+        if not self._started:
+            self._started = True
+            self._workers = [self._start() for _ in range(self.size)]
+            self._thread.start()
 
     # -- the caller's side ---------------------------------------------------------------------
 
@@ -148,6 +152,7 @@ class WorkerPool(Generic[A, T, R]):
         with self._lock:
             if self._closed:
                 raise PoolBroken(f"{self.name}: closed")
+            self._start_all()
             self._next_id += 1
             job: _Job[T, R] = _Job(self._next_id, task)
             self._pending.append(job)
@@ -169,7 +174,7 @@ class WorkerPool(Generic[A, T, R]):
                 _fail(w.job, PoolBroken(f"{self.name}: closed with the task in flight"))
         for job in pending:
             _fail(job, PoolBroken(f"{self.name}: closed before the task started"))
-        if threading.current_thread() is not self._thread:
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout=5)
         self._wake_r.close()
         self._wake_w.close()
