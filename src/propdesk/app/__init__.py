@@ -55,6 +55,7 @@ from propdesk.mail.parse import parse_message
 from propdesk.mail.smtp import SmtpSender
 from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
+from propdesk.outages import Outages
 from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
 from propdesk.store.session import sessions as store_sessions
@@ -98,8 +99,11 @@ def outbox_delivery(
     *,
     sender: SmtpSender | None = None,
     clock: Clock | None = None,
+    shared: Shared | None = None,
 ) -> OutboxDelivery:
-    """The outbox delivery service; its ``run_once`` is the daemon loop's periodic task."""
+    """The outbox delivery service; its ``run_once`` is the daemon loop's periodic task (it
+    looks at the loop's stop flag between mails and reports SMTP outages to the loop's
+    tracker when ``shared`` is given)."""
     return OutboxDelivery(
         db,
         sender if sender is not None else smtp_sender(config),
@@ -107,6 +111,8 @@ def outbox_delivery(
         config.notifications,
         own_addresses(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        should_stop=(lambda: shared.stop.requested) if shared is not None else lambda: False,
+        outages=shared.outages if shared is not None else None,
     )
 
 
@@ -140,8 +146,18 @@ def notification_hooks(
 
 #: Builds one in-transaction ingest hook (notifications write outbox rows, escalation sets clocks).
 HookFactory = Callable[[Config, Rules, Clock], IngestHook]
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What the loop's parts share at run time: the stop request and the peers' outages."""
+
+    stop: StopFlag
+    outages: Outages
+
+
 #: Builds one periodic task for the daemon loop (outbox delivery, escalation pass).
-TaskFactory = Callable[[Config, Rules, sessionmaker[Session], Clock], PeriodicTask]
+TaskFactory = Callable[[Config, Rules, sessionmaker[Session], Clock, Shared], PeriodicTask]
 
 
 def _notification_hooks(config: Config, the_rules: Rules, clock: Clock) -> IngestHook:
@@ -149,9 +165,9 @@ def _notification_hooks(config: Config, the_rules: Rules, clock: Clock) -> Inges
 
 
 def _outbox_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, shared: Shared
 ) -> PeriodicTask:
-    delivery = outbox_delivery(config, made, clock=clock)
+    delivery = outbox_delivery(config, made, clock=clock, shared=shared)
     return PeriodicTask(
         delivery.name, config.intervals.outbox_seconds, delivery.run_once, close=delivery.close
     )
@@ -185,7 +201,7 @@ def escalation_hooks(
 
 
 def _escalation_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: Shared
 ) -> PeriodicTask:
     service = escalation_service(config, made, the_rules=the_rules, clock=clock)
 
@@ -356,6 +372,7 @@ def daemon(
         prepare=None if pool is None else prepare_in(pool),
     )
     made = sessions(pooled)
+    shared = Shared(stop if stop is not None else StopFlag(), Outages(clock))
     pollers = [
         MailboxPoller(
             mb,
@@ -365,11 +382,17 @@ def daemon(
             timeout_seconds=config.timeouts.imap_seconds,
             clock=clock,
             metrics=metrics,
+            outages=shared.outages,
         )
         for mb in (config.mailboxes if mailboxes is None else mailboxes)
     ]
-    tasks = [factory(config, the_rules, made, clock) for factory in PERIODIC_TASKS]
+    tasks = [factory(config, the_rules, made, clock, shared) for factory in PERIODIC_TASKS]
     loop = DaemonLoop(
-        pollers, poll_seconds=config.intervals.poll_seconds, tasks=tasks, stop=stop, clock=clock
+        pollers,
+        poll_seconds=config.intervals.poll_seconds,
+        tasks=tasks,
+        stop=shared.stop,
+        clock=clock,
+        outages=shared.outages,
     )
     return Daemon(loop, (pooled, unpooled), pool)

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.daemon.poll import MailboxPoller, PassReport
 from propdesk.daemon.signals import StopFlag
+from propdesk.errors import StoreError
 from propdesk.logging import get_logger
+from propdesk.outages import Outages
+from propdesk.store.session import is_outage
 
 log = get_logger(__name__)
 
@@ -28,6 +31,7 @@ class PeriodicTask:
     interval: float
     run: Callable[[], object]
     close: Callable[[], None] | None = None  # released at shutdown (e.g. QUIT on SMTP)
+    uses_database: bool = True  # a run that returns means the database answered
 
 
 @dataclass
@@ -53,12 +57,14 @@ class DaemonLoop:
         tasks: Sequence[PeriodicTask] = (),
         stop: StopFlag | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        outages: Outages | None = None,
     ) -> None:
         self.pollers = list(pollers)
         self.poll_seconds = poll_seconds
         self.tasks = list(tasks)
         self.stop = stop or StopFlag()
         self._monotonic = clock.monotonic
+        self.outages = outages if outages is not None else Outages(clock)
 
     def _poll_all(self, report: TurnReport) -> None:
         for poller in self.pollers:
@@ -71,9 +77,16 @@ class DaemonLoop:
         try:
             result = task.run()
         except Exception as exc:  # a failing task must not stop ticket intake
-            report.task_errors.append(f"{task.name}: {type(exc).__name__}: {exc}")
-            log.exception("daemon.task_failed", task=task.name)
+            first = str(exc).splitlines()[0][:300] if str(exc) else ""
+            report.task_errors.append(f"{task.name}: {type(exc).__name__}: {first}")
+            if isinstance(exc, StoreError) or is_outage(exc):
+                # the database is down: one event for the outage, not a traceback per retry
+                self.outages.database.failed(f"{type(exc).__name__}: {first}", task=task.name)
+            else:
+                log.exception("daemon.task_failed", task=task.name)
             return
+        if task.uses_database:
+            self.outages.database.recovered()
         # A task result may say it did nothing (``idle``) and describe itself (``summary()``):
         # idle passes log at debug, so a quiet daemon does not fill the journal every few seconds.
         summary = getattr(result, "summary", None)

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import MailboxConfig
@@ -24,9 +25,10 @@ from propdesk.errors import AnalysisStopped, MailboxError, StoreError
 from propdesk.ingest import IngestService, Result
 from propdesk.logging import get_logger
 from propdesk.mail.imap import FetchedMessage, ImapMailbox, MessageMeta, batches
+from propdesk.outages import Outage, Outages, imap
 from propdesk.store import mailbox_state
 from propdesk.store.locks import mailbox_lock
-from propdesk.store.session import Engine, Sessions
+from propdesk.store.session import Engine, Sessions, is_outage
 
 log = get_logger(__name__)
 
@@ -76,9 +78,12 @@ class MailboxPoller:
         timeout_seconds: float,
         clock: Clock = SYSTEM_CLOCK,
         metrics: Metrics | None = None,
+        outages: Outages | None = None,
     ) -> None:
         self.config = config
         self._metrics = metrics
+        self._outages = outages if outages is not None else Outages(clock)
+        self._waiting_on: Outage | None = None  # the outage this mailbox backs off for
         self._ingest = ingest
         self._sessions = sessions
         self._lock_engine = lock_engine
@@ -93,6 +98,10 @@ class MailboxPoller:
         return self.config.name
 
     def due(self) -> bool:
+        """Its backoff ran out, or the outage it backed off for ended (someone succeeded)."""
+        waiting_on = self._waiting_on
+        if waiting_on is not None and not waiting_on.down:
+            return True
         return self._monotonic() >= self.next_attempt
 
     def poll(self, should_stop: Callable[[], bool] = lambda: False) -> PassReport:
@@ -115,14 +124,21 @@ class MailboxPoller:
                 self._pass(report, should_stop)
             self.failures = 0
             self.next_attempt = 0.0
-        except (MailboxError, StoreError) as exc:
-            self._back_off(report, str(exc))
+            self._waiting_on = None
+            self._outages.database.recovered()
+            self._outages[imap(self.name)].recovered()
+        except MailboxError as exc:
+            self._back_off(report, str(exc), self._outages[imap(self.name)])
+        except StoreError as exc:
+            self._back_off(report, str(exc), self._outages.database)
         except Exception as exc:  # e.g. the lock connection itself: keep the loop alive
-            self._back_off(report, f"{type(exc).__name__}: {str(exc)[:300]}")
+            error = f"{type(exc).__name__}: {str(exc)[:300].splitlines()[0] if str(exc) else ''}"
+            self._back_off(report, error, self._outages.database if is_outage(exc) else None)
         finally:
             report.seconds = round(self._monotonic() - started, 3)
         self._observe(report)
-        log.info(
+        # a failed pass is said by its outage (once, then once a minute), not at every retry
+        (log.debug if report.status == "error" and self._waiting_on else log.info)(
             "mailbox.pass",
             mailbox=self.name,
             status=report.status,
@@ -143,20 +159,20 @@ class MailboxPoller:
         if report.status != "error":
             m.last_poll.labels(mailbox=name).set(self._clock.now().timestamp())
 
-    def _back_off(self, report: PassReport, error: str) -> None:
+    def _back_off(self, report: PassReport, error: str, outage: Outage | None) -> None:
+        """Wait before the next pass; an outage logs as one event (``propdesk.outages``)."""
         self.failures += 1
         delay = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** (self.failures - 1))
         delay *= 0.8 + 0.4 * random.random()  # noqa: S311 - jitter, not cryptography
         self.next_attempt = self._monotonic() + delay
+        self._waiting_on = outage
         report.status = "error"
         report.error = error
-        log.warning(
-            "mailbox.unavailable",
-            mailbox=self.name,
-            error=error,
-            failures=self.failures,
-            retry_in_seconds=round(delay, 1),
-        )
+        fields: dict[str, Any] = {"mailbox": self.name, "retry_in_seconds": round(delay, 1)}
+        if outage is not None:
+            outage.failed(error, **fields)
+        else:  # not an outage we know: every failure is worth a line
+            log.warning("mailbox.unavailable", error=error, failures=self.failures, **fields)
 
     def _cutoff(self, state_skip_before: datetime | None) -> datetime | None:
         since = self.config.since
