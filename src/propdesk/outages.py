@@ -89,7 +89,3 @@ class Outages:
     @property
     def database(self) -> Outage:
         return self[DATABASE]
-
-    def down(self) -> list[str]:
-        """The peers that are down now (for the health view)."""
-        return sorted(name for name, o in self._by_peer.items() if o.down)

@@ -208,28 +208,50 @@ class WorkerPool(Generic[A, T, R]):
         w.conn.close()
 
     def _supervise(self) -> None:
+        """The supervisor thread: never ends before ``close``, whatever goes wrong in a turn."""
         while True:
-            with self._lock:
-                if self._closed:
-                    return
-                self._assign()
-                workers = list(self._workers)
-            now = self._monotonic()
-            busy = [w.deadline for w in workers if w.job is not None]
-            timeout = min([_IDLE_WAIT_SECONDS, *(d - now for d in busy)])
-            handles: list[Any] = [self._wake_r, *(w.conn for w in workers)]
-            handles += [w.process.sentinel for w in workers]
             try:
-                ready = set(wait(handles, timeout=max(0.0, timeout)))
-            except OSError:  # a handle closed under us by close(): look again
-                continue
-            if self._wake_r in ready:
-                self._drain_wake()
-            with self._lock:
-                if self._closed:
+                if self._turn():
                     return
-                for w in workers:
-                    self._look_at(w, ready)
+            except Exception as exc:  # e.g. no new worker could be started: fail, go on
+                log.error("pool.supervisor_failed", pool=self.name, error=f"{exc!r}"[:300])
+                self._fail_all(PoolBroken(f"{self.name}: {type(exc).__name__}: {exc}"))
+                time.sleep(_IDLE_WAIT_SECONDS)
+
+    def _fail_all(self, exc: PoolError) -> None:
+        with self._lock:
+            jobs = [w.job for w in self._workers if w.job is not None]
+            jobs += list(self._pending)
+            self._pending.clear()
+            for w in self._workers:
+                w.job = None
+        for job in jobs:
+            _fail(job, exc)
+
+    def _turn(self) -> bool:
+        """One look at the workers; True when the pool is closed."""
+        with self._lock:
+            if self._closed:
+                return True
+            self._assign()
+            workers = list(self._workers)
+        now = self._monotonic()
+        busy = [w.deadline for w in workers if w.job is not None]
+        timeout = min([_IDLE_WAIT_SECONDS, *(d - now for d in busy)])
+        handles: list[Any] = [self._wake_r, *(w.conn for w in workers)]
+        handles += [w.process.sentinel for w in workers]
+        try:
+            ready = set(wait(handles, timeout=max(0.0, timeout)))
+        except OSError:  # a handle closed under us by close(): look again
+            return False
+        if self._wake_r in ready:
+            self._drain_wake()
+        with self._lock:
+            if self._closed:
+                return True
+            for w in workers:
+                self._look_at(w, ready)
+        return False
 
     def _drain_wake(self) -> None:
         try:
