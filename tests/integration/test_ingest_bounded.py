@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from propdesk import app
 from propdesk.config import Config, DatabaseConfig, IntakeConfig, RulesConfig
+from propdesk.ingest import Result
 from propdesk.store.tables import InboundMessageRow
 from tests.integration.ingest_support import (
     outcomes,
@@ -127,6 +128,21 @@ def test_over_the_budget_is_quarantined_timeout_and_the_mailbox_goes_on(
     assert len(dovecot.messages(imap_user, "Failed")) == 2
     assert len(dovecot.messages(imap_user, "Processed")) == 2
     assert dovecot.messages(imap_user, "INBOX") == []
+
+    # reprocess gets the same budget: still over it, still quarantined (the error noted) ...
+    pk = _quarantined(clean_db, "Leak (long)").id
+    assert [r.outcome for r in _reprocess(config, clean_db, pk)] == ["quarantined"]
+    # ... and after the "fix" (the cap back, the default budget) it is analysed
+    fixed = config.model_copy(update={"rules": RulesConfig(), "intake": IntakeConfig()})
+    assert [r.outcome for r in _reprocess(fixed, clean_db, pk)] == ["ticketed"]
+
+
+def _reprocess(config: Config, engine: Engine, pk: int) -> list[Result]:
+    pool = app.analysis_pool(config)
+    try:
+        return app.ingest_service(config, engine, prepare=app.prepare_in(pool)).reprocess(pk)
+    finally:
+        pool.close()
 
 
 def _quarantined(engine: Engine, subject: str) -> InboundMessageRow:

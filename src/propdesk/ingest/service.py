@@ -303,6 +303,8 @@ class IngestService:
                             "the failed folder back to the inbox (after raising the limit)"
                         )
                         return Result(row.uid, "quarantined", reason, message_pk=pk)
+                    # within the budget again (over it: still quarantined, the error noted)
+                    attempt.ahead = self._ahead(raw, row.received_at, lambda: False)
                     result = self._run(s, row, raw, attempt)
                     ingest_repo.retry_done(row)
                 self._log(result, reprocessed=True)
