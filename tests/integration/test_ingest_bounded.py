@@ -15,6 +15,7 @@ import subprocess
 import time
 import tomllib
 from collections.abc import Callable
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -23,7 +24,11 @@ from sqlalchemy.orm import Session
 
 from propdesk import app
 from propdesk.config import Config, DatabaseConfig, IntakeConfig, RulesConfig
-from propdesk.ingest import Result
+from propdesk.core.message import InboundMessage
+from propdesk.daemon.poll import MailboxPoller
+from propdesk.errors import AnalysisPoisoned
+from propdesk.ingest import Analysis, Result
+from propdesk.store.engine import make_engine
 from propdesk.store.tables import InboundMessageRow
 from tests.integration.ingest_support import (
     outcomes,
@@ -196,3 +201,38 @@ def _until(condition: Callable[[], bool], proc: subprocess.Popen[str], limit: fl
             raise AssertionError(f"the daemon ended early: {proc.communicate()[1][-3000:]}")
         assert time.monotonic() < deadline, "the daemon never got there"
         time.sleep(0.2)
+
+
+def test_a_poison_message_is_quarantined_poison_and_the_next_one_ticketed(
+    clean_db: Engine, db_config: DatabaseConfig, dovecot: Dovecot, imap_user: ImapUser
+) -> None:
+    """Whatever the pool says about a message (here: it killed three workers) is its
+    quarantine reason; the mail behind it goes through the real pool as usual."""
+    config = Config(database=db_config, mailboxes=[dovecot.mailbox_config(imap_user)])
+    dovecot.multiappend(imap_user, [tenant_mail(1, subject="KILLER"), tenant_mail(2)])
+    pool = app.analysis_pool(config)
+    real = app.prepare_in(pool)
+
+    def prepare(
+        raw: bytes, received_at: datetime, now: datetime, should_stop: Callable[[], bool]
+    ) -> tuple[InboundMessage, Analysis | None]:
+        if b"Subject: KILLER" in raw:
+            raise AnalysisPoisoned("in flight through 3 worker deaths (last: exit code -9)")
+        return real(raw, received_at, now, should_stop)
+
+    service = app.ingest_service(config, clean_db, prepare=prepare)
+    poller = MailboxPoller(
+        config.mailboxes[0],
+        ingest=service,
+        sessions=app.sessions(clean_db),
+        lock_engine=make_engine(db_config, pooled=False),
+        timeout_seconds=5,
+    )
+    try:
+        report = poller.poll()
+    finally:
+        pool.close()
+    assert report.counts == {"quarantined": 1, "ticketed": 1}
+    row = _quarantined(clean_db, "KILLER")
+    assert (row.outcome, row.reason) == ("quarantined", "poison")
+    assert len(dovecot.messages(imap_user, "Failed")) == 1
