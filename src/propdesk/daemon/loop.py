@@ -34,6 +34,15 @@ class PeriodicTask:
     uses_database: bool = True  # a run that returns means the database answered
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What the loop's parts share at run time: the stop request and the peers' outages
+    (periodic tasks get it from their factory: the outbox stops between mails on it)."""
+
+    stop: StopFlag
+    outages: Outages
+
+
 @dataclass
 class TurnReport:
     """One turn of the loop: every mailbox pass and task result."""

@@ -43,12 +43,14 @@ from propdesk.ingest.stages import STAGES, ticket_refs
 from propdesk.ingest.types import (
     Analyse,
     Analysis,
+    DirectoryFill,
     DueDates,
     IngestHook,
     NewTicketId,
     Parse,
     Prepare,
     Result,
+    no_fill,
 )
 from propdesk.logging import bind_message_context, get_logger
 from propdesk.mail.imap import FetchedMessage, MessageMeta
@@ -104,6 +106,7 @@ class IngestService:
         due_dates: DueDates | None = None,
         clock: Clock = SYSTEM_CLOCK,
         stages: Sequence[Stage] = STAGES,
+        fill: DirectoryFill = no_fill,
         prepare: Prepare | None = None,
     ) -> None:
         self._sessions = sessions
@@ -114,6 +117,7 @@ class IngestService:
         self._stages = tuple(stages)
         self._persist = Persist(hooks=hooks, new_ticket_id=new_ticket_id, due_dates=due_dates)
         self._clock = clock
+        self._fill = fill
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -217,6 +221,7 @@ class IngestService:
             lookups=ingest_repo.lookups(s, row, refs),
             staff=self._staff,
             analyse=self._analyse if ahead is None else _analysed(ahead, self._analyse),
+            fill=self._fill,
         )
         decision = decide(self._stages, ctx)
         (result,) = self._persist(s, [Decided(row, parsed, decision, ctx.now)])

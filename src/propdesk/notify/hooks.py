@@ -11,29 +11,43 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
+from propdesk.core.mail_facts import Photo, is_photo
 from propdesk.core.message import InboundMessage, NotTicketReason
 from propdesk.core.models import Ticket, Urgency
-from propdesk.core.notifications import Source, plan_created
+from propdesk.core.notes import tenant_phone
+from propdesk.core.notifications import AssignmentFacts, Source, plan_created, thread_parent
 from propdesk.core.policy import SlaTarget
+from propdesk.core.tenants import TenantRecord, greeting_name
 from propdesk.ingest import IngestHook
 from propdesk.logging import get_logger
 from propdesk.mail.compose import parse_message_id
 from propdesk.store import outbox as repo
+from propdesk.store import tenants as directory
 from propdesk.store.tickets import ticket_from_row
 
 log = get_logger(__name__)
 
 
-def source_of(message: InboundMessage) -> Source:
-    """Threading and greeting data from the tenant's email."""
-    name = message.sender.name if message.sender is not None else ""
-    # A message without a Message-ID gets a synthetic one from the parser: nothing to thread to.
-    parent = None if message.message_id.endswith("@propdesk.invalid>") else message.message_id
+def source_of(
+    message: InboundMessage, tenant: TenantRecord | None = None, tickets: Sequence[Ticket] = ()
+) -> Source:
+    """Threading, greeting and contact data from the tenant's email and the directory."""
+    name = greeting_name(tenant, message.sender.name if message.sender is not None else "")
+    notes = tickets[0].notes if tickets else ()
+    phone = (tenant.phone if tenant is not None else "") or tenant_phone(notes, message.signature)
+    photos = tuple(
+        Photo(a.filename, a.content_type, a.size, a.sha256, kept=a.content is not None)
+        for a in message.attachments
+        if is_photo(a.content_type, a.size, inline=a.inline)
+    )
     return Source(
-        message_id=parent,
+        # A message without a Message-ID gets a synthetic one from the parser: nothing to thread to.
+        message_id=thread_parent(message.message_id),
         references=tuple(message.references),
         sender_name=name,
         attachments=tuple(a.filename for a in message.attachments if not a.inline),
+        phone=phone or "",
+        photos=photos,
     )
 
 
@@ -47,11 +61,15 @@ class NotificationHooks(IngestHook):
         *,
         enabled: bool = True,
         clock: Clock = SYSTEM_CLOCK,
+        timezone: str = "UTC",
+        max_photo_bytes: int = 5 * 1024 * 1024,
     ) -> None:
         self._sla = sla
         self._domain = message_id_domain
         self._enabled = enabled
         self._clock = clock
+        self._timezone = timezone
+        self._max_photo_bytes = max_photo_bytes
 
     def tickets_created(
         self, session: Any, message: Any, parsed: InboundMessage, tickets: Sequence[Any]
@@ -60,7 +78,20 @@ class NotificationHooks(IngestHook):
         if not self._enabled or not tickets:
             return
         made = [t if isinstance(t, Ticket) else ticket_from_row(t) for t in tickets]
-        planned = plan_created(made, source_of(parsed), self._sla)
+        sender = message.sender or (parsed.sender.address if parsed.sender else "")
+        tenant = directory.find_by_email(session, sender) if sender else None
+        facts = AssignmentFacts(
+            deadlines={
+                t.ticket_id: (
+                    getattr(t, "response_due_at", None),
+                    getattr(t, "resolution_due_at", None),
+                )
+                for t in tickets
+            },
+            timezone=self._timezone,
+            max_photo_bytes=self._max_photo_bytes,
+        )
+        planned = plan_created(made, source_of(parsed, tenant, made), self._sla, facts)
         written = repo.add(session, planned, self._clock.now(), self._domain)
         log.debug("outbox.queued", count=len(written), tickets=[t.ticket_id for t in made])
 

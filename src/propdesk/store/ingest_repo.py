@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from propdesk.core.message import Attachment, InboundMessage
 from propdesk.core.models import Ticket
+from propdesk.store import tenants
 from propdesk.store.locks import xact_lock
 from propdesk.store.records import EarlierMessage, Lookups
 from propdesk.store.repository import add_event, clean_opt, clean_text
@@ -147,7 +148,8 @@ def lookups(session: Session, row: InboundMessageRow, refs: Sequence[str]) -> Lo
         exclude_id=row.id,
     )
     seen = None if earlier is None else EarlierMessage(earlier.id, earlier.mailbox, earlier.sha256)
-    return Lookups(seen, existing_tickets(session, refs))
+    tenant = tenants.find_by_email(session, row.sender) if row.sender else None
+    return Lookups(seen, existing_tickets(session, refs), tenant)
 
 
 def _find_earlier(
