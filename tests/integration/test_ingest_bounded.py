@@ -96,7 +96,8 @@ def test_heavy_bodies_are_bounded_and_the_mail_behind_them_is_ticketed(
     for n in range(1, 4):
         assert rows[f"Leaking tap in unit {n}B"].outcome == "ticketed"
     for subject in ("Leak (long)", "Everything (one line)"):
-        row = rows[subject]
+        # a message that timed out was never parsed: its row is found by its kept bytes
+        row = rows[subject] if subject in rows else _quarantined(clean_db, subject)
         if row.outcome == "quarantined":  # a very slow machine: over the budget, bytes kept
             assert row.reason == "timeout" and row.raw is not None
         else:
