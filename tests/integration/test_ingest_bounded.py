@@ -138,8 +138,9 @@ def test_over_the_budget_is_quarantined_timeout_and_the_mailbox_goes_on(
     # reprocess gets the same budget: still over it, still quarantined (the error noted) ...
     pk = _quarantined(clean_db, "Leak (long)").id
     assert [r.outcome for r in _reprocess(config, clean_db, pk)] == ["quarantined"]
-    # ... and after the "fix" (the cap back, the default budget) it is analysed
-    fixed = config.model_copy(update={"rules": RulesConfig(), "intake": IntakeConfig()})
+    # ... and after the "fix" (the cap back, a budget no loaded machine misses) it is analysed
+    intake = IntakeConfig(analysis_budget_seconds=600)
+    fixed = config.model_copy(update={"rules": RulesConfig(), "intake": intake})
     assert [r.outcome for r in _reprocess(fixed, clean_db, pk)] == ["ticketed"]
 
 
