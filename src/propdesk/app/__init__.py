@@ -29,6 +29,10 @@ from propdesk.app.adapters import own_addresses as own_addresses
 from propdesk.app.adapters import prepare_in as prepare_in
 from propdesk.app.adapters import smtp_sender as smtp_sender
 from propdesk.app.adapters import templates as templates
+from propdesk.app.conversations import auto_close as auto_close
+from propdesk.app.conversations import conversation_policy as conversation_policy
+from propdesk.app.conversations import staff_addresses as staff_addresses
+from propdesk.app.conversations import supervisor as supervisor
 from propdesk.app.probes import PROBES as PROBES
 from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
@@ -55,6 +59,7 @@ from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
+from propdesk.ingest.service import DirectoryFor
 from propdesk.ingest.types import Prepare
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
@@ -65,6 +70,7 @@ from propdesk.notify.hooks import NotificationHooks
 from propdesk.outages import Outages
 from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
+from propdesk.store.conversations import TenantDirectory
 from propdesk.store.session import sessions as store_sessions
 
 log = get_logger(__name__)
@@ -143,11 +149,15 @@ def notification_hooks(
     config: Config, the_rules: Rules | None = None, *, clock: Clock = SYSTEM_CLOCK
 ) -> NotificationHooks:
     """The in-transaction hooks ingest calls to queue notifications (and record bounces)."""
+    the_rules = the_rules or load_rules(config.rules.file)
     return NotificationHooks(
-        (the_rules or load_rules(config.rules.file)).policy.sla,
+        the_rules.policy.sla,
         message_id_domain(config),
         enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        supervisor=supervisor(config, the_rules),
+        digest_delay=timedelta(minutes=config.conversations.reply_digest_minutes),
+        tenant_status_updates=config.notifications.tenant_status_updates,
         timezone=config.business_hours.timezone,
         max_photo_bytes=config.notifications.assignment_photos_max_bytes,
     )
@@ -214,9 +224,21 @@ def _escalation_task(
     return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
 
 
+def _auto_close_task(
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: Shared
+) -> PeriodicTask:
+    task = auto_close(config, made, clock)
+    return PeriodicTask(task.name, config.conversations.auto_close_seconds, task.run_once)
+
+
 #: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
 INGEST_HOOKS: list[HookFactory] = [_notification_hooks, escalation_hooks]
-PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task, reporting.digest_task]
+PERIODIC_TASKS: list[TaskFactory] = [
+    _outbox_task,
+    _escalation_task,
+    reporting.digest_task,
+    _auto_close_task,
+]
 
 
 def report(
@@ -234,18 +256,6 @@ def rules(config: Config) -> Rules:
 def business_hours(config: Config) -> BusinessHours:
     bh = config.business_hours
     return BusinessHours.from_values(bh.timezone, bh.parsed_hours(), bh.holidays)
-
-
-def staff_addresses(config: Config, the_rules: Rules) -> frozenset[str]:
-    """Every address the rules send work to (assignees, specialists, escalation targets) plus
-    our own: mail from them that is not a reply is not a tenant request."""
-    policy = the_rules.policy
-    found = {a.assignee for a in policy.assignment.values()}
-    found |= set(policy.specialists.values())
-    found.add(policy.default_assignment.assignee)
-    found |= {e.target for e in policy.escalations}
-    found |= set(own_addresses(config))
-    return frozenset(a.lower() for a in found if "@" in a)
 
 
 def parser(config: Config) -> Parse:
@@ -294,6 +304,7 @@ def ingest_service(
     analyse: Analyse | None = None,
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
+    directory: DirectoryFor = TenantDirectory,
     prepare: Prepare | None = None,
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
@@ -313,6 +324,8 @@ def ingest_service(
         hooks=[*(factory(config, the_rules, clock) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
         clock=clock,
+        conversation=conversation_policy(config, the_rules),
+        directory=directory,
         fill=lambda ticket, tenant: fill_from_directory(ticket, tenant, policy),
         prepare=prepare,
     )
@@ -348,6 +361,7 @@ def daemon(
     metrics: Metrics | None = None,
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
+    directory: DirectoryFor = TenantDirectory,
 ) -> Daemon:
     """Pollers for every configured mailbox plus the registered periodic tasks, all on ONE
     ``clock`` (tests pass theirs: the hour of day and the passing of time are theirs).
@@ -380,6 +394,7 @@ def daemon(
         analyse=analyse,
         extra_hooks=extra_hooks,
         clock=clock,
+        directory=directory,
         prepare=None if pool is None else prepare_in(pool),
     )
     made = sessions(pooled)

@@ -28,12 +28,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
+from propdesk.core.conversation import (
+    BODY_MARKER,
+    NO_DIRECTORY,
+    SUBJECT_TAG,
+    ConversationPolicy,
+    Directory,
+    order_refs,
+    ticket_ids_in,
+)
 from propdesk.core.message import InboundMessage
 from propdesk.errors import AnalysisError, AnalysisPoisoned, AnalysisTimeout, StoreError
 from propdesk.ingest.chain import MessageContext, Stage, decide
@@ -54,12 +63,20 @@ from propdesk.ingest.types import (
 )
 from propdesk.logging import bind_message_context, get_logger
 from propdesk.mail.imap import FetchedMessage, MessageMeta
-from propdesk.store import ingest_repo
+from propdesk.store import conversations, ingest_repo
 from propdesk.store import session as store
 from propdesk.store.ingest_repo import CONTENT_KEY, IMAP_KEY
 from propdesk.store.tables import InboundMessageRow
 
 log = get_logger(__name__)
+
+#: The tenant directory for one transaction (the store's implementation reads with ``session``).
+DirectoryFor = Callable[[Any], Directory]
+
+
+def no_directory(session: Any) -> Directory:
+    """No tenant directory: nobody is a co-tenant."""
+    return NO_DIRECTORY
 
 
 @dataclass
@@ -106,6 +123,8 @@ class IngestService:
         due_dates: DueDates | None = None,
         clock: Clock = SYSTEM_CLOCK,
         stages: Sequence[Stage] = STAGES,
+        conversation: ConversationPolicy | None = None,
+        directory: DirectoryFor = no_directory,
         fill: DirectoryFill = no_fill,
         prepare: Prepare | None = None,
     ) -> None:
@@ -117,6 +136,8 @@ class IngestService:
         self._stages = tuple(stages)
         self._persist = Persist(hooks=hooks, new_ticket_id=new_ticket_id, due_dates=due_dates)
         self._clock = clock
+        self._conversation = conversation
+        self._directory = directory
         self._fill = fill
 
     # -- entry points -------------------------------------------------------------------------
@@ -209,7 +230,7 @@ class IngestService:
         parsed = self._parse(raw) if ahead is None else ahead[0]
         attempt.parsed = parsed
         ingest_repo.describe(row, parsed)
-        refs = tuple(ticket_refs(parsed))
+        refs, matched_by = self._refs(s, parsed)
         ctx = MessageContext(
             mailbox=row.mailbox,
             sha256=row.sha256,
@@ -218,13 +239,17 @@ class IngestService:
             refs=refs,
             received_at=row.received_at,
             now=self._clock.now(),
-            lookups=ingest_repo.lookups(s, row, refs),
+            lookups=ingest_repo.lookups(
+                s, row, refs, directory=self._directory(s), matched_by=matched_by
+            ),
             staff=self._staff,
             analyse=self._analyse if ahead is None else _analysed(ahead, self._analyse),
+            conversation=self._conversation,
             fill=self._fill,
         )
         decision = decide(self._stages, ctx)
-        (result,) = self._persist(s, [Decided(row, parsed, decision, ctx.now)])
+        decided = Decided(row, parsed, decision, ctx.now, ctx.lookups.thread)
+        (result,) = self._persist(s, [decided])
         return result
 
     def _ahead(
@@ -233,6 +258,22 @@ class IngestService:
         if self._prepare is None:
             return None
         return self._prepare(raw, received_at, self._clock.now(), should_stop)
+
+    @staticmethod
+    def _refs(s: store.Session, parsed: InboundMessage) -> tuple[tuple[str, ...], dict[str, str]]:
+        """Ticket ids the message names: the subject tag, then In-Reply-To/References against
+        the Message-IDs we sent and received, then the ``Ref: TKT-…`` body marker."""
+        subject = ticket_ids_in(parsed.subject, SUBJECT_TAG)
+        headers = [parsed.in_reply_to or "", *reversed(parsed.references)]
+        by_header = [
+            *ticket_refs(replace(parsed, subject="")),
+            *conversations.tickets_of_message_ids(s, headers),
+        ]
+        body = ticket_ids_in(parsed.body_text, BODY_MARKER)
+        matched: dict[str, str] = {}
+        for how, ids in (("body", body), ("header", by_header), ("subject", subject)):
+            matched.update(dict.fromkeys(ids, how))
+        return order_refs(subject, by_header, body), matched
 
     @staticmethod
     def _new_row(
