@@ -245,6 +245,10 @@ class IntakeConfig(_Model):
     own_addresses: list[str] = Field(default_factory=list)
     blocked_senders: list[str] = Field(default_factory=list)
     loop_header: str = "X-Propdesk-Loop"
+    # parse + analysis run in worker processes; one message gets this long before its worker
+    # is killed and the message quarantined ``timeout`` (the mailbox goes on)
+    analysis_budget_seconds: float = Field(default=10.0, gt=0, le=3600)
+    analysis_workers: int = Field(default=2, ge=1, le=64)
 
 
 class NotificationsConfig(_Model):

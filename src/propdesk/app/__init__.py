@@ -22,8 +22,10 @@ from propdesk.app import reporting
 
 # The composition root is split in modules; everything stays reachable as ``app.<name>``.
 from propdesk.app.adapters import _safe_error
+from propdesk.app.adapters import analysis_pool as analysis_pool
 from propdesk.app.adapters import engine as engine
 from propdesk.app.adapters import own_addresses as own_addresses
+from propdesk.app.adapters import prepare_in as prepare_in
 from propdesk.app.adapters import smtp_sender as smtp_sender
 from propdesk.app.adapters import templates as templates
 from propdesk.app.conversations import auto_close as auto_close
@@ -53,6 +55,7 @@ from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.core.tenants import fill_from_directory
 from propdesk.daemon.loop import Again, DaemonLoop, PeriodicTask
+from propdesk.daemon.loop import Shared as Shared
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
@@ -60,12 +63,14 @@ from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
 from propdesk.ingest.service import DirectoryFor
+from propdesk.ingest.types import Prepare
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
 from propdesk.mail.parse import parse_message
 from propdesk.mail.smtp import SmtpSender
 from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
+from propdesk.outages import Outages
 from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
 from propdesk.store.conversations import TenantDirectory
@@ -110,8 +115,11 @@ def outbox_delivery(
     *,
     sender: SmtpSender | None = None,
     clock: Clock | None = None,
+    shared: Shared | None = None,
 ) -> OutboxDelivery:
-    """The outbox delivery service; its ``run_once`` is the daemon loop's periodic task."""
+    """The outbox delivery service; its ``run_once`` is the daemon loop's periodic task (it
+    looks at the loop's stop flag between mails and reports SMTP outages to the loop's
+    tracker when ``shared`` is given)."""
     return OutboxDelivery(
         db,
         sender if sender is not None else smtp_sender(config),
@@ -119,6 +127,8 @@ def outbox_delivery(
         config.notifications,
         own_addresses(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        should_stop=(lambda: shared.stop.requested) if shared is not None else lambda: False,
+        outages=shared.outages if shared is not None else None,
     )
 
 
@@ -160,8 +170,10 @@ def notification_hooks(
 
 #: Builds one in-transaction ingest hook (notifications write outbox rows, escalation sets clocks).
 HookFactory = Callable[[Config, Rules, Clock], IngestHook]
+
+
 #: Builds one periodic task for the daemon loop (outbox delivery, escalation pass).
-TaskFactory = Callable[[Config, Rules, sessionmaker[Session], Clock], PeriodicTask]
+TaskFactory = Callable[[Config, Rules, sessionmaker[Session], Clock, Shared], PeriodicTask]
 
 
 def _notification_hooks(config: Config, the_rules: Rules, clock: Clock) -> IngestHook:
@@ -173,9 +185,9 @@ OUTBOX_SLICE_ROWS = 20
 
 
 def _outbox_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, shared: Shared
 ) -> PeriodicTask:
-    delivery = outbox_delivery(config, made, clock=clock)
+    delivery = outbox_delivery(config, made, clock=clock, shared=shared)
 
     def run() -> object:
         # In slices: a backlog of notifications never holds new mail up for long.
@@ -213,7 +225,7 @@ def escalation_hooks(
 
 
 def _escalation_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: Shared
 ) -> PeriodicTask:
     service = escalation_service(config, made, the_rules=the_rules, clock=clock)
 
@@ -224,7 +236,7 @@ def _escalation_task(
 
 
 def _auto_close_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: Shared
 ) -> PeriodicTask:
     task = auto_close(config, made, clock)
     return PeriodicTask(task.name, config.conversations.auto_close_seconds, task.run_once)
@@ -304,6 +316,7 @@ def ingest_service(
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
     directory: DirectoryFor = TenantDirectory,
+    prepare: Prepare | None = None,
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -325,6 +338,7 @@ def ingest_service(
         conversation=conversation_policy(config, the_rules),
         directory=directory,
         fill=lambda ticket, tenant: fill_from_directory(ticket, tenant, policy),
+        prepare=prepare,
     )
 
 
@@ -363,6 +377,8 @@ def daemon(
             f"database schema is at {current or 'nothing'}, the code needs {head}: "
             "run `propdesk migrate` first"
         )
+    # an injected ``analyse`` (tests) runs here, in process; otherwise the workers do it
+    pool = analysis_pool(config, clock) if analyse is None else None
     service = ingest_service(
         config,
         pooled,
@@ -371,8 +387,10 @@ def daemon(
         extra_hooks=extra_hooks,
         clock=clock,
         directory=directory,
+        prepare=None if pool is None else prepare_in(pool),
     )
     made = sessions(pooled)
+    shared = Shared(stop if stop is not None else StopFlag(), Outages(clock))
     pollers = [
         MailboxPoller(
             mb,
@@ -382,11 +400,12 @@ def daemon(
             timeout_seconds=config.timeouts.imap_seconds,
             clock=clock,
             metrics=metrics,
+            outages=shared.outages,
         )
         for mb in (config.mailboxes if mailboxes is None else mailboxes)
     ]
-    tasks = [factory(config, the_rules, made, clock) for factory in PERIODIC_TASKS]
-    stop = stop or StopFlag()
+    tasks = [factory(config, the_rules, made, clock, shared) for factory in PERIODIC_TASKS]
+    stop = shared.stop
     watched = [p.config for p in pollers] if idle else []
     state = supervised.feed.idle_state if supervised is not None else None
     loop = DaemonLoop(
@@ -399,6 +418,7 @@ def daemon(
         observers=supervised.observers() if supervised is not None else (),
         max_sleep=supervised.max_sleep if supervised is not None else MAX_SLEEP_SECONDS,
         heartbeat_seconds=config.logging.heartbeat_minutes * 60,
+        outages=shared.outages,
     )
 
     def rebuild() -> tuple[IngestService, list[PeriodicTask]]:
@@ -406,9 +426,10 @@ def daemon(
         templates(config)  # every template renders, or the reload is refused
         service = ingest_service(
             config, pooled, the_rules=new_rules, analyse=analyse, extra_hooks=extra_hooks,
-            clock=clock,
+            clock=clock, prepare=None if pool is None else prepare_in(pool),
         )  # fmt: skip
-        return service, [factory(config, new_rules, made, clock) for factory in PERIODIC_TASKS]
+        fresh = [factory(config, new_rules, made, clock, shared) for factory in PERIODIC_TASKS]
+        return service, fresh
 
     loop.reload = reloader(rebuild, pollers, loop, str(config.rules.file or "default"))
-    return Daemon(loop, (pooled, unpooled))
+    return Daemon(loop, (pooled, unpooled), pool)

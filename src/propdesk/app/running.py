@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from propdesk.daemon.analysis import AnalysisPool
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.errors import ConfigError, RulesError
@@ -32,8 +33,11 @@ class Daemon:
 
     loop: DaemonLoop
     engines: tuple[Engine, ...]
+    pool: AnalysisPool | None = None  # the analysis workers (None: analysis in-process)
 
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()  # first: a stop must not wait for a long analysis
         close_tasks(self.loop.tasks)
         for poller in self.loop.pollers:
             poller.close()

@@ -27,9 +27,12 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
+    pool = app.analysis_pool(config)  # a message that timed out gets the same budget again
     try:
-        results = app.ingest_service(config, eng).reprocess(args.message)
+        service = app.ingest_service(config, eng, prepare=app.prepare_in(pool))
+        results = service.reprocess(args.message)
     finally:
+        pool.close()
         eng.dispose()
     if not results:
         print(

@@ -27,6 +27,9 @@ NO_ACTION_ITEMS = "no_action_items"
 _DESCRIPTION_MAX = 4000
 
 
+_CUT_BACK_MAX = 200  # a cut moves back this far at most to fall between words
+
+
 @dataclass(frozen=True)
 class MessageAnalysis:
     """What the pipeline decided for one message: tickets, or why there are none."""
@@ -35,18 +38,41 @@ class MessageAnalysis:
     ignored_reason: str | None
     items: tuple[Classification, ...] = ()
     location: Location | None = None
+    cut: str | None = None  # the new text was longer than analysed (also in matched_rules)
 
     @property
     def ignored(self) -> str | None:
         return self.ignored_reason
 
 
+def bounded(text: str, limit: int) -> str:
+    """The first ``limit`` characters of ``text``, cut between words where one is near.
+
+    Why: analysis costs grow with the text, and what a tenant asks for is said in the first
+    pages; the whole body is still stored with the message (``[thresholds] max_analysed_chars``).
+    """
+    if len(text) <= limit:
+        return text
+    space = max(text.rfind(" ", 0, limit + 1), text.rfind("\n", 0, limit + 1))
+    return text[:space] if space >= limit - _CUT_BACK_MAX else text[:limit]
+
+
+def cut_note(text: str, rules: Rules) -> str | None:
+    """The matched_rules entry saying the new text was cut for analysis, or None."""
+    limit = rules.vocabulary.decisions.thresholds.max_analysed_chars
+    if len(text) <= limit:
+        return None
+    return f"intake:analysed first {len(bounded(text, limit))} of {len(text)} characters"
+
+
 def classify_message(msg: InboundMessage, rules: Rules) -> tuple[list[Classification], Location]:
     """Action items and location of a message, before any ticket is built."""
     vocab = rules.vocabulary
-    items = classify_text(msg.subject, msg.new_text, vocab)
-    items = triage(items, msg.subject, msg.new_text, vocab, rules.triage)
-    location = extract_location(msg.subject, msg.new_text, msg.signature, vocab)
+    limit = vocab.decisions.thresholds.max_analysed_chars
+    subject, new_text = bounded(msg.subject, limit), bounded(msg.new_text, limit)
+    items = classify_text(subject, new_text, vocab)
+    items = triage(items, subject, new_text, vocab, rules.triage)
+    location = extract_location(subject, new_text, bounded(msg.signature, limit), vocab)
     return items, location
 
 
@@ -96,8 +122,9 @@ def analyse_items(
 ) -> MessageAnalysis:
     """Tickets for every action item of ``msg``, which ``not_ticket_reason`` let through."""
     items, location = classify_message(msg, rules)
+    cut = cut_note(msg.new_text, rules)
     if not items:
-        return MessageAnalysis((), NO_ACTION_ITEMS, (), location)
+        return MessageAnalysis((), NO_ACTION_ITEMS, (), location, cut)
     sender = msg.sender.address if msg.sender is not None else ""
     unit = None if location.unit_number == UNIT_NOT_SPECIFIED else location.unit_number
     notes = email_notes(msg.new_text, rules.vocabulary)  # the same on every ticket
@@ -121,7 +148,7 @@ def analyse_items(
             building=location.building,
             floor=location.floor,
             section=location.section,
-            matched_rules=(*item.matched_rules, *location.evidence),
+            matched_rules=(*item.matched_rules, *location.evidence, *([cut] if cut else [])),
             notes=notes,
             sender_name=msg.sender.name if msg.sender is not None else "",
             triage_confidence=item.confidence,
@@ -129,4 +156,4 @@ def analyse_items(
         )
         for item in items
     )
-    return MessageAnalysis(tickets, None, tuple(items), location)
+    return MessageAnalysis(tickets, None, tuple(items), location, cut)

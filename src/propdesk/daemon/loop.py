@@ -16,7 +16,10 @@ from typing import Protocol
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.daemon.poll import MailboxPoller, PassReport
 from propdesk.daemon.signals import StopFlag
+from propdesk.errors import StoreError
 from propdesk.logging import get_logger
+from propdesk.outages import Outages
+from propdesk.store.session import is_outage
 
 log = get_logger(__name__)
 
@@ -32,6 +35,16 @@ class PeriodicTask:
     interval: float
     run: Callable[[], object]
     close: Callable[[], None] | None = None  # released at shutdown (e.g. QUIT on SMTP)
+    uses_database: bool = True  # a run that returns means the database answered
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What the loop's parts share at run time: the stop request and the peers' outages
+    (periodic tasks get it from their factory: the outbox stops between mails on it)."""
+
+    stop: StopFlag
+    outages: Outages
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,7 @@ class DaemonLoop:
         max_sleep: float = 60.0,
         heartbeat_seconds: float = 900.0,
         reload: Callable[[], None] | None = None,
+        outages: Outages | None = None,
     ) -> None:
         self.pollers = list(pollers)
         self.poll_seconds = poll_seconds
@@ -101,6 +115,7 @@ class DaemonLoop:
         self.reload = reload  # SIGHUP: rebuild what the rules and templates feed
         self._monotonic = clock.monotonic
         self._last_info = self._monotonic()
+        self.outages = outages if outages is not None else Outages(clock)
 
     def _poll_all(self, report: TurnReport, only: Collection[str] | None = None) -> None:
         for poller in self.pollers:
@@ -115,9 +130,16 @@ class DaemonLoop:
         try:
             result = task.run()
         except Exception as exc:  # a failing task must not stop ticket intake
-            report.task_errors.append(f"{task.name}: {type(exc).__name__}: {exc}")
-            log.exception("daemon.task_failed", task=task.name)
+            first = str(exc).splitlines()[0][:300] if str(exc) else ""
+            report.task_errors.append(f"{task.name}: {type(exc).__name__}: {first}")
+            if isinstance(exc, StoreError) or is_outage(exc):
+                # the database is down: one event for the outage, not a traceback per retry
+                self.outages.database.failed(f"{type(exc).__name__}: {first}", task=task.name)
+            else:
+                log.exception("daemon.task_failed", task=task.name)
             return False
+        if task.uses_database:
+            self.outages.database.recovered()
         again = isinstance(result, Again)
         if isinstance(result, Again):
             result = result.result

@@ -15,18 +15,21 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import MailboxConfig
 from propdesk.daemon.backoff import backoff_delay
 from propdesk.daemon.metrics import Metrics
-from propdesk.errors import MailboxAuthError, MailboxError, StoreError
+from propdesk.errors import AnalysisStopped, MailboxAuthError, MailboxError, StoreError
 from propdesk.ingest import IngestService, Result
 from propdesk.logging import get_logger
 from propdesk.mail.imap import FetchedMessage, ImapMailbox, MessageMeta, batches
+from propdesk.outages import Outage, Outages
+from propdesk.outages import imap as imap_peer
 from propdesk.store import mailbox_state
 from propdesk.store.locks import mailbox_lock
-from propdesk.store.session import Engine, Sessions
+from propdesk.store.session import Engine, Sessions, is_outage
 
 log = get_logger(__name__)
 
@@ -80,9 +83,12 @@ class MailboxPoller:
         timeout_seconds: float,
         clock: Clock = SYSTEM_CLOCK,
         metrics: Metrics | None = None,
+        outages: Outages | None = None,
     ) -> None:
         self.config = config
         self._metrics = metrics
+        self._outages = outages if outages is not None else Outages(clock)
+        self._waiting_on: Outage | None = None  # the outage this mailbox backs off for
         self._ingest = ingest
         self._sessions = sessions
         self._lock_engine = lock_engine
@@ -102,6 +108,10 @@ class MailboxPoller:
         self._ingest = ingest
 
     def due(self) -> bool:
+        """Its backoff ran out, or the outage it backed off for ended (someone succeeded)."""
+        waiting_on = self._waiting_on
+        if waiting_on is not None and not waiting_on.down:
+            return True
         return self._monotonic() >= self.next_attempt
 
     def poll(self, should_stop: Callable[[], bool] = lambda: False) -> PassReport:
@@ -125,15 +135,23 @@ class MailboxPoller:
                 self._pass(report, should_stop)
             self.failures = 0
             self.next_attempt = 0.0
-        except (MailboxError, StoreError) as exc:
+            self._waiting_on = None
+            self._outages.database.recovered()
+            self._outages[imap_peer(self.name)].recovered()
+        except MailboxError as exc:
             report.auth_refused = isinstance(exc, MailboxAuthError)
-            self._back_off(report, str(exc))
+            self._back_off(report, str(exc), self._outages[imap_peer(self.name)])
+        except StoreError as exc:
+            self._back_off(report, str(exc), self._outages.database)
         except Exception as exc:  # e.g. the lock connection itself: keep the loop alive
-            self._back_off(report, f"{type(exc).__name__}: {str(exc)[:300]}")
+            error = f"{type(exc).__name__}: {str(exc)[:300].splitlines()[0] if str(exc) else ''}"
+            self._back_off(report, error, self._outages.database if is_outage(exc) else None)
         finally:
             report.seconds = round(self._monotonic() - started, 3)
         self._observe(report)
         quiet = report.status in ("ok", "waiting") and not report.counts
+        # a failed pass is said by its outage (once, then once a minute), not at every retry
+        quiet = quiet or (report.status == "error" and self._waiting_on is not None)
         (log.debug if quiet else log.info)(
             "mailbox.pass",
             mailbox=self.name,
@@ -162,19 +180,19 @@ class MailboxPoller:
         if report.status != "error":
             m.last_poll.labels(mailbox=name).set(self._clock.now().timestamp())
 
-    def _back_off(self, report: PassReport, error: str) -> None:
+    def _back_off(self, report: PassReport, error: str, outage: Outage | None) -> None:
+        """Wait before the next pass; an outage logs as one event (``propdesk.outages``)."""
         self.failures += 1
         delay = backoff_delay(self.failures, BACKOFF_FIRST_SECONDS, BACKOFF_MAX_SECONDS)
         self.next_attempt = self._monotonic() + delay
+        self._waiting_on = outage
         report.status = "error"
         report.error = error
-        log.warning(
-            "mailbox.unavailable",
-            mailbox=self.name,
-            error=error,
-            failures=self.failures,
-            retry_in_seconds=round(delay, 1),
-        )
+        fields: dict[str, Any] = {"mailbox": self.name, "retry_in_seconds": round(delay, 1)}
+        if outage is not None:
+            outage.failed(error, **fields)
+        else:  # not an outage we know: every failure is worth a line
+            log.warning("mailbox.unavailable", error=error, failures=self.failures, **fields)
 
     def _cutoff(self, state_skip_before: datetime | None) -> datetime | None:
         since = self.config.since
@@ -258,7 +276,9 @@ class MailboxPoller:
                 report.status = "stopped"
                 break
             for msg in imap.fetch_bodies(batch):
-                self._ingest_one(report, pending, uidvalidity, msg)
+                if not self._ingest_one(report, pending, uidvalidity, msg, should_stop):
+                    report.status = "stopped"  # a long analysis was given up: read again later
+                    break
                 if should_stop():  # finish the current message, then stop
                     report.status = "stopped"
                     break
@@ -268,17 +288,27 @@ class MailboxPoller:
         report.backlog = len([m for m in metas if m.uid not in pending.handled])
 
     def _ingest_one(
-        self, report: PassReport, pending: _Pending, uidvalidity: int, msg: FetchedMessage
-    ) -> None:
-        """One message through ingest, counted, with its receipt -> committed latency."""
-        result = self._ingest.process(self.name, uidvalidity, msg)
+        self,
+        report: PassReport,
+        pending: _Pending,
+        uidvalidity: int,
+        msg: FetchedMessage,
+        should_stop: Callable[[], bool],
+    ) -> bool:
+        """One message through ingest, counted, with its receipt -> committed latency; False
+        when a stop request ended its analysis (the message is not recorded, read again)."""
+        try:
+            result = self._ingest.process(self.name, uidvalidity, msg, should_stop)
+        except AnalysisStopped:
+            return False
         self._count(report, pending, result)
         if result.already:
-            return
+            return True
         if result.outcome == "ticketed":
             report.tickets += len(result.ticket_ids)
         lag = (self._clock.now() - msg.received_at).total_seconds()
         report.latencies.append(max(0.0, lag))
+        return True
 
     def _unread(self, uidvalidity: int, meta: MessageMeta, outcome: str, reason: str) -> Result:
         return self._ingest.record_unread(self.name, uidvalidity, meta, outcome, reason)

@@ -29,6 +29,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
@@ -42,18 +44,20 @@ from propdesk.core.conversation import (
     ticket_ids_in,
 )
 from propdesk.core.message import InboundMessage
-from propdesk.errors import StoreError
+from propdesk.errors import AnalysisError, AnalysisPoisoned, AnalysisTimeout, StoreError
 from propdesk.ingest.chain import MessageContext, Stage, decide
 from propdesk.ingest.failpoints import failpoint
 from propdesk.ingest.persist import Decided, Persist
 from propdesk.ingest.stages import STAGES, ticket_refs
 from propdesk.ingest.types import (
     Analyse,
+    Analysis,
     DirectoryFill,
     DueDates,
     IngestHook,
     NewTicketId,
     Parse,
+    Prepare,
     Result,
     no_fill,
 )
@@ -80,11 +84,24 @@ class _Attempt:
     """What a failed attempt got as far as (the quarantine row keeps the parsed headers)."""
 
     parsed: InboundMessage | None = None
+    ahead: tuple[InboundMessage, Analysis | None] | None = None  # from ``prepare``
 
 
 def _error_text(exc: BaseException, limit: int = 2000) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text[:limit]}" if text else type(exc).__name__
+
+
+def _analysed(ahead: tuple[InboundMessage, Analysis | None], analyse: Analyse) -> Analyse:
+    """The analysis made ahead for the message it was made for; any other one is analysed."""
+    parsed, analysis = ahead
+
+    def analysed(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
+        if msg is parsed and analysis is not None:
+            return analysis
+        return analyse(msg, received_at, now)
+
+    return analysed
 
 
 def _outage(exc: BaseException) -> StoreError:
@@ -109,10 +126,12 @@ class IngestService:
         conversation: ConversationPolicy | None = None,
         directory: DirectoryFor = no_directory,
         fill: DirectoryFill = no_fill,
+        prepare: Prepare | None = None,
     ) -> None:
         self._sessions = sessions
         self._parse = parse
         self._analyse = analyse
+        self._prepare = prepare  # parse + analysis ahead, in a worker (None: here, unbounded)
         self._staff = frozenset(a.lower() for a in staff_addresses)
         self._stages = tuple(stages)
         self._persist = Persist(hooks=hooks, new_ticket_id=new_ticket_id, due_dates=due_dates)
@@ -123,12 +142,28 @@ class IngestService:
 
     # -- entry points -------------------------------------------------------------------------
 
-    def process(self, mailbox: str, uidvalidity: int, msg: FetchedMessage) -> Result:
-        """Record one fetched message and everything it causes, in one transaction."""
+    def process(
+        self,
+        mailbox: str,
+        uidvalidity: int,
+        msg: FetchedMessage,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Result:
+        """Record one fetched message and everything it causes, in one transaction.
+
+        With ``prepare``, parse + analysis run first, outside the transaction and within their
+        budget: over it (or poison) the message is quarantined with that reason; a stop
+        request while waiting raises ``AnalysisStopped`` (nothing recorded, read again later).
+        """
         sha = hashlib.sha256(msg.raw).hexdigest()
+        quarantine = partial(self._quarantine, mailbox=mailbox, uidvalidity=uidvalidity, msg=msg)
         with bind_message_context(mailbox=mailbox, uid=msg.uid):
+            try:
+                ahead = self._ahead(msg.raw, msg.received_at, should_stop)
+            except AnalysisError as exc:
+                return quarantine(sha=sha, exc=exc, attempt=_Attempt(), reason=exc.reason)
             for _ in range(2):  # a content-key race is retried once; it then finds the owner
-                attempt = _Attempt()
+                attempt = _Attempt(ahead=ahead)
                 try:
                     # No look-up first: the poller just saw this UID unrecorded, and the
                     # unique key turns any race into "already done" below.
@@ -149,14 +184,7 @@ class IngestService:
                         continue
                     if key is None and store.is_outage(exc):
                         raise _outage(exc) from exc
-                    return self._quarantine(
-                        mailbox=mailbox,
-                        uidvalidity=uidvalidity,
-                        msg=msg,
-                        sha=sha,
-                        exc=exc,
-                        attempt=attempt,
-                    )
+                    return quarantine(sha=sha, exc=exc, attempt=attempt)
             raise StoreError(f"mailbox {mailbox} uid {msg.uid}: content key conflict persists")
 
     def record_unread(
@@ -198,7 +226,8 @@ class IngestService:
     ) -> Result:
         """Decide the outcome of ``row`` (new or quarantined) and write what it causes."""
         assert row.sha256 is not None
-        parsed = self._parse(raw)
+        ahead = attempt.ahead
+        parsed = self._parse(raw) if ahead is None else ahead[0]
         attempt.parsed = parsed
         ingest_repo.describe(row, parsed)
         refs, matched_by = self._refs(s, parsed)
@@ -214,7 +243,7 @@ class IngestService:
                 s, row, refs, directory=self._directory(s), matched_by=matched_by
             ),
             staff=self._staff,
-            analyse=self._analyse,
+            analyse=self._analyse if ahead is None else _analysed(ahead, self._analyse),
             conversation=self._conversation,
             fill=self._fill,
         )
@@ -222,6 +251,13 @@ class IngestService:
         decided = Decided(row, parsed, decision, ctx.now, ctx.lookups.thread)
         (result,) = self._persist(s, [decided])
         return result
+
+    def _ahead(
+        self, raw: bytes, received_at: datetime, should_stop: Callable[[], bool]
+    ) -> tuple[InboundMessage, Analysis | None] | None:
+        if self._prepare is None:
+            return None
+        return self._prepare(raw, received_at, self._clock.now(), should_stop)
 
     @staticmethod
     def _refs(s: store.Session, parsed: InboundMessage) -> tuple[tuple[str, ...], dict[str, str]]:
@@ -269,16 +305,19 @@ class IngestService:
         sha: str,
         exc: BaseException,
         attempt: _Attempt,
+        reason: str = "processing_error",
     ) -> Result:
         error = _error_text(exc)
-        log.warning("ingest.quarantine", error=error[:300], exc_info=exc)
+        # a timeout or poison is a fact about the message, not a bug: no traceback for it
+        trace = None if isinstance(exc, AnalysisTimeout | AnalysisPoisoned) else exc
+        log.warning("ingest.quarantine", reason=reason, error=error[:300], exc_info=trace)
         row = self._new_row(
             mailbox,
             uidvalidity,
             msg,
             sha256=sha,
             outcome="quarantined",
-            reason="processing_error",
+            reason=reason,
             error=error,
             raw=msg.raw,
         )
@@ -291,7 +330,7 @@ class IngestService:
             if store.unique_conflict(again) == IMAP_KEY:
                 return self._already_by_key(mailbox, uidvalidity, msg.uid)
             raise StoreError(f"cannot quarantine uid {msg.uid}: {_error_text(again)}") from again
-        result = Result(msg.uid, "quarantined", "processing_error", message_pk=pk)
+        result = Result(msg.uid, "quarantined", reason, message_pk=pk)
         self._log(result, error=error[:300])
         return result
 
@@ -310,6 +349,8 @@ class IngestService:
                             "the failed folder back to the inbox (after raising the limit)"
                         )
                         return Result(row.uid, "quarantined", reason, message_pk=pk)
+                    # within the budget again (over it: still quarantined, the error noted)
+                    attempt.ahead = self._ahead(raw, row.received_at, lambda: False)
                     result = self._run(s, row, raw, attempt)
                     ingest_repo.retry_done(row)
                 self._log(result, reprocessed=True)

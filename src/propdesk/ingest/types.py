@@ -26,6 +26,12 @@ class Analysis:
 Parse = Callable[[bytes], InboundMessage]
 #: (message, received_at, now) -> analysis (the core pipeline, wired in ``propdesk.app``).
 Analyse = Callable[[InboundMessage, datetime, datetime], Analysis]
+#: (raw, received_at, now, should_stop) -> (parsed, analysis or None when no ticket at all): parse
+#: and analysis done ahead, in a worker within a time budget (``propdesk.daemon.analysis``).
+#: Raises ``AnalysisError`` (quarantine with its ``reason``) or ``AnalysisStopped``.
+Prepare = Callable[
+    [bytes, datetime, datetime, Callable[[], bool]], tuple[InboundMessage, Analysis | None]
+]
 #: ticket -> (response_due_at, resolution_due_at), from the core's SLA module.
 DueDates = Callable[[Ticket], tuple[datetime | None, datetime | None]]
 #: A fresh random ticket id (after a clash of the one the core made).

@@ -14,6 +14,7 @@ from sqlalchemy.exc import (
     OperationalError,
     ProgrammingError,
 )
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["Engine", "Session", "Sessions", "is_outage", "ping", "sessions", "unique_conflict"]
@@ -38,10 +39,12 @@ def unique_conflict(exc: BaseException) -> str | None:
 
 
 def is_outage(exc: BaseException) -> bool:
-    """A lost or refused database connection, or a schema that does not match the code (a missing
-    table or column: a deployment problem): not the message's fault, so the pass stops instead
-    of quarantining every message. Content-driven errors (``DataError``) still quarantine."""
-    if isinstance(exc, OperationalError | InterfaceError | ProgrammingError):
+    """A lost or refused database connection, no free connection in the pool within its timeout
+    (``sqlalchemy.exc.TimeoutError``: the database is overloaded or connections leak), or a
+    schema that does not match the code (a missing table or column: a deployment problem): not
+    the message's fault, so the pass stops instead of quarantining every message.
+    Content-driven errors (``DataError``) still quarantine."""
+    if isinstance(exc, OperationalError | InterfaceError | ProgrammingError | PoolTimeout):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
