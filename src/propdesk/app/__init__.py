@@ -35,7 +35,7 @@ from propdesk.core.hours import BusinessHours
 from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
-from propdesk.core.pipeline import analyse_items
+from propdesk.core.pipeline import analyse_items, rule_addresses
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
@@ -44,9 +44,10 @@ from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
-from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
+from propdesk.ingest import Analyse, Analysis, IngestHook, IngestLimits, IngestService, Parse
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
+from propdesk.mail.header_limits import HeaderLimits
 from propdesk.mail.parse import parse_message
 from propdesk.mail.smtp import SmtpSender
 from propdesk.notify.delivery import OutboxDelivery
@@ -124,11 +125,13 @@ def notification_hooks(
     config: Config, the_rules: Rules | None = None, *, clock: Clock = SYSTEM_CLOCK
 ) -> NotificationHooks:
     """The in-transaction hooks ingest calls to queue notifications (and record bounces)."""
+    the_rules = the_rules or load_rules(config.rules.file)
     return NotificationHooks(
-        (the_rules or load_rules(config.rules.file)).policy.sla,
+        the_rules.policy.sla,
         message_id_domain(config),
         enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        flood_notify=config.flood.notify or the_rules.policy.default_assignment.assignee,
     )
 
 
@@ -209,18 +212,19 @@ def business_hours(config: Config) -> BusinessHours:
 def staff_addresses(config: Config, the_rules: Rules) -> frozenset[str]:
     """Every address the rules send work to (assignees, specialists, escalation targets) plus
     our own: mail from them that is not a reply is not a tenant request."""
-    policy = the_rules.policy
-    found = {a.assignee for a in policy.assignment.values()}
-    found |= set(policy.specialists.values())
-    found.add(policy.default_assignment.assignee)
-    found |= {e.target for e in policy.escalations}
-    found |= set(own_addresses(config))
-    return frozenset(a.lower() for a in found if "@" in a)
+    own = {a.lower() for a in own_addresses(config) if "@" in a}
+    return rule_addresses(the_rules) | own
 
 
 def parser(config: Config) -> Parse:
     intake = config.intake
     own = own_addresses(config)
+    limits = HeaderLimits(
+        max_message_id_chars=intake.max_message_id_chars,
+        max_subject_chars=intake.max_subject_chars,
+        max_name_chars=intake.max_name_chars,
+        max_references=intake.max_references,
+    )
 
     def parse(raw: bytes) -> InboundMessage:
         return parse_message(
@@ -229,14 +233,19 @@ def parser(config: Config) -> Parse:
             own_addresses=own,
             blocked_senders=intake.blocked_senders,
             loop_header=intake.loop_header,
+            limits=limits,
+            max_forward_depth=intake.max_forward_depth,
         )
 
     return parse
 
 
-def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
+def analyser(
+    the_rules: Rules, hours: BusinessHours, staff: frozenset[str] | None = None
+) -> Analyse:
     """The core pipeline as ingest's ``analyse`` stage calls it: its ``not_a_ticket`` stage has
-    already screened the message (``propdesk.core.pipeline.not_ticket_reason``)."""
+    already screened the message (``propdesk.core.pipeline.not_ticket_reason``). ``staff``: whose
+    forwards are made for the original sender (default: the rules' addresses)."""
 
     def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
         result = analyse_items(
@@ -246,6 +255,7 @@ def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
             received_at=received_at,
             now=now,
             new_id=secrets.token_bytes,
+            staff=staff,
         )
         return Analysis(result.tickets, result.ignored_reason)
 
@@ -276,12 +286,18 @@ def ingest_service(
     return IngestService(
         sessions(eng),
         parse=parser(config),
-        analyse=analyse or analyser(the_rules, business_hours(config)),
+        analyse=analyse
+        or analyser(the_rules, business_hours(config), staff_addresses(config, the_rules)),
         new_ticket_id=lambda: new_ticket_id(secrets.token_bytes),
         staff_addresses=staff_addresses(config, the_rules),
         hooks=[*(factory(config, the_rules, clock) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
         clock=clock,
+        limits=IngestLimits(
+            per_sender_per_hour=config.flood.per_sender_per_hour,
+            per_mailbox_per_hour=config.flood.per_mailbox_per_hour,
+            max_forward_depth=config.intake.max_forward_depth,
+        ),
     )
 
 

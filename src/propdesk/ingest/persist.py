@@ -15,7 +15,7 @@ from datetime import datetime
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.errors import StoreError
-from propdesk.ingest.chain import Decision
+from propdesk.ingest.chain import KEEP_RAW, Decision
 from propdesk.ingest.types import DueDates, IngestHook, NewTicketId, Result
 from propdesk.logging import get_logger
 from propdesk.store import ingest_repo
@@ -35,6 +35,7 @@ class Decided:
     parsed: InboundMessage
     decision: Decision
     now: datetime
+    raw: bytes = b""  # kept on the row for the outcomes in ``KEEP_RAW``
 
 
 class Persist:
@@ -60,9 +61,15 @@ class Persist:
 
     def _one(self, s: Session, item: Decided) -> Result:
         row, parsed, d = item.row, item.parsed, item.decision
-        ingest_repo.record(s, row, d.outcome, d.reason, duplicate_of=d.duplicate_of)
+        raw = item.raw if d.outcome in KEEP_RAW else None
+        ingest_repo.record(
+            s, row, d.outcome, d.reason, duplicate_of=d.duplicate_of, error=d.detail, raw=raw
+        )
         result = Result(row.uid, d.outcome, d.reason, message_pk=row.id)
-        if d.outcome == "ignored":
+        if d.outcome == "held_flood":
+            for hook in self._hooks:
+                hook.message_held(s, row, parsed, notify=d.notify)
+        elif d.outcome == "ignored":
             for hook in self._hooks:
                 hook.message_recorded(s, row, parsed)
         elif d.outcome == "comment":

@@ -13,12 +13,14 @@ from typing import Any
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.core.message import InboundMessage, NotTicketReason
 from propdesk.core.models import Ticket, Urgency
-from propdesk.core.notifications import Source, plan_created
+from propdesk.core.notifications import HeldMail, Source, plan_created, plan_flood_notice
 from propdesk.core.policy import SlaTarget
 from propdesk.ingest import IngestHook
+from propdesk.ingest.stages import FLOOD_SENDER
 from propdesk.logging import get_logger
 from propdesk.mail.compose import parse_message_id
 from propdesk.store import outbox as repo
+from propdesk.store.ingest_repo import flood_key
 from propdesk.store.tickets import ticket_from_row
 
 log = get_logger(__name__)
@@ -47,11 +49,13 @@ class NotificationHooks(IngestHook):
         *,
         enabled: bool = True,
         clock: Clock = SYSTEM_CLOCK,
+        flood_notify: str = "",
     ) -> None:
         self._sla = sla
         self._domain = message_id_domain
         self._enabled = enabled
         self._clock = clock
+        self._flood_notify = flood_notify
 
     def tickets_created(
         self, session: Any, message: Any, parsed: InboundMessage, tickets: Sequence[Any]
@@ -71,6 +75,30 @@ class NotificationHooks(IngestHook):
 
         Deliberate: acknowledging every reply is what turns two auto-responders into a loop.
         """
+
+    def message_held(
+        self, session: Any, message: Any, parsed: InboundMessage, *, notify: bool
+    ) -> None:
+        """The first hold of a flood this hour: one staff notice (later holds stay silent)."""
+        if not (self._enabled and notify and self._flood_notify):
+            return
+        by_sender = message.reason == FLOOD_SENDER
+        held = HeldMail(
+            key=flood_key(sender=message.sender)
+            if by_sender
+            else flood_key(mailbox=message.mailbox),
+            reason=str(message.reason),
+            detail=str(message.error or ""),
+            sender=str(message.sender or ""),
+            mailbox=str(message.mailbox),
+            subject=str(message.subject or ""),
+            message_pk=int(message.id),
+            received_at=message.received_at,
+        )
+        repo.add(
+            session, [plan_flood_notice(self._flood_notify, held)], self._clock.now(), self._domain
+        )
+        log.warning("ingest.flood_notice", key=held.key, recipient=self._flood_notify)
 
     def message_recorded(self, session: Any, message: Any, parsed: InboundMessage) -> None:
         """A bounce that names one of our Message-IDs marks that notification bounced."""

@@ -16,12 +16,25 @@ class EarlierMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class FloodCounts:
+    """Recent mail for the flood limits: messages in the hour before this one (by INTERNALDATE)
+    from the same sender and into the same mailbox, and whether staff were told this hour."""
+
+    sender_recent: int = 0
+    mailbox_recent: int = 0
+    sender_notified: bool = False
+    mailbox_notified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Lookups:
     """What the store knows about one message before its stages run.
 
     ``earlier``: the first recorded message it repeats, if any. ``tickets``: of the ticket ids the
-    message refers to, those that exist (ticket id -> row key).
+    message refers to, those that exist (ticket id -> row key). ``flood``: the flood counts
+    (zero when the limits are off).
     """
 
     earlier: EarlierMessage | None = None
     tickets: Mapping[str, int] = field(default_factory=dict)
+    flood: FloodCounts = field(default_factory=FloodCounts)
