@@ -24,8 +24,8 @@ _NEW = (
 
 def upgrade() -> None:
     op.add_column("attachments", sa.Column("display_name", sa.Text(), nullable=True))
-    op.drop_constraint("ck_inbound_messages_outcome", "inbound_messages", type_="check")
-    op.create_check_constraint("ck_inbound_messages_outcome", "inbound_messages", _NEW)
+    op.drop_constraint(op.f("ck_inbound_messages_outcome"), "inbound_messages", type_="check")
+    op.create_check_constraint(op.f("ck_inbound_messages_outcome"), "inbound_messages", _NEW)
     op.create_index(
         "ix_inbound_messages_sender_received", "inbound_messages", ["sender", "received_at"]
     )
@@ -38,6 +38,6 @@ def downgrade() -> None:
     op.drop_index("ix_inbound_messages_mailbox_received", table_name="inbound_messages")
     op.drop_index("ix_inbound_messages_sender_received", table_name="inbound_messages")
     op.execute("UPDATE inbound_messages SET outcome = 'quarantined' WHERE outcome = 'held_flood'")
-    op.drop_constraint("ck_inbound_messages_outcome", "inbound_messages", type_="check")
-    op.create_check_constraint("ck_inbound_messages_outcome", "inbound_messages", _OLD)
+    op.drop_constraint(op.f("ck_inbound_messages_outcome"), "inbound_messages", type_="check")
+    op.create_check_constraint(op.f("ck_inbound_messages_outcome"), "inbound_messages", _OLD)
     op.drop_column("attachments", "display_name")
