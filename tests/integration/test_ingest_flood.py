@@ -9,30 +9,15 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from propdesk import app
 from propdesk.config import Config, FloodConfig
 from propdesk.store.tables import InboundMessageRow, TicketRow
 from propdesk.store.tables_outbox import OutboxRow
-from tests.integration.ingest_support import cli, outcomes, tenant_mail, write_config
+from tests.integration.ingest_support import cli, outcomes, run_passes, tenant_mail, write_config
 from tests.stack import Dovecot, ImapUser, SmtpPeer
 
 LIMIT = 30
 FLOODER = "Script <script@tenant.example>"
 OPS = "ops@property.com"
-
-
-def _run_once(config: Config) -> dict[str, int]:
-    daemon = app.daemon(config)
-    try:
-        report = daemon.loop.run_once()
-    finally:
-        daemon.close()
-    totals: dict[str, int] = {}
-    for p in report.passes:
-        assert p.status == "ok", p.error
-        for k, v in p.counts.items():
-            totals[k] = totals.get(k, 0) + v
-    return totals
 
 
 def _flood_notices(engine: Engine) -> list[OutboxRow]:
@@ -56,7 +41,7 @@ def test_a_flood_from_one_sender_is_held_told_once_and_released(
     others = [tenant_mail(1000 + n) for n in range(3)]
     dovecot.multiappend(imap_user, [*flood[:100], *others, *flood[100:]])
 
-    assert _run_once(config) == {"ticketed": LIMIT + 3, "held_flood": 200 - LIMIT}
+    assert run_passes(config) == {"ticketed": LIMIT + 3, "held_flood": 200 - LIMIT}
     assert len(dovecot.messages(imap_user, "Held")) == 200 - LIMIT
     assert len(dovecot.messages(imap_user, "INBOX")) == 0
     with Session(clean_db) as s:
@@ -75,7 +60,7 @@ def test_a_flood_from_one_sender_is_held_told_once_and_released(
 
     # The flood goes on: held silently (one notice per sender and hour).
     dovecot.multiappend(imap_user, [tenant_mail(300 + n, sender=FLOODER) for n in range(5)])
-    assert _run_once(config) == {"held_flood": 5}
+    assert run_passes(config) == {"held_flood": 5}
     assert len(_flood_notices(clean_db)) == 1
 
     # Staff decide the sender is genuine: every held mail becomes tickets, nothing twice.

@@ -7,7 +7,8 @@ Each shape is built here with our own sizes; outcomes are read from PostgreSQL a
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
@@ -16,27 +17,25 @@ from sqlalchemy.orm import Session
 
 from propdesk import app
 from propdesk.config import Config, DatabaseConfig, MailboxConfig
+from propdesk.core.pipeline import analyse_message
+from propdesk.mail.parse import parse_message
 from propdesk.store import repository as repo
 from propdesk.store.tables import AttachmentRow, InboundMessageRow, TicketEventRow, TicketRow
-from tests.integration.ingest_support import analyser, tenant_mail, ticket_count
+from tests.integration.ingest_support import (
+    FolderCounts,
+    analyser,
+    run_passes,
+    tenant_mail,
+    ticket_count,
+)
 from tests.stack import Dovecot, ImapUser
 
 STAFF = "plumber@property.com"  # an assignee of the default rules: staff
 
 
 def run_once(config: Config) -> dict[str, int]:
-    """One in-process pass over every mailbox with the real pipeline; the summed counts."""
-    daemon = app.daemon(config, analyse=None)
-    try:
-        report = daemon.loop.run_once()
-    finally:
-        daemon.close()
-    totals: dict[str, int] = {}
-    for p in report.passes:
-        assert p.status == "ok", p.error
-        for k, v in p.counts.items():
-            totals[k] = totals.get(k, 0) + v
-    return totals
+    """One pass with the real pipeline as the daemon wires it (staff forwards included)."""
+    return run_passes(config)
 
 
 @pytest.fixture
@@ -45,12 +44,8 @@ def cfg(clean_db: Engine, db_config: DatabaseConfig, mailbox_config: MailboxConf
 
 
 @pytest.fixture
-def folders(dovecot: Dovecot, imap_user: ImapUser) -> Iterator[dict[str, int]]:
-    class _Counts(dict[str, int]):
-        def __getitem__(self, folder: str) -> int:
-            return len(dovecot.messages(imap_user, folder))
-
-    yield _Counts()
+def folders(dovecot: Dovecot, imap_user: ImapUser) -> dict[str, int]:
+    return FolderCounts(dovecot, imap_user)
 
 
 def _rows(engine: Engine) -> list[InboundMessageRow]:
@@ -161,13 +156,8 @@ def test_forwards_nested_deeper_than_the_limit_are_quarantined(
     assert folders["Failed"] == 1
 
 
-def test_classify_reads_the_forward_the_same_way(tmp_path: object) -> None:
+def test_classify_reads_the_forward_the_same_way() -> None:
     """``propdesk classify``'s pipeline (analyse_message) sees the forwarded request too."""
-    from datetime import UTC, datetime
-
-    from propdesk.core.pipeline import analyse_message
-    from propdesk.mail.parse import parse_message
-
     config = Config()
     msg = parse_message(_attached_forward(f"Plumber <{STAFF}>"))
     now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -242,8 +232,6 @@ def test_reprocess_handles_a_long_header_message_quarantined_earlier(
     """A message an earlier version quarantined (its bytes kept) is ticketed by reprocess."""
     raw = _long_headers(4)
     with Session(clean_db) as s, s.begin():
-        from datetime import UTC, datetime
-
         row = InboundMessageRow(
             mailbox="main",
             uidvalidity=1,
