@@ -26,6 +26,7 @@ from propdesk.mail.header_limits import (
     usable_address,
 )
 
+_ADDRESS_WORD = re.compile(r"[^\s<>()\[\],;:\"@]+@[^\s<>()\[\],;:\"@]+")
 _ESCAPED_BYTES = re.compile(r"\\(?:u[dD][89a-fA-F]|x[89a-fA-F])[0-9a-fA-F]")
 
 _MP_ATTR = {"from": "from_", "to": "to", "cc": "cc", "reply-to": "reply_to"}
@@ -93,7 +94,23 @@ def addresses(
             continue
         display_name = one_line(clean_text(display), limits.max_name_chars).strip('"')
         out.append(Address(address=address, name=display_name))
-    return tuple(out)
+    return tuple(out) if out else _salvaged(msg, name, defects)
+
+
+def _salvaged(msg: Message, name: str, defects: list[str]) -> tuple[Address, ...]:
+    """A header no parser read ("Big Bug bb@bug.com", "a@x b@y"): its first address-shaped
+    word, so a sloppy script's mail still has a sender to answer."""
+    for key, value in msg.raw_items():
+        if key.lower() != name:
+            continue
+        text = raw_header_text(str(value))[0]
+        for word in _ADDRESS_WORD.findall(text):
+            address = _norm_address(word)
+            if usable_address(address):
+                defects.append(f"{name}: address taken from a malformed value")
+                return (Address(address=address),)
+        break
+    return ()
 
 
 def header_date(msg: Message, parser: Any, defects: list[str]) -> datetime | None:
