@@ -21,6 +21,7 @@ from propdesk.core.pipeline import analyse_message
 from propdesk.mail.parse import parse_message
 from propdesk.store import repository as repo
 from propdesk.store.tables import AttachmentRow, InboundMessageRow, TicketEventRow, TicketRow
+from propdesk.store.tables_outbox import OutboxRow
 from tests.integration.ingest_support import (
     FolderCounts,
     analyser,
@@ -140,6 +141,12 @@ def test_forwarded_requests_become_tickets_for_the_right_requester(
     for t in _tickets(clean_db):
         assert t.subcategory == "hvac", (t.requested_for, t.short_description)
         assert "radiator" in t.description.lower()
+    # The tenant is told, greeted by the name in the forwarded original (not the staff's).
+    with Session(clean_db) as s:
+        acks = s.scalars(select(OutboxRow).where(OutboxRow.kind == "ticket_created_tenant"))
+        to_maria = [a for a in acks if a.recipient == "maria@tenant.example"]
+    assert len(to_maria) == 3
+    assert {a.context["tenant_name"] for a in to_maria} == {"Maria Lopez"}
 
 
 def test_forwards_nested_deeper_than_the_limit_are_quarantined(
@@ -347,5 +354,6 @@ def test_attachment_names_are_stored_safe_and_shown_as_sent(
     assert shown[0] == "../../etc/passwd" and shown[2] == "CON.txt"
     with Session(clean_db) as s:
         (ticket,) = s.scalars(select(TicketRow))
-        names = [a.filename for a in repo.attachments_of_ticket(s, ticket)]
-    assert names == [a.filename for a in atts]
+        listed = repo.attachments_of_ticket(s, ticket)
+    assert [a.filename for a in listed] == [a.filename for a in atts]
+    assert [a.display_name for a in listed] == shown

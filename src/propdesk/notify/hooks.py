@@ -26,9 +26,16 @@ from propdesk.store.tickets import ticket_from_row
 log = get_logger(__name__)
 
 
-def source_of(message: InboundMessage) -> Source:
-    """Threading and greeting data from the tenant's email."""
-    name = message.sender.name if message.sender is not None else ""
+def source_of(message: InboundMessage, requester: str = "") -> Source:
+    """Threading and greeting data from the tenant's email. ``requester``: whom the tickets are
+    for; a staff-forwarded request greets the forwarded original's sender, not the staff."""
+    sender = message.sender
+    name = sender.name if sender is not None else ""
+    if requester and sender is not None and requester != sender.address:
+        for forwarded in message.forwarded:
+            if forwarded.sender is not None and forwarded.sender.address == requester:
+                name = forwarded.sender.name
+                break
     # A message without a Message-ID gets a synthetic one from the parser: nothing to thread to.
     parent = None if message.message_id.endswith("@propdesk.invalid>") else message.message_id
     return Source(
@@ -64,7 +71,7 @@ class NotificationHooks(IngestHook):
         if not self._enabled or not tickets:
             return
         made = [t if isinstance(t, Ticket) else ticket_from_row(t) for t in tickets]
-        planned = plan_created(made, source_of(parsed), self._sla)
+        planned = plan_created(made, source_of(parsed, made[0].requested_for), self._sla)
         written = repo.add(session, planned, self._clock.now(), self._domain)
         log.debug("outbox.queued", count=len(written), tickets=[t.ticket_id for t in made])
 
