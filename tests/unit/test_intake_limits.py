@@ -147,6 +147,15 @@ def test_attached_originals_are_read_outermost_first_and_bounded() -> None:
     assert len(cut.forwarded) == 3 and cut.forward_truncated
 
 
+def test_a_base64_encoded_attached_message_is_still_read() -> None:
+    inner = _mail("Maria <maria@tenant.example>", "The radiator is cold.")
+    outer = _mail("kim@tenant.example", "")
+    outer.add_attachment(bytes(inner), maintype="message", subtype="rfc822", filename="o.eml")
+    (forwarded,) = parse_message(bytes(outer)).forwarded
+    assert forwarded.sender == Address("maria@tenant.example", "Maria")
+    assert forwarded.new_text == "The radiator is cold."
+
+
 def test_outlook_original_message_is_a_forward_only_without_words_above_it() -> None:
     block = "-----Original Message-----\nFrom: Maria [mailto:maria@tenant.example]\n"
     block += "Sent: Monday\nSubject: radiator\n\nThe radiator is cold.\n"

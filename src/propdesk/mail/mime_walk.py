@@ -7,9 +7,11 @@ nameless parts get stable names; TNEF and Outlook .msg files are kept whole with
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import mimetypes
+import quopri
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -145,6 +147,23 @@ def _attachment(part: Message, index: int, max_bytes: int, walk: Walk) -> None:
     )
 
 
+def _enclosed_message(part: Message, kid: Message, walk: Walk) -> Message:
+    """The attached message itself. RFC 2046 forbids base64/quoted-printable on message/rfc822,
+    but some clients send it: the stdlib then parses the encoded text as the message, so decode
+    it and parse again."""
+    cte = str(part.get("content-transfer-encoding") or "").strip().lower()
+    if cte not in ("base64", "quoted-printable") or kid.keys():
+        return kid
+    encoded = kid.as_string().encode("ascii", "replace")
+    try:
+        decoded = base64.b64decode(encoded) if cte == "base64" else quopri.decodestring(encoded)
+        inner = message_from_bytes(decoded, policy=compat32)
+    except Exception:  # binascii.Error and friends: keep what the stdlib made of it
+        return kid
+    walk.defects.append(f"{part.get_content_type()}: {cte}-encoded, decoded to read it")
+    return inner
+
+
 def _children(part: Message) -> list[Message]:
     if not part.is_multipart():  # get_payload() would decode a leaf, which can raise
         return []
@@ -196,7 +215,7 @@ def _walk_part(  # noqa: PLR0912 - one branch per MIME shape reads better than i
         for kid in kids:  # only to learn the types inside (delivery-status etc.)
             walk.part_types.add(kid.get_content_type())
         if ctype in ("message/rfc822", "message/global") and kids:
-            walk.enclosed.append(kids[0])
+            walk.enclosed.append(_enclosed_message(part, kids[0], walk))
         _attachment(part, index, max_bytes, walk)
         return
     if ctype.startswith("multipart/") and not part.is_multipart():
