@@ -126,11 +126,14 @@ def rows(n: int, seed: int = 7) -> list[tuple[object, ...]]:
     return out
 
 
-def load(cfg: DatabaseConfig, data: list[tuple[object, ...]]) -> None:
+def load(
+    cfg: DatabaseConfig, data: list[tuple[object, ...]], columns: tuple[str, ...] = COLUMNS
+) -> None:
+    """COPY ticket rows (``columns`` in order) into the bench database (bench_report too)."""
     with psycopg.connect(f"host={HOST} port={PORT} user={USER} dbname={cfg.name}") as conn:
         with conn.cursor() as cur:
             stmt = sql.SQL("COPY tickets ({}) FROM STDIN").format(
-                sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+                sql.SQL(", ").join(map(sql.Identifier, columns))
             )
             with cur.copy(stmt) as copy:
                 for r in data:

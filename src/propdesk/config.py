@@ -265,6 +265,7 @@ class NotificationsConfig(_Model):
     templates_dir: Path | None = None
     tenant_status_updates: bool = True
     tenant_cap_per_hour: int = Field(default=5, ge=0)
+    assignment_photos_max_bytes: int = Field(default=5 * 1024 * 1024, ge=0)
     retry_base_seconds: float = Field(default=60.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     max_attempts: int = Field(default=20, ge=1)
@@ -286,6 +287,33 @@ class MetricsConfig(_Model):
     listen: str = Field(default="", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$")
 
 
+class ReportConfig(_Model):
+    """``propdesk report`` and the weekly digest mail (off by default)."""
+
+    recurring_days: int = Field(default=30, ge=1, le=366)
+    digest_enabled: bool = False
+    digest_recipients: list[str] = Field(default_factory=list)
+    digest_weekday: Weekday = "mon"
+    digest_hour: int = Field(default=8, ge=0, le=23)
+    digest_timezone: str | None = None
+    digest_days: int = Field(default=7, ge=1, le=92)
+    digest_check_seconds: float = Field(default=300.0, gt=0)
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _known_digest_zone(cls, value: str | None) -> str | None:
+        return None if value is None else BusinessHoursConfig._known_zone(value)
+
+    @model_validator(mode="after")
+    def _recipients_when_enabled(self) -> ReportConfig:
+        if self.digest_enabled and not self.digest_recipients:
+            raise ValueError("digest_enabled needs at least one address in digest_recipients")
+        bad = [a for a in self.digest_recipients if "@" not in a or any(c.isspace() for c in a)]
+        if bad:
+            raise ValueError(f"digest_recipients: not an email address: {bad[0]!r}")
+        return self
+
+
 class Config(_Model):
     """The whole configuration file."""
 
@@ -302,6 +330,7 @@ class Config(_Model):
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

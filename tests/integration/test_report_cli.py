@@ -55,7 +55,7 @@ def test_report_counts_what_happened(
 
     text = cli([*c, "report", "--now", later], config_env)
     assert text.returncode == 0
-    assert text.stdout.startswith("tickets: 2 (1 open, 1 resolved or closed")
+    assert text.stdout.splitlines()[1].startswith("tickets: 2 (1 open, 1 resolved or closed")
 
     tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
     empty = cli([*c, "report", "--format", "json", "--since", tomorrow], config_env)

@@ -11,11 +11,13 @@ import pytest
 
 from propdesk.core.message import Address, Forwarded, InboundMessage, NotTicketReason
 from propdesk.core.pipeline import FORWARD_TOO_DEEP, requester_of
+from propdesk.core.tenants import TenantRecord
 from propdesk.ingest import Analysis, IngestLimits, MessageContext
 from propdesk.ingest.stages import analyse, flood, no_sender, staff_mail, unreadable
 from propdesk.mail.header_limits import bound_message_id, find_message_ids, one_line
 from propdesk.mail.parse import parse_message
 from propdesk.mail.safe_names import safe_filename
+from propdesk.notify.hooks import source_of
 from propdesk.store.records import FloodCounts, Lookups
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -223,3 +225,21 @@ def test_a_forward_too_deep_to_read_is_quarantined() -> None:
         "quarantined",
         "forward_too_deep",
     )
+
+
+def test_a_staff_forward_greets_and_calls_the_forwarded_tenant_the_directory_first() -> None:
+    fwd = Forwarded(
+        Address("Maria@Tenant.example", "Maria"), "Leak", "The tap leaks.", "Maria\n555 111 2222"
+    )
+    msg = _parsed(
+        sender=Address("plumber@property.com", "Pete Plumber"),
+        signature="Pete\n555 999 0000",
+        forwarded=(fwd,),
+    )
+    forwarded = source_of(msg, requester="maria@tenant.example")
+    assert (forwarded.sender_name, forwarded.phone) == ("Maria", "555 111 2222")
+    entry = TenantRecord("maria@tenant.example", "Maria Lopez", "4C", phone="555 333 4444")
+    listed = source_of(msg, entry, requester="maria@tenant.example")
+    assert (listed.sender_name, listed.phone) == ("Maria Lopez", "555 333 4444")
+    own = source_of(msg, requester="plumber@property.com")
+    assert (own.sender_name, own.phone) == ("Pete Plumber", "555 999 0000")

@@ -13,10 +13,13 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from propdesk.app import reporting
 
 # The composition root is split in modules; everything stays reachable as ``app.<name>``.
 from propdesk.app.adapters import _safe_error
@@ -29,6 +32,7 @@ from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
 from propdesk.app.probes import _probe_smtp as _probe_smtp
 from propdesk.app.probes import probe as probe
+from propdesk.app.reporting import digest_service as digest_service
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config, MailboxConfig, config_path, load_config
 from propdesk.core.hours import BusinessHours
@@ -36,8 +40,10 @@ from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.core.pipeline import analyse_items, rule_addresses
+from propdesk.core.report_model import DIGEST_KIND, ReportWindow
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
+from propdesk.core.tenants import fill_from_directory
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
@@ -100,7 +106,7 @@ def outbox_delivery(
     return OutboxDelivery(
         db,
         sender if sender is not None else smtp_sender(config),
-        Composer(config, templates(config)),
+        Composer(config, templates(config), renderers={DIGEST_KIND: reporting.render_digest}),
         config.notifications,
         own_addresses(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
@@ -118,6 +124,8 @@ def status_change_service(
         tenant_status_updates=config.notifications.tenant_status_updates,
         notifications_enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        timezone=config.business_hours.timezone,
+        max_photo_bytes=config.notifications.assignment_photos_max_bytes,
     )
 
 
@@ -131,6 +139,8 @@ def notification_hooks(
         message_id_domain(config),
         enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        timezone=config.business_hours.timezone,
+        max_photo_bytes=config.notifications.assignment_photos_max_bytes,
         flood_notify=config.flood.notify or the_rules.policy.default_assignment.assignee,
     )
 
@@ -196,7 +206,14 @@ def _escalation_task(
 
 #: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
 INGEST_HOOKS: list[HookFactory] = [_notification_hooks, escalation_hooks]
-PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task]
+PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task, reporting.digest_task]
+
+
+def report(
+    config: Config, db: Engine | sessionmaker[Session], window: ReportWindow
+) -> dict[str, Any]:
+    """The report's figures for ``window``, aggregated by PostgreSQL, as one JSON-ready dict."""
+    return reporting.report(config, db, window, rules(config))
 
 
 def rules(config: Config) -> Rules:
@@ -298,6 +315,7 @@ def ingest_service(
             per_mailbox_per_hour=config.flood.per_mailbox_per_hour,
             max_forward_depth=config.intake.max_forward_depth,
         ),
+        fill=lambda ticket, tenant: fill_from_directory(ticket, tenant, policy),
     )
 
 

@@ -1,26 +1,36 @@
-"""``propdesk report``: the analytics report over the tickets in the database."""
+"""``propdesk report``: the figures of a window of tickets, as text, JSON, HTML or CSV.
+
+Every figure is aggregated by PostgreSQL (``propdesk.store.report_queries``), laid out by the
+core (``propdesk.core.report_model``) and rendered by ``propdesk.reports``; the CSV export is
+the window's tickets, one row each.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, date, datetime, time
-from typing import Any
-from zoneinfo import ZoneInfo
+import sys
+from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TextIO
 
 from propdesk import app
 from propdesk.clock import Clock
-from propdesk.core.analytics import summarise
+from propdesk.core.report_model import report_window
 from propdesk.errors import ConfigError
-from propdesk.store.db import reading
-from propdesk.store.reporting import escalated_ticket_ids, iter_tickets
+from propdesk.reports.csv_export import write_csv
+from propdesk.reports.text import render_text
+from propdesk.store.report_export import CSV_COLUMNS, export_rows
 
 ORDER = 70
+FORMATS = ("text", "json", "html", "csv")
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "report", help="analytics: volumes, categories, assignees, resolution times, SLA"
+        "report",
+        help="figures of the last 30 days (or --since/--until): volumes, SLA, backlog, ...",
     )
     parser.add_argument(
         "--since", metavar="DATE", help="tickets received on or after this day (business time)"
@@ -28,21 +38,23 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--until", metavar="DATE", help="tickets received before this day (business time)"
     )
+    parser.add_argument("--property", metavar="P", help="only this property id (e.g. P3B0)")
+    parser.add_argument("--building", metavar="B", help="only this building (e.g. A)")
     parser.add_argument(
-        "--now", metavar="ISO", help="evaluate SLA clocks at this moment (default: now)"
+        "--now", metavar="ISO", help="evaluate SLA clocks and ages at this moment (default: now)"
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     parser.set_defaults(func=run)
 
 
-def _day_start(value: str | None, zone: ZoneInfo, name: str) -> datetime | None:
+def _day(value: str | None, name: str) -> date | None:
     if value is None:
         return None
     try:
-        day = date.fromisoformat(value)
+        return date.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"--{name}: expected a date like 2026-01-31 (got {value!r})") from None
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def _now(value: str | None, clock: Clock) -> datetime:
@@ -57,68 +69,45 @@ def _now(value: str | None, clock: Clock) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def _out(path: str | None) -> AbstractContextManager[TextIO]:
+    if path is None:
+        return nullcontext(sys.stdout)
+    try:
+        return Path(path).open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise ConfigError(f"--output: cannot write {path}: {exc.strerror}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     config = app.load(args.config, log_format=args.log_format)
-    zone = ZoneInfo(config.business_hours.timezone)
-    since = _day_start(args.since, zone, "since")
-    until = _day_start(args.until, zone, "until")
-    now = _now(args.now, args.clock)
-    policy = app.rules(config).policy
+    try:
+        window = report_window(
+            _now(args.now, args.clock),
+            config.business_hours.timezone,
+            since=_day(args.since, "since"),
+            until=_day(args.until, "until"),
+            property_id=args.property,
+            building=args.building,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"--since/--until: {exc}") from None
     eng = app.engine(config)
     try:
-        with reading(eng) as session:
-            escalated = escalated_ticket_ids(session, since, until)
-            report = summarise(
-                iter_tickets(session, since, until),
-                policy,
-                now,
-                escalated_ids=escalated,
-                tz=zone,
-            ).to_dict()
+        if args.format == "csv":
+            with _out(args.output) as out:
+                write_csv(out, CSV_COLUMNS, export_rows(eng, window))
+            return 0
+        report = app.report(config, eng, window)
     finally:
         eng.dispose()
-    if args.format == "json":
-        print(json.dumps(report, sort_keys=False))
-    else:
-        _print_text(report)
+    with _out(args.output) as out:
+        if args.format == "json":
+            out.write(json.dumps(report) + "\n")
+        elif args.format == "html":
+            # matplotlib loads only when a chart is drawn: text and JSON stay fast.
+            from propdesk.reports.html import render_html  # noqa: PLC0415
+
+            out.write(render_html(report))
+        else:
+            out.write(render_text(report))
     return 0
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
-
-
-def _hours(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f} h"
-
-
-def _print_text(report: dict[str, Any]) -> None:
-    s, perf = report["summary"], report["performance"]
-    print(
-        f"tickets: {s['total_tickets']} ({s['open_tickets']} open, "
-        f"{s['closed_tickets']} resolved or closed, {s['open_breached']} open past an SLA)"
-    )
-    print(
-        f"resolution time: mean {_hours(s['avg_resolution_time'] or None)}, "
-        f"median {_hours(s['median_resolution_time'])}, p90 {_hours(s['p90_resolution_time'])}"
-    )
-    print(
-        f"SLA met: resolution {_pct(perf['sla_compliance'])}, "
-        f"first response {_pct(perf['response_sla_compliance'])}; "
-        f"escalated {_pct(perf['escalation_rate'])}"
-    )
-    for title, key in (
-        ("by category", "by_category"),
-        ("by subcategory", "by_subcategory"),
-        ("by urgency", "by_urgency"),
-        ("by status", "by_status"),
-        ("by assignee", "by_assignee"),
-    ):
-        counts = report[key]
-        if counts:
-            print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    daily = report["trends"]["daily_creation"]
-    if daily:
-        print("per day (received, share resolved):")
-        for day, n in daily.items():
-            print(f"  {day}  {n:5d}  {_pct(report['trends']['resolution_rates'][day])}")

@@ -17,7 +17,7 @@ from typing import Literal
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.errors import PropdeskError
-from propdesk.ingest.types import Analyse
+from propdesk.ingest.types import Analyse, DirectoryFill, no_fill
 from propdesk.logging import get_logger
 from propdesk.store.records import Lookups
 
@@ -47,6 +47,7 @@ class MessageContext:
     lookups: Lookups
     staff: frozenset[str]  # lower-case addresses the rules send work to, and our own
     analyse: Analyse  # the core pipeline (action items -> tickets)
+    fill: DirectoryFill = no_fill  # what the sender's directory entry adds to each ticket
     limits: IngestLimits = field(default_factory=IngestLimits)
     release: bool = False  # ``reprocess --held``: the flood limits let this message through
 

@@ -34,12 +34,22 @@ from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.core.message import InboundMessage
+from propdesk.core.pipeline import requester_of
 from propdesk.errors import StoreError
 from propdesk.ingest.chain import IngestLimits, MessageContext, Stage, decide
 from propdesk.ingest.failpoints import failpoint
 from propdesk.ingest.persist import Decided, Persist
 from propdesk.ingest.stages import STAGES, ticket_refs
-from propdesk.ingest.types import Analyse, DueDates, IngestHook, NewTicketId, Parse, Result
+from propdesk.ingest.types import (
+    Analyse,
+    DirectoryFill,
+    DueDates,
+    IngestHook,
+    NewTicketId,
+    Parse,
+    Result,
+    no_fill,
+)
 from propdesk.logging import bind_message_context, get_logger
 from propdesk.mail.imap import FetchedMessage, MessageMeta
 from propdesk.store import ingest_repo
@@ -85,6 +95,7 @@ class IngestService:
         clock: Clock = SYSTEM_CLOCK,
         stages: Sequence[Stage] = STAGES,
         limits: IngestLimits | None = None,
+        fill: DirectoryFill = no_fill,
     ) -> None:
         self._sessions = sessions
         self._parse = parse
@@ -94,6 +105,7 @@ class IngestService:
         self._persist = Persist(hooks=hooks, new_ticket_id=new_ticket_id, due_dates=due_dates)
         self._clock = clock
         self._limits = limits if limits is not None else IngestLimits()
+        self._fill = fill
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -193,9 +205,12 @@ class IngestService:
             refs=refs,
             received_at=row.received_at,
             now=now,
-            lookups=ingest_repo.lookups(s, row, refs, self._flood_query(release, now)),
+            lookups=ingest_repo.lookups(
+                s, row, refs, self._flood_query(release, now), requester_of(parsed, self._staff)
+            ),
             staff=self._staff,
             analyse=self._analyse,
+            fill=self._fill,
             limits=self._limits,
             release=release,
         )

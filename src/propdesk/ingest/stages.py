@@ -109,14 +109,18 @@ def staff_mail(ctx: MessageContext) -> Verdict:
 
 
 def analyse(ctx: MessageContext) -> Verdict:
-    """The core pipeline: one ticket per action item, or why there are none. Always decides."""
+    """The core pipeline: one ticket per action item, or why there are none. Always decides.
+
+    A known sender's directory entry fills each ticket whose text names no unit (the text wins
+    when it names another unit, and the ticket's matched rules say so)."""
     analysis = ctx.analyse(ctx.parsed, ctx.received_at, ctx.now)
     if analysis.ignored_reason == FORWARD_TOO_DEEP:
         why = f"no request in the first {ctx.limits.max_forward_depth} forwards; more are nested"
         return Decision("quarantined", FORWARD_TOO_DEEP, detail=why)
     if analysis.ignored_reason is not None or not analysis.tickets:
         return Decision("ignored", analysis.ignored_reason or NO_ACTION_ITEMS)
-    return Decision("ticketed", tickets=tuple(analysis.tickets))
+    tenant = ctx.lookups.tenant
+    return Decision("ticketed", tickets=tuple(ctx.fill(t, tenant) for t in analysis.tickets))
 
 
 #: The chain, in order. The first stage that decides wins; ``analyse`` always decides.

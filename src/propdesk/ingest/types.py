@@ -10,6 +10,7 @@ from typing import Any
 
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
+from propdesk.core.tenants import TenantRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,14 @@ Analyse = Callable[[InboundMessage, datetime, datetime], Analysis]
 DueDates = Callable[[Ticket], tuple[datetime | None, datetime | None]]
 #: A fresh random ticket id (after a clash of the one the core made).
 NewTicketId = Callable[[], str]
+#: (ticket, the sender's directory entry or None) -> the ticket with what the directory adds
+#: (``propdesk.core.tenants.fill_from_directory`` with the rules' policy, wired in ``app``).
+DirectoryFill = Callable[[Ticket, TenantRecord | None], Ticket]
+
+
+def no_fill(ticket: Ticket, tenant: TenantRecord | None) -> Ticket:
+    """The default: no directory, the ticket as the text made it."""
+    return ticket
 
 
 class IngestHook:

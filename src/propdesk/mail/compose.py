@@ -14,7 +14,7 @@ The Message-ID has a fixed shape that the ingest side recognises replies by:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -26,6 +26,7 @@ from typing import Any
 import jinja2
 
 from propdesk.config import Config
+from propdesk.core.notifications import ACKNOWLEDGEMENT_KIND
 from propdesk.errors import ConfigError
 
 # Which template each kind of notification uses, and the words its subject starts with.
@@ -40,7 +41,7 @@ TEMPLATES: dict[str, str] = {
     # Flood limits (core.notifications.plan_flood_notice): to staff, no ticket.
     "flood_held": "Mail Held by the Flood Limit",
 }
-ACKNOWLEDGEMENT_KINDS = frozenset({"ticket_created_tenant"})
+ACKNOWLEDGEMENT_KINDS = frozenset({ACKNOWLEDGEMENT_KIND})
 
 MESSAGE_ID_RE = re.compile(r"^<propdesk\.(TKT-[0-9A-Z]{8})\.([0-9A-Za-z]+)@([^<>@\s]+)>$")
 _TICKET_ID_RE = re.compile(r"^TKT-[0-9A-Z]{8}$")
@@ -112,6 +113,15 @@ def parse_message_id(value: str) -> tuple[str, str] | None:
 
 
 @dataclass(frozen=True)
+class OutgoingFile:
+    """A file to attach (the tenant's photo on the assignment mail), bytes loaded by delivery."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """What compose needs from one outbox row (plain data, so the adapter needs no database)."""
 
@@ -122,6 +132,7 @@ class Outgoing:
     context: Mapping[str, Any]
     in_reply_to: str | None = None
     references: Sequence[str] = field(default_factory=tuple)
+    files: Sequence[OutgoingFile] = field(default_factory=tuple)
 
 
 class Templates:
@@ -194,11 +205,20 @@ def sample_context() -> dict[str, Any]:
         "requires_contractor": True,
         "sla_response": "within 2 hours",
         "sla_resolution": "within 24 hours",
+        "response_due": "2025-06-17 12:30 BST",
+        "resolution_due": "2025-06-18 10:30 BST",
+        "building": "MAPLE",
+        "floor": "3",
+        "urgency_reason": "emergency: water from above",
+        "notes": [{"kind": "access", "text": "The key is under the mat."}],
     }
     return {
         "tickets": [ticket, {**ticket, "ticket_id": "TKT-00000001"}],
         "tenant_name": "Sample Tenant",
+        "tenant_phone": "555-0101",
         "attachments": ["photo.jpg"],
+        "photos": [{"filename": "photo.jpg", "content_type": "image/jpeg", "size": 1}],
+        "photo_commands": ["propdesk tickets attachment TKT-00000000 big.jpg -o big.jpg"],
         "status": "In Progress",
         "note": "Sample note",
         "org_name": "Property Maintenance",
@@ -235,12 +255,37 @@ def subject_for(kind: str, ticket_ids: Sequence[str], summary: str) -> str:
     return clean_header_text(subject, limit=SUBJECT_MAX + 60)
 
 
-class Composer:
-    """Turns outbox rows into ``EmailMessage`` objects for one configuration."""
+@dataclass(frozen=True)
+class RenderedMail:
+    """A mail body rendered by an adapter of its own (the report digest): subject, text and
+    HTML parts, and images the HTML shows by ``cid:`` (content id without brackets, PNG)."""
 
-    def __init__(self, config: Config, templates: Templates) -> None:
+    subject: str
+    text: str
+    html: str
+    images: Sequence[tuple[str, bytes]] = ()
+
+
+#: Renders the body of one kind of outbox row from its stored context.
+BodyRenderer = Callable[[Mapping[str, Any]], RenderedMail]
+
+
+class Composer:
+    """Turns outbox rows into ``EmailMessage`` objects for one configuration.
+
+    Ticket mail comes from the jinja2 templates; a kind in ``renderers`` (e.g. the report
+    digest, which carries PNG charts) is rendered by its own function, with the same headers.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        templates: Templates,
+        renderers: Mapping[str, BodyRenderer] | None = None,
+    ) -> None:
         self._config = config
         self._templates = templates
+        self._renderers = dict(renderers or {})
         smtp = config.smtp
         self.envelope_from = smtp.from_address
         self._from = formataddr((clean_header_text(smtp.from_name), smtp.from_address))
@@ -252,6 +297,9 @@ class Composer:
         """One multipart/alternative message (text + HTML)."""
         if not valid_address(item.recipient):
             raise ValueError(f"refusing to address mail to {item.recipient!r}")
+        renderer = self._renderers.get(item.kind)
+        if renderer is not None:
+            return self._rendered(item, renderer(item.context), now)
         summary = ""
         tickets = item.context.get("tickets") or []
         if tickets:
@@ -264,8 +312,35 @@ class Composer:
         context.setdefault("attachments", [])
         context.setdefault("status", "")
         context.setdefault("note", "")
+        context.setdefault("tenant_phone", "")
+        context.setdefault("photos", [])
+        context.setdefault("photo_commands", [])
         text, html = self._templates.render(item.kind, context)
+        msg = self._headers(item, subject, now)
+        msg.set_content(text)
+        msg.add_alternative(html, subtype="html")
+        for f in item.files:
+            maintype, _, subtype = f.content_type.partition("/")
+            msg.add_attachment(
+                f.content,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=clean_header_text(f.filename, limit=200) or "attachment",
+            )
+        return msg
 
+    def _rendered(self, item: Outgoing, body: RenderedMail, now: datetime) -> EmailMessage:
+        """multipart/alternative: text, then multipart/related (HTML + its cid: images)."""
+        msg = self._headers(item, clean_header_text(body.subject, SUBJECT_MAX + 60), now)
+        msg.set_content(body.text)
+        msg.add_alternative(body.html, subtype="html")
+        html_part = msg.get_body(("html",))
+        assert isinstance(html_part, EmailMessage)
+        for cid, png in body.images:
+            html_part.add_related(png, "image", "png", cid=f"<{cid}>", filename=f"{cid}.png")
+        return msg
+
+    def _headers(self, item: Outgoing, subject: str, now: datetime) -> EmailMessage:
         msg = EmailMessage(policy=default_policy)
         msg["From"] = self._from
         msg["To"] = item.recipient
@@ -286,7 +361,6 @@ class Composer:
             # Older vacation responders ignore Auto-Submitted but honour Precedence: bulk.
             msg["Precedence"] = "bulk"
         msg[self._loop_header] = self._config.smtp.from_address
-        msg["X-Propdesk-Ticket"] = " ".join(item.ticket_ids)
-        msg.set_content(text)
-        msg.add_alternative(html, subtype="html")
+        if item.ticket_ids:
+            msg["X-Propdesk-Ticket"] = " ".join(item.ticket_ids)
         return msg

@@ -11,38 +11,72 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
-from propdesk.core.message import InboundMessage, NotTicketReason
+from propdesk.core.mail_facts import Photo, is_photo
+from propdesk.core.message import Forwarded, InboundMessage, NotTicketReason
 from propdesk.core.models import Ticket, Urgency
-from propdesk.core.notifications import HeldMail, Source, plan_created, plan_flood_notice
+from propdesk.core.notes import tenant_phone
+from propdesk.core.notifications import (
+    AssignmentFacts,
+    HeldMail,
+    Source,
+    plan_created,
+    plan_flood_notice,
+    thread_parent,
+)
 from propdesk.core.policy import SlaTarget
+from propdesk.core.tenants import TenantRecord, greeting_name
 from propdesk.ingest import IngestHook
 from propdesk.ingest.stages import FLOOD_SENDER
 from propdesk.logging import get_logger
 from propdesk.mail.compose import parse_message_id
 from propdesk.store import outbox as repo
+from propdesk.store import tenants as directory
 from propdesk.store.ingest_repo import flood_key
 from propdesk.store.tickets import ticket_from_row
 
 log = get_logger(__name__)
 
 
-def source_of(message: InboundMessage, requester: str = "") -> Source:
-    """Threading and greeting data from the tenant's email. ``requester``: whom the tickets are
-    for; a staff-forwarded request greets the forwarded original's sender, not the staff."""
+def _requester_original(message: InboundMessage, requester: str) -> Forwarded | None:
+    """The forwarded original a staff-forwarded request is for (None: the sender asked)."""
     sender = message.sender
-    name = sender.name if sender is not None else ""
-    if requester and sender is not None and requester != sender.address:
-        for forwarded in message.forwarded:
-            if forwarded.sender is not None and forwarded.sender.address == requester:
-                name = forwarded.sender.name
-                break
-    # A message without a Message-ID gets a synthetic one from the parser: nothing to thread to.
-    parent = None if message.message_id.endswith("@propdesk.invalid>") else message.message_id
+    wanted = requester.lower()
+    if not wanted or sender is None or wanted == sender.address.lower():
+        return None
+    for forwarded in message.forwarded:
+        if forwarded.sender is not None and forwarded.sender.address.lower() == wanted:
+            return forwarded
+    return None
+
+
+def source_of(
+    message: InboundMessage,
+    tenant: TenantRecord | None = None,
+    tickets: Sequence[Ticket] = (),
+    requester: str = "",
+) -> Source:
+    """Threading, greeting and contact data from the tenant's email and the directory.
+    ``requester``: whom the tickets are for; a staff-forwarded request greets (and finds the
+    phone of) the forwarded original's sender, not the staff member."""
+    original = _requester_original(message, requester)
+    who = original if original is not None else message
+    display = who.sender.name if who.sender is not None else ""
+    name = greeting_name(tenant, display)
+    notes = tickets[0].notes if tickets else ()
+    phone = (tenant.phone if tenant is not None else "") or tenant_phone(notes, who.signature)
+    photos = tuple(
+        Photo(a.filename, a.content_type, a.size, a.sha256, kept=a.content is not None)
+        for a in message.attachments
+        if is_photo(a.content_type, a.size, inline=a.inline)
+    )
     return Source(
-        message_id=parent,
+        # A message without a Message-ID gets a synthetic one from the parser: nothing to thread to.
+        message_id=thread_parent(message.message_id),
         references=tuple(message.references),
         sender_name=name,
         attachments=tuple(a.filename for a in message.attachments if not a.inline),
+        phone=phone or "",
+        photos=photos,
     )
 
 
@@ -57,12 +91,16 @@ class NotificationHooks(IngestHook):
         enabled: bool = True,
         clock: Clock = SYSTEM_CLOCK,
         flood_notify: str = "",
+        timezone: str = "UTC",
+        max_photo_bytes: int = 5 * 1024 * 1024,
     ) -> None:
         self._sla = sla
         self._domain = message_id_domain
         self._enabled = enabled
         self._clock = clock
         self._flood_notify = flood_notify
+        self._timezone = timezone
+        self._max_photo_bytes = max_photo_bytes
 
     def tickets_created(
         self, session: Any, message: Any, parsed: InboundMessage, tickets: Sequence[Any]
@@ -71,7 +109,21 @@ class NotificationHooks(IngestHook):
         if not self._enabled or not tickets:
             return
         made = [t if isinstance(t, Ticket) else ticket_from_row(t) for t in tickets]
-        planned = plan_created(made, source_of(parsed, made[0].requested_for), self._sla)
+        requester = made[0].requested_for
+        tenant = directory.find_by_email(session, requester) if requester else None
+        facts = AssignmentFacts(
+            deadlines={
+                t.ticket_id: (
+                    getattr(t, "response_due_at", None),
+                    getattr(t, "resolution_due_at", None),
+                )
+                for t in tickets
+            },
+            timezone=self._timezone,
+            max_photo_bytes=self._max_photo_bytes,
+        )
+        source = source_of(parsed, tenant, made, requester)
+        planned = plan_created(made, source, self._sla, facts)
         written = repo.add(session, planned, self._clock.now(), self._domain)
         log.debug("outbox.queued", count=len(written), tickets=[t.ticket_id for t in made])
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from propdesk.core.message import Attachment, InboundMessage
 from propdesk.core.models import Ticket
+from propdesk.store import tenants
 from propdesk.store.locks import xact_lock
 from propdesk.store.records import EarlierMessage, FloodCounts, Lookups
 from propdesk.store.repository import add_event, clean_opt, clean_text
@@ -157,8 +158,11 @@ def lookups(
     row: InboundMessageRow,
     refs: Sequence[str],
     flood: FloodQuery | None = None,
+    requester: str | None = None,
 ) -> Lookups:
-    """Everything the ingest stages ask the database about one described message row."""
+    """Everything the ingest stages ask the database about one described message row.
+    ``requester``: whose directory entry fills the tickets (default the sender; a staff member's
+    forward is the forwarded tenant's)."""
     assert row.sha256 is not None
     if row.message_id and row.sender:
         # Serialise deliveries of one Message-ID across mailboxes (their daemons differ).
@@ -173,7 +177,9 @@ def lookups(
     )
     seen = None if earlier is None else EarlierMessage(earlier.id, earlier.mailbox, earlier.sha256)
     counts = FloodCounts() if flood is None else flood_counts(session, row, flood)
-    return Lookups(seen, existing_tickets(session, refs), counts)
+    whose = row.sender if requester is None else requester
+    tenant = tenants.find_by_email(session, whose) if whose else None
+    return Lookups(seen, existing_tickets(session, refs), tenant, counts)
 
 
 def flood_counts(session: Session, row: InboundMessageRow, q: FloodQuery) -> FloodCounts:

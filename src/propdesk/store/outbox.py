@@ -12,14 +12,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Row, func, select, text, update
+from sqlalchemy import Connection, Row, Table, func, select, text, update
 
 from propdesk.core.notifications import Planned
 from propdesk.mail.compose import Outgoing, make_message_id, make_notice_message_id
 from propdesk.store.db import Database, Executor, connection
+from propdesk.store.tables import AttachmentBlobRow
 from propdesk.store.tables_outbox import outbox
+
+attachment_blobs = cast(Table, AttachmentBlobRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -127,9 +130,10 @@ class DeliveryPass:
             row = self._conn.execute(stmt).first()
             yield None if row is None else _item(row)
 
-    def sent_since(self, recipient: str, since: datetime) -> int:
-        """Tenant-bound mails to ``recipient`` sent since ``since``, counted under a
-        per-recipient transaction lock so two daemons cannot both take the last slot of the cap."""
+    def sent_since(self, recipient: str, since: datetime, kind: str | None = None) -> int:
+        """Tenant-bound mails to ``recipient`` (of ``kind``, or any) sent since ``since``, counted
+        under a per-recipient transaction lock so two daemons cannot both take the last slot of
+        the cap."""
         self._conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(recipient))))
         stmt = (
             select(func.count())
@@ -140,7 +144,18 @@ class DeliveryPass:
                 outbox.c.sent_at >= since,
             )
         )
+        if kind is not None:
+            stmt = stmt.where(outbox.c.kind == kind)
         return int(self._conn.execute(stmt).scalar_one())
+
+    def blobs(self, sha256s: Sequence[str]) -> dict[str, bytes]:
+        """Stored attachment bytes by content hash (the photos an assignment mail carries)."""
+        if not sha256s:
+            return {}
+        stmt = select(attachment_blobs.c.sha256, attachment_blobs.c.content).where(
+            attachment_blobs.c.sha256.in_(list(sha256s))
+        )
+        return {str(sha): bytes(content) for sha, content in self._conn.execute(stmt).all()}
 
     def finish(
         self,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from propdesk.core.tenants import TenantRecord
+
 
 @dataclass(frozen=True, slots=True)
 class EarlierMessage:
@@ -31,10 +33,11 @@ class Lookups:
     """What the store knows about one message before its stages run.
 
     ``earlier``: the first recorded message it repeats, if any. ``tickets``: of the ticket ids the
-    message refers to, those that exist (ticket id -> row key). ``flood``: the flood counts
-    (zero when the limits are off).
+    message refers to, those that exist (ticket id -> row key). ``tenant``: the requester's entry
+    of the tenant directory, if any. ``flood``: the flood counts (zero when the limits are off).
     """
 
     earlier: EarlierMessage | None = None
     tickets: Mapping[str, int] = field(default_factory=dict)
+    tenant: TenantRecord | None = None
     flood: FloodCounts = field(default_factory=FloodCounts)

@@ -95,6 +95,8 @@ class TicketRow(Base):
     response_due_at: Mapped[datetime | None] = mapped_column(TZ)
     resolution_due_at: Mapped[datetime | None] = mapped_column(TZ)
     next_escalation_at: Mapped[datetime | None] = mapped_column(TZ)
+    # per-email notes (access, pets, phone, availability), the same on every ticket of an email
+    notes: Mapped[list[dict[str, str]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
 
     __table_args__ = (
         Index(
@@ -103,6 +105,11 @@ class TicketRow(Base):
             postgresql_where=text(OPEN_STATUS_SQL),
         ),
         Index("ix_tickets_created_at", "created_at"),
+        # The report's window, done day, building and property (revision 0004_report_indexes).
+        Index("ix_tickets_received_at", "received_at"),
+        Index("ix_tickets_done_at", text("coalesce(resolved_at, closed_at)")),
+        Index("ix_tickets_building", text("upper(metadata ->> 'building')"), "received_at"),
+        Index("ix_tickets_property_received", "property_id", "received_at"),
     )
 
 
@@ -224,6 +231,15 @@ class TicketEventRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     inbound_message_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("inbound_messages.id", ondelete="SET NULL"), index=True
+    )
+
+    __table_args__ = (
+        Index(
+            "ix_ticket_events_report_kinds",
+            "ticket_pk",
+            "kind",
+            postgresql_where=text("kind IN ('reopened', 'rating')"),
+        ),
     )
 
 

@@ -62,6 +62,8 @@ class OutboxRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # One row per period for periodic mail (the weekly digest): unique, NULL for ticket mail.
+    dedupe_key: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint(
@@ -79,6 +81,7 @@ class OutboxRow(Base):
         Index("ix_outbox_recipient_sent", "recipient", "sent_at"),
         Index("ix_outbox_ticket_id", "ticket_id"),
         Index("ix_outbox_status", "status"),
+        Index("uq_outbox_dedupe_key", "dedupe_key", unique=True),
     )
 
 
