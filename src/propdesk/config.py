@@ -281,6 +281,29 @@ class EscalationConfig(_Model):
     batch_size: int = Field(default=500, ge=1, le=10000)
 
 
+class ConversationsConfig(_Model):
+    """Replies by email: tenants' replies, staff commands and satisfaction ratings."""
+
+    enabled: bool = True
+    staff_addresses: list[str] = Field(default_factory=list)
+    authserv_id: str = ""
+    require_authentication: bool = True
+    auto_close_days: int = Field(default=7, ge=0)
+    reply_digest_minutes: float = Field(default=5.0, ge=0)
+    supervisor: str | None = None
+    auto_close_seconds: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _authserv(self) -> ConversationsConfig:
+        # Without an authserv-id no Authentication-Results header counts: commands all fail.
+        if self.require_authentication and not self.authserv_id.strip() and self.staff_addresses:
+            raise ValueError(
+                "staff_addresses given but no authserv_id: set it to your receiving server's "
+                "authserv-id, or require_authentication = false if it adds none"
+            )
+        return self
+
+
 class MetricsConfig(_Model):
     """Prometheus endpoint; empty ``listen`` turns it off."""
 
@@ -329,6 +352,7 @@ class Config(_Model):
     flood: FloodConfig = Field(default_factory=FloodConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    conversations: ConversationsConfig = Field(default_factory=ConversationsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     source: Path | None = Field(default=None, exclude=True)

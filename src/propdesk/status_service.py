@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
-from propdesk.core.lifecycle import apply_status_change
 from propdesk.core.models import Ticket, TicketStatus, Urgency
 from propdesk.core.notes import tenant_phone
 from propdesk.core.notifications import AssignmentFacts, Source, plan_assigned, plan_status_change
@@ -73,9 +72,7 @@ class StatusChangeService:
         with transaction(self.db) as tx:
             locked = self._locked(tx, ticket_id)
             before = locked.ticket
-            after, happened = apply_status_change(before, status, now=at, by=by, notes=note)
-            tickets.save_status(tx, locked.pk, after)
-            tickets.add_lifecycle_events(tx, locked.pk, happened)
+            after = tickets.change_status(tx, locked, status, by=by, at=at, note=note)
             planned = (
                 plan_status_change(
                     after,

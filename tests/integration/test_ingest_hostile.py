@@ -185,12 +185,18 @@ def test_classify_reads_the_forward_the_same_way() -> None:
 LONG = 10_000
 
 
-def _long_headers(n: int, *, in_reply_to: str | None = None, subject: str | None = None) -> bytes:
+def _long_id(n: int) -> str:
+    return f"<{'m' * LONG}{n}@example.org>"
+
+
+def _long_headers(
+    n: int, *, in_reply_to: str | None = None, subject: str | None = None, sender: int | None = None
+) -> bytes:
     """Every header we store at 10k characters: Message-ID, In-Reply-To, References, subject,
-    display names and the attachment's file name."""
-    long_id = f"<{'m' * LONG}{n}@example.org>"
+    display names and the attachment's file name. ``sender``: whose mail (default ``n``'s)."""
+    long_id = _long_id(n)
     msg = EmailMessage()
-    msg["From"] = f"{'Tenant ' * (LONG // 7)} <tenant{n}@example.org>"
+    msg["From"] = f"{'Tenant ' * (LONG // 7)} <tenant{n if sender is None else sender}@example.org>"
     msg["To"] = f"{'Desk ' * (LONG // 5)} <maintenance@property.com>"
     msg["Subject"] = subject or ("Leaking tap in unit 4B " + "x" * LONG)
     msg["Message-ID"] = long_id
@@ -219,17 +225,23 @@ def test_every_header_at_10k_is_ticketed_and_replies_still_thread(
 
     # The same long Message-ID again (other bytes): the same hashed id, so a duplicate.
     again = first.replace(b"The kitchen tap", b"Again: the kitchen tap")
-    # A reply naming our acknowledgement, itself with every header at 10k characters.
+    # The requester's replies (conversations check the sender), every header at 10k characters:
+    # one naming our acknowledgement, one whose only link is the tag in a 10k subject, and one
+    # whose only link is the requester's own 10k Message-ID (hashed on both sides, so it matches).
     ours = f"<propdesk.{ticket.ticket_id}.created.1a2b@property.com>"
-    reply = _long_headers(2, in_reply_to=ours, subject=f"Re: [{ticket.ticket_id}] " + "y" * LONG)
-    # A reply whose only link is the tag in a 10k subject.
-    by_subject = _long_headers(3, subject=f"Re: Received [{ticket.ticket_id}] " + "z" * LONG)
-    dovecot.multiappend(imap_user, [again, reply, by_subject])
+    reply = _long_headers(
+        2, in_reply_to=ours, subject=f"Re: [{ticket.ticket_id}] " + "y" * LONG, sender=1
+    )
+    by_subject = _long_headers(
+        3, subject=f"Re: Received [{ticket.ticket_id}] " + "z" * LONG, sender=1
+    )
+    by_long_id = _long_headers(5, in_reply_to=_long_id(1), subject="Re: the tap", sender=1)
+    dovecot.multiappend(imap_user, [again, reply, by_subject, by_long_id])
 
-    assert run_once(cfg) == {"duplicate": 1, "comment": 2}
+    assert run_once(cfg) == {"duplicate": 1, "comment": 3}
     with Session(clean_db) as s:
         events = list(s.scalars(select(TicketEventRow).order_by(TicketEventRow.id)))
-        assert [e.kind for e in events] == ["created", "comment", "comment"]
+        assert [e.kind for e in events] == ["created", "comment", "comment", "comment"]
     assert ticket_count(clean_db) == 1
 
 

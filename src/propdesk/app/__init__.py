@@ -27,6 +27,10 @@ from propdesk.app.adapters import engine as engine
 from propdesk.app.adapters import own_addresses as own_addresses
 from propdesk.app.adapters import smtp_sender as smtp_sender
 from propdesk.app.adapters import templates as templates
+from propdesk.app.conversations import auto_close as auto_close
+from propdesk.app.conversations import conversation_policy as conversation_policy
+from propdesk.app.conversations import staff_addresses as staff_addresses
+from propdesk.app.conversations import supervisor as supervisor
 from propdesk.app.probes import PROBES as PROBES
 from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
@@ -39,7 +43,7 @@ from propdesk.core.hours import BusinessHours
 from propdesk.core.ids import new_ticket_id
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
-from propdesk.core.pipeline import analyse_items, rule_addresses
+from propdesk.core.pipeline import analyse_items
 from propdesk.core.report_model import DIGEST_KIND, ReportWindow
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
@@ -51,6 +55,7 @@ from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestLimits, IngestService, Parse
+from propdesk.ingest.service import DirectoryFor
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
 from propdesk.mail.header_limits import HeaderLimits
@@ -60,6 +65,7 @@ from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
 from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
+from propdesk.store.conversations import TenantDirectory
 from propdesk.store.session import sessions as store_sessions
 
 log = get_logger(__name__)
@@ -139,6 +145,9 @@ def notification_hooks(
         message_id_domain(config),
         enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        supervisor=supervisor(config, the_rules),
+        digest_delay=timedelta(minutes=config.conversations.reply_digest_minutes),
+        tenant_status_updates=config.notifications.tenant_status_updates,
         timezone=config.business_hours.timezone,
         max_photo_bytes=config.notifications.assignment_photos_max_bytes,
         flood_notify=config.flood.notify or the_rules.policy.default_assignment.assignee,
@@ -204,9 +213,21 @@ def _escalation_task(
     return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
 
 
+def _auto_close_task(
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+) -> PeriodicTask:
+    task = auto_close(config, made, clock)
+    return PeriodicTask(task.name, config.conversations.auto_close_seconds, task.run_once)
+
+
 #: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
 INGEST_HOOKS: list[HookFactory] = [_notification_hooks, escalation_hooks]
-PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task, reporting.digest_task]
+PERIODIC_TASKS: list[TaskFactory] = [
+    _outbox_task,
+    _escalation_task,
+    reporting.digest_task,
+    _auto_close_task,
+]
 
 
 def report(
@@ -224,13 +245,6 @@ def rules(config: Config) -> Rules:
 def business_hours(config: Config) -> BusinessHours:
     bh = config.business_hours
     return BusinessHours.from_values(bh.timezone, bh.parsed_hours(), bh.holidays)
-
-
-def staff_addresses(config: Config, the_rules: Rules) -> frozenset[str]:
-    """Every address the rules send work to (assignees, specialists, escalation targets) plus
-    our own: mail from them that is not a reply is not a tenant request."""
-    own = {a.lower() for a in own_addresses(config) if "@" in a}
-    return rule_addresses(the_rules) | own
 
 
 def parser(config: Config) -> Parse:
@@ -291,6 +305,7 @@ def ingest_service(
     analyse: Analyse | None = None,
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
+    directory: DirectoryFor = TenantDirectory,
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -315,6 +330,8 @@ def ingest_service(
             per_mailbox_per_hour=config.flood.per_mailbox_per_hour,
             max_forward_depth=config.intake.max_forward_depth,
         ),
+        conversation=conversation_policy(config, the_rules),
+        directory=directory,
         fill=lambda ticket, tenant: fill_from_directory(ticket, tenant, policy),
     )
 
@@ -346,6 +363,7 @@ def daemon(
     metrics: Metrics | None = None,
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
+    directory: DirectoryFor = TenantDirectory,
 ) -> Daemon:
     """Pollers for every configured mailbox plus the registered periodic tasks, all on ONE
     ``clock`` (tests pass theirs: the hour of day and the passing of time are theirs).
@@ -370,7 +388,13 @@ def daemon(
             "run `propdesk migrate` first"
         )
     service = ingest_service(
-        config, pooled, the_rules=the_rules, analyse=analyse, extra_hooks=extra_hooks, clock=clock
+        config,
+        pooled,
+        the_rules=the_rules,
+        analyse=analyse,
+        extra_hooks=extra_hooks,
+        clock=clock,
+        directory=directory,
     )
     made = sessions(pooled)
     pollers = [

@@ -61,6 +61,7 @@ class Planned:
     context: Mapping[str, Any]
     in_reply_to: str | None = None
     references: tuple[str, ...] = field(default_factory=tuple)
+    coalesce_key: str | None = None  # pending rows with one key are one mail (digests)
 
 
 def describe_span(span: timedelta) -> str:

@@ -22,12 +22,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from propdesk.core.conversation_rules import (
+    CONVERSATION_TABLES,
+    ConversationRules,
+    parse_conversation,
+)
 from propdesk.core.policy import POLICY_TABLES, Policy, parse_policy
 from propdesk.core.vocabulary import VOCABULARY_TABLES, Vocabulary, parse_vocabulary
 from propdesk.errors import RulesError
 
-DEFAULT_FILES: tuple[str, ...] = ("policy.toml", "vocabulary.toml")
-KNOWN_TABLES: frozenset[str] = POLICY_TABLES | VOCABULARY_TABLES
+DEFAULT_FILES: tuple[str, ...] = ("policy.toml", "vocabulary.toml", "conversation.toml")
+KNOWN_TABLES: frozenset[str] = POLICY_TABLES | VOCABULARY_TABLES | CONVERSATION_TABLES
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class Rules:
 
     policy: Policy
     vocabulary: Vocabulary
+    conversation: ConversationRules
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
@@ -90,14 +96,27 @@ def rules_from_texts(defaults: list[tuple[str, str]], override: tuple[str, str] 
             tables[table], sources[table] = value, name
 
     def source_of(table: str) -> str:
-        default = DEFAULT_FILES[0] if table in POLICY_TABLES else DEFAULT_FILES[1]
+        if table in POLICY_TABLES:
+            default = DEFAULT_FILES[0]
+        elif table in CONVERSATION_TABLES:
+            default = DEFAULT_FILES[2]
+        else:
+            default = DEFAULT_FILES[1]
         return sources.get(table, f"propdesk/rules/{default}")
 
     policy = parse_policy({t: tables[t] for t in tables if t in POLICY_TABLES}, source_of)
     vocabulary = parse_vocabulary(
         {t: tables[t] for t in tables if t in VOCABULARY_TABLES}, source_of
     )
-    return Rules(policy=policy, vocabulary=vocabulary, sources=MappingProxyType(sources))
+    conversation = parse_conversation(
+        {t: tables[t] for t in tables if t in CONVERSATION_TABLES}, source_of
+    )
+    return Rules(
+        policy=policy,
+        vocabulary=vocabulary,
+        conversation=conversation,
+        sources=MappingProxyType(sources),
+    )
 
 
 def rules_from_text(override: str | None = None, name: str = "<override>") -> Rules:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
+from propdesk.core.conversation import ConversationPolicy, ReplyPlan
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.errors import PropdeskError
@@ -47,6 +48,7 @@ class MessageContext:
     lookups: Lookups
     staff: frozenset[str]  # lower-case addresses the rules send work to, and our own
     analyse: Analyse  # the core pipeline (action items -> tickets)
+    conversation: ConversationPolicy | None = None  # None: replies are plain comments
     fill: DirectoryFill = no_fill  # what the sender's directory entry adds to each ticket
     limits: IngestLimits = field(default_factory=IngestLimits)
     release: bool = False  # ``reprocess --held``: the flood limits let this message through
@@ -67,7 +69,9 @@ class Decision:
     (stored as the row's error); ``duplicate_of``: the earlier message's id; ``ticket_pk``: the
     ticket a comment joins; ``tickets``: the tickets to create; ``notify``: a hold that staff must
     be told about (the first of its window). ``stage``: the stage that decided (filled by the
-    interpreter).
+    interpreter). Conversations add ``reply`` (what a reply does to ``ticket_pk``, or to
+    ``related_ticket_pk`` for new linked tickets) and ``parsed`` (the message as persisted, when
+    a stage cleaned it, e.g. a stranger's).
     """
 
     outcome: Outcome
@@ -78,6 +82,9 @@ class Decision:
     ticket_pk: int | None = None
     tickets: tuple[Ticket, ...] = ()
     stage: str = ""
+    reply: ReplyPlan | None = None
+    related_ticket_pk: int | None = None
+    parsed: InboundMessage | None = None
 
 
 #: A stage's answer: a final decision, or ``CONTINUE`` to let the next stage decide.

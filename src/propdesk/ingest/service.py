@@ -27,12 +27,21 @@ abort the pass (``StoreError``) and the message is simply read again later.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
+from propdesk.core.conversation import (
+    BODY_MARKER,
+    NO_DIRECTORY,
+    SUBJECT_TAG,
+    ConversationPolicy,
+    Directory,
+    order_refs,
+    ticket_ids_in,
+)
 from propdesk.core.message import InboundMessage
 from propdesk.core.pipeline import requester_of
 from propdesk.errors import StoreError
@@ -52,7 +61,7 @@ from propdesk.ingest.types import (
 )
 from propdesk.logging import bind_message_context, get_logger
 from propdesk.mail.imap import FetchedMessage, MessageMeta
-from propdesk.store import ingest_repo
+from propdesk.store import conversations, ingest_repo
 from propdesk.store import session as store
 from propdesk.store.ingest_repo import CONTENT_KEY, IMAP_KEY
 from propdesk.store.tables import InboundMessageRow
@@ -61,6 +70,13 @@ log = get_logger(__name__)
 
 #: The flood limits count mail per hour (the window of ``[flood]``'s limits).
 FLOOD_WINDOW = timedelta(hours=1)
+#: The tenant directory for one transaction (the store's implementation reads with ``session``).
+DirectoryFor = Callable[[Any], Directory]
+
+
+def no_directory(session: Any) -> Directory:
+    """No tenant directory: nobody is a co-tenant."""
+    return NO_DIRECTORY
 
 
 @dataclass
@@ -95,6 +111,8 @@ class IngestService:
         clock: Clock = SYSTEM_CLOCK,
         stages: Sequence[Stage] = STAGES,
         limits: IngestLimits | None = None,
+        conversation: ConversationPolicy | None = None,
+        directory: DirectoryFor = no_directory,
         fill: DirectoryFill = no_fill,
     ) -> None:
         self._sessions = sessions
@@ -105,6 +123,8 @@ class IngestService:
         self._persist = Persist(hooks=hooks, new_ticket_id=new_ticket_id, due_dates=due_dates)
         self._clock = clock
         self._limits = limits if limits is not None else IngestLimits()
+        self._conversation = conversation
+        self._directory = directory
         self._fill = fill
 
     # -- entry points -------------------------------------------------------------------------
@@ -195,7 +215,7 @@ class IngestService:
         parsed = self._parse(raw)
         attempt.parsed = parsed
         ingest_repo.describe(row, parsed)
-        refs = tuple(ticket_refs(parsed))
+        refs, matched_by = self._refs(s, parsed)
         now = self._clock.now()
         ctx = MessageContext(
             mailbox=row.mailbox,
@@ -206,16 +226,24 @@ class IngestService:
             received_at=row.received_at,
             now=now,
             lookups=ingest_repo.lookups(
-                s, row, refs, self._flood_query(release, now), requester_of(parsed, self._staff)
+                s,
+                row,
+                refs,
+                self._flood_query(release, now),
+                requester_of(parsed, self._staff),
+                directory=self._directory(s),
+                matched_by=matched_by,
             ),
             staff=self._staff,
             analyse=self._analyse,
+            conversation=self._conversation,
             fill=self._fill,
             limits=self._limits,
             release=release,
         )
         decision = decide(self._stages, ctx)
-        (result,) = self._persist(s, [Decided(row, parsed, decision, ctx.now, raw)])
+        decided = Decided(row, parsed, decision, ctx.now, raw, ctx.lookups.thread)
+        (result,) = self._persist(s, [decided])
         return result
 
     def _flood_query(self, release: bool, now: datetime) -> ingest_repo.FloodQuery | None:
@@ -229,6 +257,22 @@ class IngestService:
             by_sender=bool(lim.per_sender_per_hour),
             by_mailbox=bool(lim.per_mailbox_per_hour),
         )
+
+    @staticmethod
+    def _refs(s: store.Session, parsed: InboundMessage) -> tuple[tuple[str, ...], dict[str, str]]:
+        """Ticket ids the message names: the subject tag, then In-Reply-To/References against
+        the Message-IDs we sent and received, then the ``Ref: TKT-…`` body marker."""
+        subject = ticket_ids_in(parsed.subject, SUBJECT_TAG)
+        headers = [parsed.in_reply_to or "", *reversed(parsed.references)]
+        by_header = [
+            *ticket_refs(replace(parsed, subject="")),
+            *conversations.tickets_of_message_ids(s, headers),
+        ]
+        body = ticket_ids_in(parsed.body_text, BODY_MARKER)
+        matched: dict[str, str] = {}
+        for how, ids in (("body", body), ("header", by_header), ("subject", subject)):
+            matched.update(dict.fromkeys(ids, how))
+        return order_refs(subject, by_header, body), matched
 
     @staticmethod
     def _new_row(

@@ -12,6 +12,7 @@ import re
 from propdesk.core.message import InboundMessage, NotTicketReason
 from propdesk.core.pipeline import FORWARD_TOO_DEEP, NO_ACTION_ITEMS, not_ticket_reason
 from propdesk.ingest.chain import CONTINUE, Decision, MessageContext, Stage, Verdict
+from propdesk.ingest.conversation import thread_reply
 
 #: ``[TKT-1A2B3C4D]`` in a subject.
 SUBJECT_REF = re.compile(r"\[(TKT-[0-9A-F]{8})\]", re.IGNORECASE)
@@ -20,12 +21,12 @@ OUR_MESSAGE_ID = re.compile(r"<propdesk\.(TKT-[0-9A-F]{8})\.[^<>@\s]*@[^<>\s]+>"
 
 
 def ticket_refs(parsed: InboundMessage) -> list[str]:
-    """Ticket ids this message refers to: our Message-IDs in In-Reply-To/References first (they
-    are exact), then ``[TKT-…]`` in the subject."""
-    refs: list[str] = []
-    for header in (parsed.in_reply_to or "", *parsed.references):
+    """Ticket ids this message names without asking the store: ``[TKT-…]`` in the subject
+    first, then our Message-IDs in In-Reply-To/References (the store adds the Message-IDs we
+    received and the body marker, ``propdesk.ingest.service``)."""
+    refs = [m.upper() for m in SUBJECT_REF.findall(parsed.subject or "")]
+    for header in (parsed.in_reply_to or "", *reversed(parsed.references)):
         refs += [m.upper() for m in OUR_MESSAGE_ID.findall(header)]
-    refs += [m.upper() for m in SUBJECT_REF.findall(parsed.subject or "")]
     return list(dict.fromkeys(refs))
 
 
@@ -88,15 +89,6 @@ def not_a_ticket(ctx: MessageContext) -> Verdict:
     return CONTINUE if reason is None else Decision("ignored", reason)
 
 
-def thread_to_ticket(ctx: MessageContext) -> Verdict:
-    """A reply naming an existing ticket becomes a comment on the first one it names."""
-    for ticket_id in ctx.refs:
-        pk = ctx.lookups.tickets.get(ticket_id)
-        if pk is not None:
-            return Decision("comment", f"reply to {ticket_id}", ticket_pk=pk)
-    return CONTINUE
-
-
 def staff_mail(ctx: MessageContext) -> Verdict:
     """Mail from staff or from us that is not a reply is no tenant request, unless it forwards
     a tenant's mail (the tenant is then the requester, see ``core.pipeline.requester_of``)."""
@@ -130,7 +122,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("not_a_ticket", "auto-reply, bounce, loop, list or blocked sender", not_a_ticket),
     Stage("no_sender", "no usable sender address: quarantined, never a ticket", no_sender),
     Stage("flood", "over the hourly limit per sender or mailbox: held", flood),
-    Stage("thread", "a reply to an existing ticket becomes its comment", thread_to_ticket),
+    Stage("thread", "a reply to a ticket: checked sender, then what it says", thread_reply),
     Stage("staff_mail", "mail from staff or from us is no tenant request", staff_mail),
     Stage("analyse", "action items become tickets (or none, and why)", analyse),
 )

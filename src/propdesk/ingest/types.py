@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from propdesk.core.conversation import ReplyPlan
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.core.tenants import TenantRecord
@@ -39,6 +40,22 @@ def no_fill(ticket: Ticket, tenant: TenantRecord | None) -> Ticket:
     return ticket
 
 
+@dataclass(frozen=True, slots=True)
+class ReplyEffects:
+    """What a reply did to its ticket (for the hooks that mail about it).
+
+    ``before``/``after``: the locked ticket and the ticket after the plan was applied (the same
+    when nothing changed); ``message_id``: the reply's own, to thread an answer to it.
+    """
+
+    before: Ticket
+    after: Ticket
+    plan: ReplyPlan
+    sender: str
+    at: datetime
+    message_id: str | None = None
+
+
 class IngestHook:
     """In-transaction hook: override the methods you need (the defaults do nothing).
 
@@ -64,6 +81,11 @@ class IngestHook:
     ) -> None:
         """``message`` was held by a flood limit (``held_flood``); ``notify``: the first hold of
         its sender (or mailbox) this hour, so staff should be told once."""
+
+    def reply_handled(
+        self, session: Any, message: Any, parsed: InboundMessage, effects: ReplyEffects
+    ) -> None:
+        """A reply's conversation plan was applied to its ticket (after ``comment_added``)."""
 
     def message_recorded(self, session: Any, message: Any, parsed: InboundMessage) -> None:
         """``message`` was recorded as ``ignored`` (auto-reply, bounce, staff, no action items).

@@ -40,6 +40,11 @@ TEMPLATES: dict[str, str] = {
     "sla_warning": "Resolution Deadline Approaching",
     # Flood limits (core.notifications.plan_flood_notice): to staff, no ticket.
     "flood_held": "Mail Held by the Flood Limit",
+    # Conversations (core.conversation_mail): to the assignee, the supervisor, a staff sender.
+    "tenant_replied": "Tenant Replied",
+    "ticket_reopened": "Ticket Reopened",
+    "low_rating": "Low Satisfaction Rating",
+    "command_refused": "Command Refused",
 }
 ACKNOWLEDGEMENT_KINDS = frozenset({ACKNOWLEDGEMENT_KIND})
 
@@ -200,6 +205,7 @@ def sample_context() -> dict[str, Any]:
         "requested_for": "tenant@example.com",
         "assignment_group": "Property Maintenance",
         "assigned_to": "maintenance@property.com",
+        "status": "In Progress",
         "created_at": "2025-06-17 10:30 UTC",
         "after_hours": True,
         "requires_contractor": True,
@@ -223,6 +229,17 @@ def sample_context() -> dict[str, Any]:
         "note": "Sample note",
         "org_name": "Property Maintenance",
         "title": "Sample",
+        "replies": [  # what core.conversation_mail puts in tenant_replied/ticket_reopened rows
+            {
+                "sender": "tenant@example.com",
+                "at": "2025-06-17 11:00 UTC",
+                "text": "Still <wet>",
+                "reason": "tenant reply: still_broken",
+            }
+        ],
+        "rating": 2,
+        "refusals": ["Colour: unknown command"],
+        "allowed": "Status: <In Progress, Pending, Resolved, Closed> [— note]",
         "escalation": {  # what plan_escalation puts in escalation / sla_warning rows
             "rule": "supervisor",
             "description": "Urgency-1 ticket still New 30 minutes after it was received",

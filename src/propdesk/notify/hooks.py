@@ -8,25 +8,31 @@ only insert rows; sending happens later in the delivery task.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
+from propdesk.core import conversation_mail as mails
 from propdesk.core.mail_facts import Photo, is_photo
 from propdesk.core.message import Forwarded, InboundMessage, NotTicketReason
-from propdesk.core.models import Ticket, Urgency
+from propdesk.core.models import Ticket, TicketStatus, Urgency
 from propdesk.core.notes import tenant_phone
 from propdesk.core.notifications import (
     AssignmentFacts,
     HeldMail,
+    Planned,
     Source,
+    plan_assigned,
     plan_created,
     plan_flood_notice,
+    plan_status_change,
     thread_parent,
 )
 from propdesk.core.policy import SlaTarget
 from propdesk.core.tenants import TenantRecord, greeting_name
 from propdesk.ingest import IngestHook
 from propdesk.ingest.stages import FLOOD_SENDER
+from propdesk.ingest.types import ReplyEffects
 from propdesk.logging import get_logger
 from propdesk.mail.compose import parse_message_id
 from propdesk.store import outbox as repo
@@ -91,6 +97,9 @@ class NotificationHooks(IngestHook):
         enabled: bool = True,
         clock: Clock = SYSTEM_CLOCK,
         flood_notify: str = "",
+        supervisor: str | None = None,
+        digest_delay: timedelta = timedelta(minutes=5),
+        tenant_status_updates: bool = True,
         timezone: str = "UTC",
         max_photo_bytes: int = 5 * 1024 * 1024,
     ) -> None:
@@ -99,6 +108,9 @@ class NotificationHooks(IngestHook):
         self._enabled = enabled
         self._clock = clock
         self._flood_notify = flood_notify
+        self._supervisor = supervisor
+        self._digest_delay = digest_delay
+        self._tenant_status_updates = tenant_status_updates
         self._timezone = timezone
         self._max_photo_bytes = max_photo_bytes
 
@@ -158,6 +170,59 @@ class NotificationHooks(IngestHook):
             session, [plan_flood_notice(self._flood_notify, held)], self._clock.now(), self._domain
         )
         log.warning("ingest.flood_notice", key=held.key, recipient=self._flood_notify)
+
+    def reply_handled(
+        self, session: Any, message: Any, parsed: InboundMessage, effects: ReplyEffects
+    ) -> None:
+        """Who hears of a reply: the assignee (digest, or at once on a reopen), the tenant of a
+        staff status change, a new assignee, the supervisor of a low rating, or the staff
+        sender of a refused command."""
+        if not self._enabled:
+            return
+        now = self._clock.now()
+        plan, after = effects.plan, effects.after
+        entry = mails.reply_entry(effects.sender, effects.at, plan.comment, plan.reason)
+        reopened = (
+            effects.before.status is TicketStatus.RESOLVED
+            and after.status is TicketStatus.IN_PROGRESS
+        )
+        planned: list[Planned] = []
+        if reopened:
+            planned.append(mails.plan_reopened(after, self._sla, entry))
+        elif plan.notify_assignee:
+            digest = mails.plan_tenant_replied(after, self._sla, entry)
+            repo.add_digest(session, digest, now, self._domain, self._digest_delay)
+        if plan.kind == "commands":
+            if plan.status is not None:
+                planned += plan_status_change(
+                    after,
+                    self._sla,
+                    note=plan.status_note,
+                    tenant_status_updates=self._tenant_status_updates,
+                    tenant_name=greeting_name(
+                        directory.find_by_email(session, after.requested_for),
+                        after.metadata.email_sender_name,
+                    ),
+                )
+            if after.assigned_to != effects.before.assigned_to:
+                planned += plan_assigned(after, self._sla)
+        if plan.escalate and plan.rating is not None and self._supervisor:
+            planned.append(
+                mails.plan_low_rating(after, self._sla, self._supervisor, plan.rating, entry)
+            )
+        if plan.refusals:
+            planned.append(
+                mails.plan_command_refused(
+                    after,
+                    self._sla,
+                    effects.sender,
+                    plan.refusals,
+                    plan.help,
+                    in_reply_to=effects.message_id,
+                )
+            )
+        written = repo.add(session, planned, now, self._domain)
+        log.debug("outbox.queued", count=len(written), tickets=[after.ticket_id])
 
     def message_recorded(self, session: Any, message: Any, parsed: InboundMessage) -> None:
         """A bounce that names one of our Message-IDs marks that notification bounced."""

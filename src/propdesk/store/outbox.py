@@ -33,8 +33,16 @@ class Written:
     message_id: str
 
 
-def add(db: Executor, planned: Sequence[Planned], now: datetime, domain: str) -> list[Written]:
-    """Insert the planned notifications as pending rows due now (in the caller's transaction)."""
+def add(
+    db: Executor,
+    planned: Sequence[Planned],
+    now: datetime,
+    domain: str,
+    *,
+    delay: timedelta | None = None,
+) -> list[Written]:
+    """Insert the planned notifications as pending rows due now (or after ``delay``), in the
+    caller's transaction."""
     if not planned:
         return []
     ids = db.execute(
@@ -64,13 +72,36 @@ def add(db: Executor, planned: Sequence[Planned], now: datetime, domain: str) ->
                 "context": dict(p.context),
                 "status": "pending",
                 "attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": now if delay is None else now + delay,
+                "coalesce_key": p.coalesce_key,
                 "created_at": now,
                 "updated_at": now,
             }
         )
     db.execute(outbox.insert(), rows)
     return written
+
+
+def add_digest(
+    db: Executor, planned: Planned, now: datetime, domain: str, delay: timedelta
+) -> Written:
+    """Queue ``planned`` after ``delay``, or fold it into the pending row with the same
+    ``coalesce_key``: several replies within minutes are one mail (``context["replies"]``
+    gathers them; the row keeps its first due time)."""
+    assert planned.coalesce_key is not None
+    pending = db.execute(
+        select(outbox.c.id, outbox.c.message_id, outbox.c.context)
+        .where(outbox.c.coalesce_key == planned.coalesce_key, outbox.c.status == "pending")
+        .with_for_update()
+    ).first()
+    if pending is None:
+        return add(db, [planned], now, domain, delay=delay)[0]
+    context = dict(pending.context)
+    context["replies"] = [*context.get("replies", []), *planned.context.get("replies", [])]
+    db.execute(
+        update(outbox).where(outbox.c.id == pending.id).values(context=context, updated_at=now)
+    )
+    return Written(int(pending.id), str(pending.message_id))
 
 
 @dataclass(frozen=True, slots=True)

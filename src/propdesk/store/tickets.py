@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
 
-from propdesk.core.lifecycle import EventKind, TicketEvent
+from propdesk.core.lifecycle import EventKind, TicketEvent, apply_status_change
 from propdesk.core.mail_facts import Photo, is_photo
 from propdesk.core.models import (
     Category,
@@ -149,6 +149,49 @@ def photos_of(db: Executor, pk: int) -> list[Photo]:
         for a in db.execute(stmt).all()
         if is_photo(a.content_type, a.size, inline=a.inline)
     ]
+
+
+def change_status(
+    db: Executor,
+    locked: LockedTicket,
+    status: TicketStatus,
+    *,
+    by: str,
+    at: datetime,
+    note: str | None = None,
+) -> Ticket:
+    """Move a locked ticket through the core lifecycle (``InvalidTransition`` if refused) and
+    store the move and its events: the one way staff actions and replies change a status."""
+    after, happened = apply_status_change(locked.ticket, status, now=at, by=by, notes=note)
+    save_status(db, locked.pk, after)
+    add_lifecycle_events(db, locked.pk, happened)
+    return after
+
+
+def save_urgency(
+    db: Executor,
+    pk: int,
+    *,
+    before: Ticket,
+    after: Ticket,
+    by: str,
+    due: tuple[datetime | None, datetime | None] | None = None,
+) -> None:
+    """Store an urgency change (a staff command), the SLA deadlines of the new urgency
+    (``due``: response, resolution) and its ``urgency_changed`` event."""
+    values: dict[str, Any] = {"urgency": after.urgency.value, "updated_at": after.updated_at}
+    if due is not None:
+        values["response_due_at"], values["resolution_due_at"] = due
+    db.execute(update(TICKETS).where(TICKETS.c.id == pk).values(**values))
+    db.execute(
+        insert(EVENTS).values(
+            ticket_pk=pk,
+            kind="urgency_changed",
+            actor=by,
+            at=after.updated_at,
+            data={"from": before.urgency.value, "to": after.urgency.value},
+        )
+    )
 
 
 def save_status(db: Executor, pk: int, ticket: Ticket) -> None:

@@ -1,8 +1,8 @@
 """Hostile mail: attachment names as sent (display only), mail held by the flood limits, and the
 indexes the flood counts use.
 
-Revision ID: 0006_intake_limits
-Revises: 0005_tenant_directory
+Revision ID: 0007_intake_limits
+Revises: 0006_conversations
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_intake_limits"
-down_revision = "0005_tenant_directory"
+revision = "0007_intake_limits"
+down_revision = "0006_conversations"
 branch_labels = None
 depends_on = None
 
