@@ -122,6 +122,7 @@ class MailboxConfig(_Model):
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     failed_folder: str = "Failed"
+    held_folder: str = "Held"
     since: date | None = None
     max_age_days: int | None = Field(default=None, ge=1)
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
@@ -249,6 +250,21 @@ class IntakeConfig(_Model):
     # is killed and the message quarantined ``timeout`` (the mailbox goes on)
     analysis_budget_seconds: float = Field(default=10.0, gt=0, le=3600)
     analysis_workers: int = Field(default=2, ge=1, le=64)
+    # Header values of any length are bounded before they are stored (``mail.header_limits``).
+    max_message_id_chars: int = Field(default=250, ge=100, le=2000)
+    max_subject_chars: int = Field(default=1000, ge=20, le=10000)
+    max_name_chars: int = Field(default=200, ge=20, le=2000)
+    max_references: int = Field(default=30, ge=0, le=500)
+    # Forwarded requests: how many forwards deep we read; deeper is quarantined.
+    max_forward_depth: int = Field(default=3, ge=1, le=20)
+
+
+class FloodConfig(_Model):
+    """Flood limits: more mail than this in one hour is recorded and held, staff told once."""
+
+    per_sender_per_hour: int = Field(default=30, ge=0)
+    per_mailbox_per_hour: int = Field(default=0, ge=0)
+    notify: str = ""
 
 
 class NotificationsConfig(_Model):
@@ -356,6 +372,7 @@ class Config(_Model):
     timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    flood: FloodConfig = Field(default_factory=FloodConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     conversations: ConversationsConfig = Field(default_factory=ConversationsConfig)

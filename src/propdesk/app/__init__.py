@@ -61,11 +61,12 @@ from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
-from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
+from propdesk.ingest import Analyse, Analysis, IngestHook, IngestLimits, IngestService, Parse
 from propdesk.ingest.service import DirectoryFor
 from propdesk.ingest.types import Prepare
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
+from propdesk.mail.header_limits import HeaderLimits
 from propdesk.mail.parse import parse_message
 from propdesk.mail.smtp import SmtpSender
 from propdesk.notify.delivery import OutboxDelivery
@@ -163,6 +164,7 @@ def notification_hooks(
         tenant_status_updates=config.notifications.tenant_status_updates,
         timezone=config.business_hours.timezone,
         max_photo_bytes=config.notifications.assignment_photos_max_bytes,
+        flood_notify=config.flood.notify or the_rules.policy.default_assignment.assignee,
     )
 
 
@@ -272,6 +274,12 @@ def business_hours(config: Config) -> BusinessHours:
 def parser(config: Config) -> Parse:
     intake = config.intake
     own = own_addresses(config)
+    limits = HeaderLimits(
+        max_message_id_chars=intake.max_message_id_chars,
+        max_subject_chars=intake.max_subject_chars,
+        max_name_chars=intake.max_name_chars,
+        max_references=intake.max_references,
+    )
 
     def parse(raw: bytes) -> InboundMessage:
         return parse_message(
@@ -280,14 +288,19 @@ def parser(config: Config) -> Parse:
             own_addresses=own,
             blocked_senders=intake.blocked_senders,
             loop_header=intake.loop_header,
+            limits=limits,
+            max_forward_depth=intake.max_forward_depth,
         )
 
     return parse
 
 
-def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
+def analyser(
+    the_rules: Rules, hours: BusinessHours, staff: frozenset[str] | None = None
+) -> Analyse:
     """The core pipeline as ingest's ``analyse`` stage calls it: its ``not_a_ticket`` stage has
-    already screened the message (``propdesk.core.pipeline.not_ticket_reason``)."""
+    already screened the message (``propdesk.core.pipeline.not_ticket_reason``). ``staff``: whose
+    forwards are made for the original sender (default: the rules' addresses)."""
 
     def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
         result = analyse_items(
@@ -297,6 +310,7 @@ def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
             received_at=received_at,
             now=now,
             new_id=secrets.token_bytes,
+            staff=staff,
         )
         return Analysis(result.tickets, result.ignored_reason)
 
@@ -329,12 +343,18 @@ def ingest_service(
     return IngestService(
         sessions(eng),
         parse=parser(config),
-        analyse=analyse or analyser(the_rules, business_hours(config)),
+        analyse=analyse
+        or analyser(the_rules, business_hours(config), staff_addresses(config, the_rules)),
         new_ticket_id=lambda: new_ticket_id(secrets.token_bytes),
         staff_addresses=staff_addresses(config, the_rules),
         hooks=[*(factory(config, the_rules, clock) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
         clock=clock,
+        limits=IngestLimits(
+            per_sender_per_hour=config.flood.per_sender_per_hour,
+            per_mailbox_per_hour=config.flood.per_mailbox_per_hour,
+            max_forward_depth=config.intake.max_forward_depth,
+        ),
         conversation=conversation_policy(config, the_rules),
         directory=directory,
         fill=lambda ticket, tenant: fill_from_directory(ticket, tenant, policy),

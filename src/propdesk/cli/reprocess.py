@@ -1,4 +1,5 @@
-"""``propdesk reprocess [--message ID]``: run quarantined messages again after a fix."""
+"""``propdesk reprocess [--message ID] [--held]``: run quarantined messages again after a fix,
+or release mail the flood limits held (it is then ticketed normally)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ def register(sub: Any) -> None:
         metavar="ID",
         help="only this inbound message id (see `propdesk tickets` / the logs)",
     )
+    parser.add_argument(
+        "--held",
+        action="store_true",
+        help="release mail held by the flood limits (outcome held_flood) instead",
+    )
     parser.set_defaults(func=run)
 
 
@@ -30,16 +36,13 @@ def run(args: argparse.Namespace) -> int:
     pool = app.analysis_pool(config)  # a message that timed out gets the same budget again
     try:
         service = app.ingest_service(config, eng, prepare=app.prepare_in(pool))
-        results = service.reprocess(args.message)
+        results = service.reprocess(args.message, held=args.held)
     finally:
         pool.close()
         eng.dispose()
+    what = "held" if args.held else "quarantined"
     if not results:
-        print(
-            "nothing quarantined"
-            if args.message is None
-            else f"message {args.message}: not quarantined"
-        )
+        print(f"nothing {what}" if args.message is None else f"message {args.message}: not {what}")
         return 0 if args.message is None else 1
     still = 0
     for r in results:
@@ -47,5 +50,5 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"message {r.message_pk}: {r.outcome}{tickets}" + (f" ({r.reason})" if r.reason else "")
         )
-        still += r.outcome == "quarantined"
+        still += r.outcome in ("quarantined", "held_flood")
     return 1 if still else 0

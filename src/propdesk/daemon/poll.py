@@ -63,10 +63,12 @@ class _Pending:
 
     processed: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
     handled: set[int] = field(default_factory=set)
 
     def add(self, result: Result) -> None:
-        (self.failed if result.destination == "failed" else self.processed).append(result.uid)
+        where = {"failed": self.failed, "held": self.held}.get(result.destination, self.processed)
+        where.append(result.uid)
         self.handled.add(result.uid)
 
 
@@ -215,6 +217,7 @@ class MailboxPoller:
             imap.connect()
             imap.ensure_folder(cfg.processed_folder)
             imap.ensure_folder(cfg.failed_folder)
+            imap.ensure_folder(cfg.held_folder)
             uidvalidity = imap.select()
         except BaseException:
             imap.close()
@@ -358,7 +361,9 @@ class MailboxPoller:
             imap.remove_to(pending.processed, cfg.processed_folder)
         if pending.failed:
             imap.remove_to(pending.failed, cfg.failed_folder)
-        pending.processed, pending.failed = [], []
+        if pending.held:
+            imap.remove_to(pending.held, cfg.held_folder)
+        pending.processed, pending.failed, pending.held = [], [], []
         if imap.removal_mode != "none":
             return mark
         new_mark = mark

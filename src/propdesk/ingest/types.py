@@ -82,6 +82,12 @@ class IngestHook:
     ) -> None:
         """``message`` was a reply and became a comment event on ``ticket``."""
 
+    def message_held(
+        self, session: Any, message: Any, parsed: InboundMessage, *, notify: bool
+    ) -> None:
+        """``message`` was held by a flood limit (``held_flood``); ``notify``: the first hold of
+        its sender (or mailbox) this hour, so staff should be told once."""
+
     def reply_handled(
         self, session: Any, message: Any, parsed: InboundMessage, effects: ReplyEffects
     ) -> None:
@@ -107,5 +113,7 @@ class Result:
 
     @property
     def destination(self) -> str:
-        """``failed`` for quarantined messages, ``processed`` for every other outcome."""
-        return "failed" if self.outcome == "quarantined" else "processed"
+        """``failed`` for quarantined messages, ``held`` for flood-held ones, else ``processed``."""
+        if self.outcome == "quarantined":
+            return "failed"
+        return "held" if self.outcome == "held_flood" else "processed"

@@ -104,6 +104,7 @@ def detail(db: Database, ticket_id: str) -> TicketDetail | None:
         attachments = [
             {
                 "filename": a.filename,
+                "name_as_sent": a.display_name,
                 "content_type": a.content_type,
                 "size": a.size,
                 "sha256": a.sha256,
