@@ -21,42 +21,26 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from propdesk.config_base import Secret as Secret
+from propdesk.config_base import Weekday as Weekday
+from propdesk.config_base import _Model
+from propdesk.config_sections import ConversationsConfig as ConversationsConfig
+from propdesk.config_sections import EscalationConfig as EscalationConfig
+from propdesk.config_sections import MetricsConfig as MetricsConfig
+from propdesk.config_sections import ReportConfig as ReportConfig
+from propdesk.config_sections import RetentionConfig as RetentionConfig
+from propdesk.config_sections import StartupConfig as StartupConfig
 from propdesk.errors import ConfigError
 
 CONFIG_ENV = "PROPDESK_CONFIG"
 
 TlsMode = Literal["ssl", "starttls", "none"]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class Secret:
-    """A secret value that never shows itself in repr, str, logs or tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The plain value; call only at the point of use (login, connect)."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SecretRef(_Model):
@@ -280,84 +264,6 @@ class NotificationsConfig(_Model):
     max_attempts: int = Field(default=20, ge=1)
     batch_size: int = Field(default=1000, ge=1, le=100000)
     max_pass_seconds: float = Field(default=10.0, gt=0)
-
-
-class EscalationConfig(_Model):
-    """The escalation pass: SLA near-breach warnings and how many tickets one transaction locks."""
-
-    enabled: bool = True
-    warn_before_resolution_minutes: int = Field(default=30, ge=0)
-    batch_size: int = Field(default=500, ge=1, le=10000)
-
-
-class ConversationsConfig(_Model):
-    """Replies by email: tenants' replies, staff commands and satisfaction ratings."""
-
-    enabled: bool = True
-    staff_addresses: list[str] = Field(default_factory=list)
-    authserv_id: str = ""
-    require_authentication: bool = True
-    auto_close_days: int = Field(default=7, ge=0)
-    reply_digest_minutes: float = Field(default=5.0, ge=0)
-    supervisor: str | None = None
-    auto_close_seconds: float = Field(default=3600.0, gt=0)
-
-    @model_validator(mode="after")
-    def _authserv(self) -> ConversationsConfig:
-        # Without an authserv-id no Authentication-Results header counts: commands all fail.
-        if self.require_authentication and not self.authserv_id.strip() and self.staff_addresses:
-            raise ValueError(
-                "staff_addresses given but no authserv_id: set it to your receiving server's "
-                "authserv-id, or require_authentication = false if it adds none"
-            )
-        return self
-
-
-class MetricsConfig(_Model):
-    """/metrics, /healthz and /readyz on one HTTP server; empty ``listen`` turns it off."""
-
-    listen: str = Field(default="", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$")
-    stale_intervals: int = Field(default=3, ge=1)  # health fails after this many missed turns
-
-
-class RetentionConfig(_Model):
-    """``propdesk purge``: tickets closed more than ``closed_days`` ago lose raw mail,
-    attachments and phone numbers (off when unset)."""
-
-    closed_days: int | None = Field(default=None, ge=1)
-
-
-class StartupConfig(_Model):
-    """How long ``run`` waits for the database at start (systemd is told to wait too)."""
-
-    database_wait_seconds: float = Field(default=1800.0, ge=0)
-
-
-class ReportConfig(_Model):
-    """``propdesk report`` and the weekly digest mail (off by default)."""
-
-    recurring_days: int = Field(default=30, ge=1, le=366)
-    digest_enabled: bool = False
-    digest_recipients: list[str] = Field(default_factory=list)
-    digest_weekday: Weekday = "mon"
-    digest_hour: int = Field(default=8, ge=0, le=23)
-    digest_timezone: str | None = None
-    digest_days: int = Field(default=7, ge=1, le=92)
-    digest_check_seconds: float = Field(default=300.0, gt=0)
-
-    @field_validator("digest_timezone")
-    @classmethod
-    def _known_digest_zone(cls, value: str | None) -> str | None:
-        return None if value is None else BusinessHoursConfig._known_zone(value)
-
-    @model_validator(mode="after")
-    def _recipients_when_enabled(self) -> ReportConfig:
-        if self.digest_enabled and not self.digest_recipients:
-            raise ValueError("digest_enabled needs at least one address in digest_recipients")
-        bad = [a for a in self.digest_recipients if "@" not in a or any(c.isspace() for c in a)]
-        if bad:
-            raise ValueError(f"digest_recipients: not an email address: {bad[0]!r}")
-        return self
 
 
 class Config(_Model):

@@ -32,6 +32,9 @@ from propdesk.app.conversations import auto_close as auto_close
 from propdesk.app.conversations import conversation_policy as conversation_policy
 from propdesk.app.conversations import staff_addresses as staff_addresses
 from propdesk.app.conversations import supervisor as supervisor
+from propdesk.app.pipeline import analyser as analyser
+from propdesk.app.pipeline import business_hours as business_hours
+from propdesk.app.pipeline import parser as parser
 from propdesk.app.probes import PROBES as PROBES
 from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
@@ -45,11 +48,8 @@ from propdesk.app.supervision import MAX_SLEEP_SECONDS, Supervision, idle_watche
 from propdesk.app.supervision import supervision as supervision
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config, MailboxConfig, config_path, load_config
-from propdesk.core.hours import BusinessHours
 from propdesk.core.ids import new_ticket_id
-from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
-from propdesk.core.pipeline import analyse_items
 from propdesk.core.report_model import DIGEST_KIND, ReportWindow
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
@@ -61,13 +61,11 @@ from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
-from propdesk.ingest import Analyse, Analysis, IngestHook, IngestLimits, IngestService, Parse
+from propdesk.ingest import Analyse, IngestHook, IngestLimits, IngestService
 from propdesk.ingest.service import DirectoryFor
 from propdesk.ingest.types import Prepare
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
-from propdesk.mail.header_limits import HeaderLimits
-from propdesk.mail.parse import parse_message
 from propdesk.mail.smtp import SmtpSender
 from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
@@ -264,57 +262,6 @@ def report(
 def rules(config: Config) -> Rules:
     """The default rules plus the ops override named in the config (validated)."""
     return load_rules(config.rules.file)
-
-
-def business_hours(config: Config) -> BusinessHours:
-    bh = config.business_hours
-    return BusinessHours.from_values(bh.timezone, bh.parsed_hours(), bh.holidays)
-
-
-def parser(config: Config) -> Parse:
-    intake = config.intake
-    own = own_addresses(config)
-    limits = HeaderLimits(
-        max_message_id_chars=intake.max_message_id_chars,
-        max_subject_chars=intake.max_subject_chars,
-        max_name_chars=intake.max_name_chars,
-        max_references=intake.max_references,
-    )
-
-    def parse(raw: bytes) -> InboundMessage:
-        return parse_message(
-            raw,
-            max_attachment_bytes=intake.max_attachment_bytes,
-            own_addresses=own,
-            blocked_senders=intake.blocked_senders,
-            loop_header=intake.loop_header,
-            limits=limits,
-            max_forward_depth=intake.max_forward_depth,
-        )
-
-    return parse
-
-
-def analyser(
-    the_rules: Rules, hours: BusinessHours, staff: frozenset[str] | None = None
-) -> Analyse:
-    """The core pipeline as ingest's ``analyse`` stage calls it: its ``not_a_ticket`` stage has
-    already screened the message (``propdesk.core.pipeline.not_ticket_reason``). ``staff``: whose
-    forwards are made for the original sender (default: the rules' addresses)."""
-
-    def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
-        result = analyse_items(
-            msg,
-            rules=the_rules,
-            business_hours=hours,
-            received_at=received_at,
-            now=now,
-            new_id=secrets.token_bytes,
-            staff=staff,
-        )
-        return Analysis(result.tickets, result.ignored_reason)
-
-    return analyse
 
 
 def sessions(eng: Engine) -> sessionmaker[Session]:
