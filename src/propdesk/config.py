@@ -17,6 +17,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
+from string import Formatter
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -297,6 +298,62 @@ class ReportConfig(_Model):
         return self
 
 
+def _default_numbers() -> dict[str, str]:
+    return {
+        "emergency": "911",
+        "gas_utility": "your gas company's emergency line",
+        "maintenance": "our emergency maintenance line",
+    }
+
+
+def _default_advice() -> dict[str, str]:
+    return {
+        "gas": "Do not switch lights or appliances on or off, do not use a lighter or a phone "
+        "inside. Leave the home now, leave the door open, and from outside call "
+        "{gas_utility} and {emergency}. Then call {maintenance}.",
+        "carbon_monoxide": "Get everyone, pets included, outside into fresh air now and leave "
+        "the door open. If anyone has a headache, dizziness, nausea or feels sleepy, call "
+        "{emergency} at once. Do not go back in until the fire service says it is safe.",
+        "fire": "Get out now and close the doors behind you. Use the stairs, not the lift. "
+        "Call {emergency} from outside. Do not go back in.",
+        "electrical": "Keep away from the sparking or hot outlet or panel and do not touch it. "
+        "If you can reach the main breaker safely with dry hands, switch it off. If there is "
+        "smoke or a burning smell, leave and call {emergency}. Then call {maintenance}.",
+        "flooding": "If you can do it safely, close the main water valve (often under the "
+        "kitchen sink or by the water heater). Keep away from standing water near outlets or "
+        "appliances. Move valuables up, and call {maintenance}.",
+        "water_electrics": "Do not touch switches, outlets or appliances near the water and do "
+        "not stand in it. If you can reach the main breaker from a dry spot, switch it off. "
+        "Call {maintenance}; if anything sparks or smokes, leave and call {emergency}.",
+    }
+
+
+class SafetyConfig(_Model):
+    """The safety advice mail: its texts and the numbers in them, per property with a default."""
+
+    enabled: bool = True
+    numbers: dict[str, str] = Field(default_factory=_default_numbers)
+    advice: dict[str, str] = Field(default_factory=_default_advice)
+    property_numbers: dict[str, dict[str, str]] = Field(default_factory=dict)
+    property_advice: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _numbers_for_every_text(self) -> SafetyConfig:
+        for prop in {"", *self.property_numbers, *self.property_advice}:
+            numbers = {**self.numbers, **self.property_numbers.get(prop, {})}
+            advice = {**self.advice, **self.property_advice.get(prop, {})}
+            for key, text in advice.items():
+                try:
+                    fields = {f for _, f, _, _ in Formatter().parse(text) if f}
+                except ValueError as exc:
+                    raise ValueError(f"advice {key!r}: {exc}") from None
+                missing = sorted(fields - set(numbers))
+                if missing:
+                    where = f" (property {prop})" if prop else ""
+                    raise ValueError(f"advice {key!r}{where} uses unknown number(s) {missing}")
+        return self
+
+
 class Config(_Model):
     """The whole configuration file."""
 
@@ -313,6 +370,7 @@ class Config(_Model):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    safety: SafetyConfig = Field(default_factory=SafetyConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -42,6 +42,7 @@ from propdesk.core.models import Ticket
 from propdesk.core.pipeline import analyse_items
 from propdesk.core.report_model import DIGEST_KIND, ReportWindow
 from propdesk.core.rules import Rules, load_rules
+from propdesk.core.safety import AdviceTexts
 from propdesk.core.sla import sla_deadlines
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
@@ -129,12 +130,30 @@ def notification_hooks(
     config: Config, the_rules: Rules | None = None, *, clock: Clock = SYSTEM_CLOCK
 ) -> NotificationHooks:
     """The in-transaction hooks ingest calls to queue notifications (and record bounces)."""
+    the_rules = the_rules or load_rules(config.rules.file)
     return NotificationHooks(
-        (the_rules or load_rules(config.rules.file)).policy.sla,
+        the_rules.policy.sla,
         message_id_domain(config),
         enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        safety=the_rules.safety,
+        advice=advice_texts(config, the_rules),
     )
+
+
+def advice_texts(config: Config, the_rules: Rules) -> AdviceTexts | None:
+    """The safety advice texts of the config, or None when the advice mail is off. Every hazard
+    of the rules' safety list needs a text: a missing one is a ConfigError at start."""
+    sc = config.safety
+    if not sc.enabled:
+        return None
+    for prop in ("", *sc.property_advice):
+        have = {**sc.advice, **sc.property_advice.get(prop, {})}
+        missing = sorted(the_rules.safety.advice_keys() - set(have))
+        if missing:
+            where = f" (property {prop})" if prop else ""
+            raise ConfigError(f"[safety] advice{where}: no text for {', '.join(missing)}")
+    return AdviceTexts(sc.numbers, sc.advice, sc.property_numbers, sc.property_advice)
 
 
 # --- ingest and the daemon ---------------------------------------------------------------------

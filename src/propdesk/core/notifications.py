@@ -22,6 +22,9 @@ from propdesk.core.policy import SlaTarget
 URGENCY_LABELS = {Urgency.HIGH: "High", Urgency.MEDIUM: "Medium", Urgency.LOW: "Low"}
 STAFF = "staff"
 TENANT = "tenant"
+#: The safety advice mail (``propdesk.core.safety``): tenant mail the flood cap never holds back.
+ADVICE_KIND = "safety_advice"
+UNCAPPED_KINDS = frozenset({ADVICE_KIND})
 
 
 @dataclass(frozen=True)
@@ -84,11 +87,19 @@ class Source:
 
 
 def plan_created(
-    tickets: Sequence[Ticket], source: Source, sla: Mapping[Urgency, SlaTarget]
+    tickets: Sequence[Ticket],
+    source: Source,
+    sla: Mapping[Urgency, SlaTarget],
+    advice_sent: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Planned]:
-    """One mail per ticket to its assignee, one acknowledgement per tenant listing all tickets."""
+    """One mail per ticket to its assignee, one acknowledgement per tenant listing all tickets.
+
+    ``advice_sent``: ticket id -> the hazards whose safety advice went to the tenant first (the
+    assignee's mail says so)."""
     out: list[Planned] = []
     contexts = [ticket_context(t, sla) for t in tickets]
+    for ticket, ctx in zip(tickets, contexts, strict=True):
+        ctx["safety_advice"] = list((advice_sent or {}).get(ticket.ticket_id, ()))
     for ticket, ctx in zip(tickets, contexts, strict=True):
         out.append(
             Planned(

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from propdesk.core.policy import POLICY_TABLES, Policy, parse_policy
+from propdesk.core.safety import SAFETY_TABLE, SafetyList, parse_safety
 from propdesk.core.vocabulary import VOCABULARY_TABLES, Vocabulary, parse_vocabulary
 from propdesk.errors import RulesError
 
@@ -37,6 +38,7 @@ class Rules:
     policy: Policy
     vocabulary: Vocabulary
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    safety: SafetyList = field(default_factory=SafetyList)  # hazards that get advice at once
 
 
 def _parse_toml(text: str, name: str) -> dict[str, Any]:
@@ -97,7 +99,12 @@ def rules_from_texts(defaults: list[tuple[str, str]], override: tuple[str, str] 
     vocabulary = parse_vocabulary(
         {t: tables[t] for t in tables if t in VOCABULARY_TABLES}, source_of
     )
-    return Rules(policy=policy, vocabulary=vocabulary, sources=MappingProxyType(sources))
+    safety = parse_safety(
+        tables.get(SAFETY_TABLE), source_of, frozenset(r.name for r in vocabulary.urgency_rules)
+    )
+    return Rules(
+        policy=policy, vocabulary=vocabulary, sources=MappingProxyType(sources), safety=safety
+    )
 
 
 def rules_from_text(override: str | None = None, name: str = "<override>") -> Rules:

@@ -37,8 +37,10 @@ TEMPLATES: dict[str, str] = {
     # Escalation mail (core.notifications.plan_escalation): to the rule's target / the assignee.
     "escalation": "Escalation",
     "sla_warning": "Resolution Deadline Approaching",
+    # The safety advice (core.safety.plan_advice): to the tenant, ahead of the acknowledgement.
+    "safety_advice": "Safety Advice - Act Now",
 }
-ACKNOWLEDGEMENT_KINDS = frozenset({"ticket_created_tenant"})
+ACKNOWLEDGEMENT_KINDS = frozenset({"ticket_created_tenant", "safety_advice"})
 
 MESSAGE_ID_RE = re.compile(r"^<propdesk\.(TKT-[0-9A-Z]{8})\.([0-9A-Za-z]+)@([^<>@\s]+)>$")
 _TICKET_ID_RE = re.compile(r"^TKT-[0-9A-Z]{8}$")
@@ -186,7 +188,9 @@ def sample_context() -> dict[str, Any]:
         "sla_resolution": "within 24 hours",
     }
     return {
-        "tickets": [ticket, {**ticket, "ticket_id": "TKT-00000001"}],
+        "tickets": [ticket, {**ticket, "ticket_id": "TKT-00000001", "safety_advice": ["gas"]}],
+        "advice": [{"hazard": "gas or rotten-egg smell", "advice": "Leave now; call 911."}],
+        "numbers": {"emergency": "911"},
         "tenant_name": "Sample Tenant",
         "attachments": ["photo.jpg"],
         "status": "In Progress",

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import NotificationsConfig
-from propdesk.core.notifications import TENANT
+from propdesk.core.notifications import TENANT, UNCAPPED_KINDS
 from propdesk.logging import get_logger
 from propdesk.mail.compose import Composer
 from propdesk.mail.smtp import Outcome, SendResult
@@ -161,7 +161,7 @@ class OutboxDelivery:
         if reason is not None:
             return reason
         cap = self._settings.tenant_cap_per_hour
-        if row.audience == TENANT:
+        if row.audience == TENANT and row.kind not in UNCAPPED_KINDS:
             recent = rows.sent_since(row.recipient, now - timedelta(hours=1))
             if recent >= cap:
                 return f"flood cap: {recent} mails to this tenant in the last hour (cap {cap})"

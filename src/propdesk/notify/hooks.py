@@ -15,6 +15,7 @@ from propdesk.core.message import InboundMessage, NotTicketReason
 from propdesk.core.models import Ticket, Urgency
 from propdesk.core.notifications import Source, plan_created
 from propdesk.core.policy import SlaTarget
+from propdesk.core.safety import AdviceTexts, SafetyList, hazards_of, plan_advice
 from propdesk.ingest import IngestHook
 from propdesk.logging import get_logger
 from propdesk.mail.compose import parse_message_id
@@ -47,20 +48,37 @@ class NotificationHooks(IngestHook):
         *,
         enabled: bool = True,
         clock: Clock = SYSTEM_CLOCK,
+        safety: SafetyList | None = None,
+        advice: AdviceTexts | None = None,
     ) -> None:
         self._sla = sla
         self._domain = message_id_domain
         self._enabled = enabled
         self._clock = clock
+        self._safety = safety or SafetyList()
+        self._advice = advice
 
     def tickets_created(
         self, session: Any, message: Any, parsed: InboundMessage, tickets: Sequence[Any]
     ) -> None:
-        """Assignee mail per ticket and ONE acknowledgement per tenant for the whole email."""
+        """Safety advice first (the outbox sends in id order), then an assignee mail per ticket
+        and ONE acknowledgement per tenant for the whole email."""
         if not self._enabled or not tickets:
             return
         made = [t if isinstance(t, Ticket) else ticket_from_row(t) for t in tickets]
-        planned = plan_created(made, source_of(parsed), self._sla)
+        source = source_of(parsed)
+        found = (
+            {} if self._advice is None else {t.ticket_id: hazards_of(t, self._safety) for t in made}
+        )
+        planned = [] if self._advice is None else plan_advice(made, found, self._advice, source)
+        if planned:
+            log.info(
+                "safety.advice_queued",
+                tickets=[t.ticket_id for t in made],
+                hazards=sorted({h.key for hs in found.values() for h in hs}),
+            )
+        sent = {tid: [h.name for h in hs] for tid, hs in found.items() if hs}
+        planned += plan_created(made, source, self._sla, sent)
         written = repo.add(session, planned, self._clock.now(), self._domain)
         log.debug("outbox.queued", count=len(written), tickets=[t.ticket_id for t in made])
 
