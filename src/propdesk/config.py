@@ -298,6 +298,14 @@ class ReportConfig(_Model):
         return self
 
 
+class IncidentsConfig(_Model):
+    """Linking several units' tickets about one building system into one incident."""
+
+    enabled: bool = True
+    window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    min_units: int = Field(default=3, ge=2, le=1000)
+
+
 def _default_numbers() -> dict[str, str]:
     return {
         "emergency": "911",
@@ -371,6 +379,7 @@ class Config(_Model):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
+    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -50,6 +50,7 @@ from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
+from propdesk.incident_service import IncidentHook, IncidentService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
@@ -215,8 +216,28 @@ def _escalation_task(
     return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
 
 
+def incident_hook(config: Config, the_rules: Rules, clock: Clock = SYSTEM_CLOCK) -> IngestHook:
+    """Links new tickets to their building's incident; runs before the notification hook."""
+    ic = config.incidents
+    return IncidentHook(
+        the_rules.building_systems,
+        the_rules.policy.sla,
+        message_id_domain(config),
+        window=timedelta(minutes=ic.window_minutes),
+        min_units=ic.min_units,
+        enabled=ic.enabled,
+        clock=clock,
+    )
+
+
+def incident_service(config: Config, eng: Engine, *, clock: Clock | None = None) -> IncidentService:
+    """List, show, merge, split incidents; a status change reaches every linked ticket."""
+    clk = clock if clock is not None else SYSTEM_CLOCK
+    return IncidentService(eng, status_change_service(config, eng, clock=clk), clock=clk)
+
+
 #: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
-INGEST_HOOKS: list[HookFactory] = [_notification_hooks, escalation_hooks]
+INGEST_HOOKS: list[HookFactory] = [incident_hook, _notification_hooks, escalation_hooks]
 PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task, reporting.digest_task]
 
 

@@ -38,6 +38,7 @@ class Planned:
     context: Mapping[str, Any]
     in_reply_to: str | None = None
     references: tuple[str, ...] = field(default_factory=tuple)
+    not_before: datetime | None = None  # held until then (an incident follower's staff mail)
 
 
 def describe_span(span: timedelta) -> str:

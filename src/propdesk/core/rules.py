@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from propdesk.core.policy import POLICY_TABLES, Policy, parse_policy
-from propdesk.core.safety import SAFETY_TABLE, SafetyList, parse_safety
+from propdesk.core.safety import SAFETY_TABLE, SYSTEMS_TABLE, SafetyList, parse_safety
 from propdesk.core.vocabulary import VOCABULARY_TABLES, Vocabulary, parse_vocabulary
 from propdesk.errors import RulesError
 
@@ -39,6 +39,7 @@ class Rules:
     vocabulary: Vocabulary
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     safety: SafetyList = field(default_factory=SafetyList)  # hazards that get advice at once
+    building_systems: SafetyList = field(default_factory=SafetyList)  # what incidents group by
 
 
 def _parse_toml(text: str, name: str) -> dict[str, Any]:
@@ -99,11 +100,15 @@ def rules_from_texts(defaults: list[tuple[str, str]], override: tuple[str, str] 
     vocabulary = parse_vocabulary(
         {t: tables[t] for t in tables if t in VOCABULARY_TABLES}, source_of
     )
-    safety = parse_safety(
-        tables.get(SAFETY_TABLE), source_of, frozenset(r.name for r in vocabulary.urgency_rules)
-    )
+    situations = frozenset(r.name for r in vocabulary.urgency_rules)
     return Rules(
-        policy=policy, vocabulary=vocabulary, sources=MappingProxyType(sources), safety=safety
+        policy=policy,
+        vocabulary=vocabulary,
+        sources=MappingProxyType(sources),
+        safety=parse_safety(tables.get(SAFETY_TABLE), source_of, situations),
+        building_systems=parse_safety(
+            tables.get(SYSTEMS_TABLE), source_of, situations, name=SYSTEMS_TABLE
+        ),
     )
 
 

@@ -21,6 +21,8 @@ from propdesk.core.textmatch import Phrase, PhraseIndex, compile_phrase, longest
 from propdesk.errors import RulesError
 
 SAFETY_TABLE = "safety"
+#: The building systems incidents group tickets by (same shape, no advice).
+SYSTEMS_TABLE = "building_systems"
 _DEFAULT_CATEGORIES = ("Maintenance", "Utilities")
 _KEYS = frozenset({"name", "situations", "phrases", "unless", "advice", "categories", "replaces"})
 
@@ -51,12 +53,17 @@ class SafetyList:
 
 
 def parse_safety(
-    table: Any, source_of: Callable[[str], str], urgency_rules: frozenset[str]
+    table: Any,
+    source_of: Callable[[str], str],
+    urgency_rules: frozenset[str],
+    *,
+    name: str = SAFETY_TABLE,
 ) -> SafetyList:
-    """Validate ``[safety]``; ``RulesError`` names file, table and entry."""
+    """Validate ``[safety]`` (or another list of this shape, e.g. ``[building_systems]``, whose
+    entries need no advice key); ``RulesError`` names file, table and entry."""
 
     def fail(entry: str, problem: str) -> RulesError:
-        return RulesError(f"{source_of(SAFETY_TABLE)}: [{SAFETY_TABLE}] {entry}: {problem}")
+        return RulesError(f"{source_of(name)}: [{name}] {entry}: {problem}")
 
     if table is None:
         return SafetyList()
@@ -65,7 +72,9 @@ def parse_safety(
     hazards: list[Hazard] = []
     phrases: dict[str, Phrase] = {}
     for key, spec in table.items():
-        hazards.append(_hazard(str(key), spec, fail, urgency_rules, phrases))
+        hazards.append(
+            _hazard(str(key), spec, fail, urgency_rules, phrases, advice=name == SAFETY_TABLE)
+        )
     return SafetyList(tuple(hazards), PhraseIndex(phrases.values()))
 
 
@@ -75,6 +84,8 @@ def _hazard(
     fail: Callable[[str, str], RulesError],
     urgency_rules: frozenset[str],
     phrases: dict[str, Phrase],
+    *,
+    advice: bool,
 ) -> Hazard:
     """One ``[safety.<entry>]``, its phrases compiled into ``phrases``."""
     if not isinstance(spec, Mapping):
@@ -98,10 +109,10 @@ def _hazard(
             phrases.setdefault(text, compile_phrase(text))
         except ValueError as exc:
             raise fail(entry, f"phrase {text!r}: {exc}") from None
-    title, advice = spec.get("name"), spec.get("advice")
+    title, key = spec.get("name"), spec.get("advice", "" if not advice else None)
     if not isinstance(title, str) or not title.strip():
         raise fail(f"{entry}.name", "must be a non-empty string")
-    if not isinstance(advice, str) or not advice.isidentifier():
+    if advice and (not isinstance(key, str) or not key.isidentifier()):
         raise fail(f"{entry}.advice", "must name an advice text (letters, digits, _)")
     return Hazard(
         entry,
@@ -109,7 +120,7 @@ def _hazard(
         frozenset(lists["situations"]),
         lists["phrases"],
         lists["unless"],
-        advice,
+        str(key),
         frozenset(lists["categories"]),
         frozenset(lists["replaces"]),
     )

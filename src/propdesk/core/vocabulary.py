@@ -56,7 +56,7 @@ __all__ = [
 VOCABULARY_TABLES: frozenset[str] = (
     frozenset(
         {"topics", "urgency", "urgency_rules", "context", "cues", "contractor", "spelling"}
-        | {"location", "safety"}
+        | {"location", "safety", "building_systems"}
     )
     | DECISION_TABLES
 )

@@ -39,6 +39,8 @@ TEMPLATES: dict[str, str] = {
     "sla_warning": "Resolution Deadline Approaching",
     # The safety advice (core.safety.plan_advice): to the tenant, ahead of the acknowledgement.
     "safety_advice": "Safety Advice - Act Now",
+    # An incident formed (core.incidents.plan_formed): to the first ticket's assignee, once.
+    "incident_formed": "Building Incident",
 }
 ACKNOWLEDGEMENT_KINDS = frozenset({"ticket_created_tenant", "safety_advice"})
 
@@ -191,6 +193,13 @@ def sample_context() -> dict[str, Any]:
         "tickets": [ticket, {**ticket, "ticket_id": "TKT-00000001", "safety_advice": ["gas"]}],
         "advice": [{"hazard": "gas or rotten-egg smell", "advice": "Leave now; call 911."}],
         "numbers": {"emergency": "911"},
+        "incident": {
+            "ref": "INC-1",
+            "building": "A",
+            "system": "heating",
+            "units": ["Unit 1A", "Unit 2B"],
+            "count": 2,
+        },
         "tenant_name": "Sample Tenant",
         "attachments": ["photo.jpg"],
         "status": "In Progress",

@@ -8,17 +8,19 @@ only insert rows; sending happens later in the delivery task.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.core.message import InboundMessage, NotTicketReason
 from propdesk.core.models import Ticket, Urgency
-from propdesk.core.notifications import Source, plan_created
+from propdesk.core.notifications import STAFF, Planned, Source, plan_created
 from propdesk.core.policy import SlaTarget
 from propdesk.core.safety import AdviceTexts, SafetyList, hazards_of, plan_advice
 from propdesk.ingest import IngestHook
 from propdesk.logging import get_logger
 from propdesk.mail.compose import parse_message_id
+from propdesk.store import incidents
 from propdesk.store import outbox as repo
 from propdesk.store.tickets import ticket_from_row
 
@@ -78,9 +80,26 @@ class NotificationHooks(IngestHook):
                 hazards=sorted({h.key for hs in found.values() for h in hs}),
             )
         sent = {tid: [h.name for h in hs] for tid, hs in found.items() if hs}
-        planned += plan_created(made, source, self._sla, sent)
+        planned += self._held(session, tickets, plan_created(made, source, self._sla, sent))
         written = repo.add(session, planned, self._clock.now(), self._domain)
         log.debug("outbox.queued", count=len(written), tickets=[t.ticket_id for t in made])
+
+    @staticmethod
+    def _held(session: Any, rows: Sequence[Any], planned: list[Planned]) -> list[Planned]:
+        """An incident's follower: its staff mail waits out the window (dropped if the incident
+        forms) or, once the incident is open, is not sent at all (the incident was announced)."""
+        pks = {getattr(r, "ticket_id", None): getattr(r, "id", None) for r in rows}
+        holds = incidents.holds(session, [pk for pk in pks.values() if isinstance(pk, int)])
+        if not holds:
+            return planned
+        out: list[Planned] = []
+        for p in planned:
+            hold = holds.get(pks.get(p.ticket_ids[0]) or -1) if p.audience == STAFF else None
+            if hold is None:
+                out.append(p)
+            elif hold.until is not None:
+                out.append(replace(p, not_before=hold.until))
+        return out
 
     def comment_added(
         self, session: Any, message: Any, parsed: InboundMessage, ticket: Any, event: Any

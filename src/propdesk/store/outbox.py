@@ -56,7 +56,7 @@ def add(db: Executor, planned: Sequence[Planned], now: datetime, domain: str) ->
                 "context": dict(p.context),
                 "status": "pending",
                 "attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": p.not_before or now,
                 "created_at": now,
                 "updated_at": now,
             }
