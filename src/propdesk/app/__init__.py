@@ -58,6 +58,7 @@ from propdesk.mail.parse import parse_message
 from propdesk.mail.smtp import SmtpSender
 from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
+from propdesk.recurrence_service import RecurrenceHook
 from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
 from propdesk.store.session import sessions as store_sessions
@@ -236,8 +237,18 @@ def incident_service(config: Config, eng: Engine, *, clock: Clock | None = None)
     return IncidentService(eng, status_change_service(config, eng, clock=clk), clock=clk)
 
 
+def recurrence_hook(config: Config, the_rules: Rules, clock: Clock = SYSTEM_CLOCK) -> IngestHook:
+    """Flags repeats of a unit's problem, with the report's ``recurring_days`` (one setting)."""
+    return RecurrenceHook(config.report.recurring_days)
+
+
 #: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
-INGEST_HOOKS: list[HookFactory] = [incident_hook, _notification_hooks, escalation_hooks]
+INGEST_HOOKS: list[HookFactory] = [
+    incident_hook,
+    recurrence_hook,
+    _notification_hooks,
+    escalation_hooks,
+]
 PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task, reporting.digest_task]
 
 

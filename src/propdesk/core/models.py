@@ -155,9 +155,18 @@ class TicketMetadata:
     floor: str | None = None
     section: str | None = None
     matched_rules: tuple[str, ...] = ()
+    recurring: int = 0  # n-th report of this unit's subcategory within [report] recurring_days
+    recurs_after: str | None = None  # the ticket it repeats (the latest earlier one)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict in the spec's shape (extra keys after the spec's five)."""
+        out = self._spec_dict()
+        if self.recurring:
+            out["recurring"] = self.recurring
+            out["recurs_after"] = self.recurs_after
+        return out
+
+    def _spec_dict(self) -> dict[str, Any]:
         return {
             "email_subject": self.email_subject,
             "email_sender": self.email_sender,
@@ -183,6 +192,8 @@ class TicketMetadata:
             floor=data.get("floor"),
             section=data.get("section"),
             matched_rules=tuple(data.get("matched_rules", ())),
+            recurring=int(data.get("recurring", 0)),
+            recurs_after=data.get("recurs_after"),
         )
 
 

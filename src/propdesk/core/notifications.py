@@ -74,6 +74,8 @@ def ticket_context(ticket: Ticket, sla: Mapping[Urgency, SlaTarget]) -> dict[str
         "requires_contractor": ticket.metadata.requires_contractor,
         "sla_response": describe_span(target.response) if target else "as soon as we can",
         "sla_resolution": describe_span(target.resolution) if target else "as soon as we can",
+        "recurring": ticket.metadata.recurring,
+        "recurs_after": ticket.metadata.recurs_after or "",
     }
 
 
