@@ -48,6 +48,7 @@ from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
+from propdesk.deadline_service import DeadlineHook, DeadlinePass
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.incident_service import IncidentHook, IncidentService
@@ -242,14 +243,45 @@ def recurrence_hook(config: Config, the_rules: Rules, clock: Clock = SYSTEM_CLOC
     return RecurrenceHook(config.report.recurring_days)
 
 
+def deadline_hook(config: Config, the_rules: Rules, clock: Clock = SYSTEM_CLOCK) -> IngestHook:
+    """The statutory repair deadline of each new ticket (none unless the rules name a law)."""
+    return DeadlineHook(the_rules.statutory, business_hours(config))
+
+
+def deadline_pass(
+    config: Config, db: Engine | sessionmaker[Session], *, clock: Clock | None = None
+) -> DeadlinePass:
+    """Escalates each ticket past its statutory deadline once."""
+    return DeadlinePass(
+        db,
+        rules(config).policy.sla,
+        message_id_domain(config),
+        clock=clock if clock is not None else SYSTEM_CLOCK,
+        batch_size=config.escalation.batch_size,
+    )
+
+
+def _deadline_task(
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+) -> PeriodicTask:
+    task = deadline_pass(config, made, clock=clock)
+    return PeriodicTask(task.name, config.intervals.escalation_seconds, task.run_once)
+
+
 #: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
 INGEST_HOOKS: list[HookFactory] = [
     incident_hook,
     recurrence_hook,
+    deadline_hook,
     _notification_hooks,
     escalation_hooks,
 ]
-PERIODIC_TASKS: list[TaskFactory] = [_outbox_task, _escalation_task, reporting.digest_task]
+PERIODIC_TASKS: list[TaskFactory] = [
+    _outbox_task,
+    _escalation_task,
+    _deadline_task,
+    reporting.digest_task,
+]
 
 
 def report(

@@ -157,6 +157,9 @@ class TicketMetadata:
     matched_rules: tuple[str, ...] = ()
     recurring: int = 0  # n-th report of this unit's subcategory within [report] recurring_days
     recurs_after: str | None = None  # the ticket it repeats (the latest earlier one)
+    # the repair deadline a law sets (propdesk.core.deadlines): jurisdiction, citation, rule,
+    # due_at (ISO UTC), notify
+    statutory: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict in the spec's shape (extra keys after the spec's five)."""
@@ -164,6 +167,8 @@ class TicketMetadata:
         if self.recurring:
             out["recurring"] = self.recurring
             out["recurs_after"] = self.recurs_after
+        if self.statutory:
+            out["statutory"] = dict(self.statutory)
         return out
 
     def _spec_dict(self) -> dict[str, Any]:
@@ -194,6 +199,7 @@ class TicketMetadata:
             matched_rules=tuple(data.get("matched_rules", ())),
             recurring=int(data.get("recurring", 0)),
             recurs_after=data.get("recurs_after"),
+            statutory=dict(data["statutory"]) if data.get("statutory") else None,
         )
 
 

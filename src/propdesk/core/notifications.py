@@ -76,7 +76,17 @@ def ticket_context(ticket: Ticket, sla: Mapping[Urgency, SlaTarget]) -> dict[str
         "sla_resolution": describe_span(target.resolution) if target else "as soon as we can",
         "recurring": ticket.metadata.recurring,
         "recurs_after": ticket.metadata.recurs_after or "",
+        "statutory": _statutory(ticket),
     }
+
+
+def _statutory(ticket: Ticket) -> str:
+    """``by 2026-12-05 18:00 UTC (EXAMPLE: RCW 59.18.070: ...)`` or empty."""
+    law = ticket.metadata.statutory
+    if not law:
+        return ""
+    due = datetime.fromisoformat(str(law["due_at"]).replace("Z", "+00:00"))
+    return f"by {due:%Y-%m-%d %H:%M} UTC ({law['citation']}: {law['rule']})"
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from propdesk.core.deadlines import TABLE as STATUTE_TABLE
+from propdesk.core.deadlines import Jurisdiction, parse_jurisdictions
 from propdesk.core.policy import POLICY_TABLES, Policy, parse_policy
 from propdesk.core.safety import SAFETY_TABLE, SYSTEMS_TABLE, SafetyList, parse_safety
 from propdesk.core.vocabulary import VOCABULARY_TABLES, Vocabulary, parse_vocabulary
 from propdesk.errors import RulesError
 
 DEFAULT_FILES: tuple[str, ...] = ("policy.toml", "vocabulary.toml")
-KNOWN_TABLES: frozenset[str] = POLICY_TABLES | VOCABULARY_TABLES
+KNOWN_TABLES: frozenset[str] = POLICY_TABLES | VOCABULARY_TABLES | {STATUTE_TABLE}
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Rules:
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     safety: SafetyList = field(default_factory=SafetyList)  # hazards that get advice at once
     building_systems: SafetyList = field(default_factory=SafetyList)  # what incidents group by
+    statutory: tuple[Jurisdiction, ...] = ()  # repair deadlines by law (none by default)
 
 
 def _parse_toml(text: str, name: str) -> dict[str, Any]:
@@ -93,7 +96,8 @@ def rules_from_texts(defaults: list[tuple[str, str]], override: tuple[str, str] 
             tables[table], sources[table] = value, name
 
     def source_of(table: str) -> str:
-        default = DEFAULT_FILES[0] if table in POLICY_TABLES else DEFAULT_FILES[1]
+        policy_file = table in POLICY_TABLES or table == STATUTE_TABLE
+        default = DEFAULT_FILES[0] if policy_file else DEFAULT_FILES[1]
         return sources.get(table, f"propdesk/rules/{default}")
 
     policy = parse_policy({t: tables[t] for t in tables if t in POLICY_TABLES}, source_of)
@@ -109,6 +113,7 @@ def rules_from_texts(defaults: list[tuple[str, str]], override: tuple[str, str] 
         building_systems=parse_safety(
             tables.get(SYSTEMS_TABLE), source_of, situations, name=SYSTEMS_TABLE
         ),
+        statutory=parse_jurisdictions(tables.get(STATUTE_TABLE), source_of, situations),
     )
 
 
