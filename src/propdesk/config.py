@@ -306,6 +306,26 @@ class IncidentsConfig(_Model):
     min_units: int = Field(default=3, ge=2, le=1000)
 
 
+class PagingConfig(_Model):
+    """The after-hours paging hook: a command (ticket JSON on stdin) or an HTTP webhook."""
+
+    command: list[str] | None = None
+    webhook_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _one_hook(self) -> PagingConfig:
+        if self.command is not None and self.webhook_url is not None:
+            raise ValueError("set command or webhook_url, not both")
+        if self.command is not None and not self.command:
+            raise ValueError("command must name a program")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.command) or self.webhook_url is not None
+
+
 def _default_numbers() -> dict[str, str]:
     return {
         "emergency": "911",
@@ -380,6 +400,7 @@ class Config(_Model):
     report: ReportConfig = Field(default_factory=ReportConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
+    paging: PagingConfig = Field(default_factory=PagingConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -59,6 +59,7 @@ from propdesk.mail.parse import parse_message
 from propdesk.mail.smtp import SmtpSender
 from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
+from propdesk.notify.pager import CommandPager, Pager, WebhookPager
 from propdesk.recurrence_service import RecurrenceHook
 from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
@@ -112,7 +113,18 @@ def outbox_delivery(
         config.notifications,
         own_addresses(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        pager=pager(config),
     )
+
+
+def pager(config: Config) -> Pager | None:
+    """The after-hours paging hook of the config (a command or a webhook), or None."""
+    pc = config.paging
+    if pc.command:
+        return CommandPager(pc.command, pc.timeout_seconds)
+    if pc.webhook_url is not None:
+        return WebhookPager(pc.webhook_url, pc.timeout_seconds)
+    return None
 
 
 def status_change_service(
@@ -141,6 +153,7 @@ def notification_hooks(
         clock=clock if clock is not None else SYSTEM_CLOCK,
         safety=the_rules.safety,
         advice=advice_texts(config, the_rules),
+        paging=config.paging.enabled,
     )
 
 

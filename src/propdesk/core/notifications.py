@@ -25,6 +25,10 @@ TENANT = "tenant"
 #: The safety advice mail (``propdesk.core.safety``): tenant mail the flood cap never holds back.
 ADVICE_KIND = "safety_advice"
 UNCAPPED_KINDS = frozenset({ADVICE_KIND})
+#: The after-hours page (``propdesk.notify.pager``): an outbox row delivered to the paging hook,
+#: not over SMTP; its recipient is a placeholder.
+PAGE_KIND = "page"
+PAGE_RECIPIENT = "pager@paging.invalid"
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,21 @@ def plan_created(
             )
         )
     return out
+
+
+def plan_pages(tickets: Sequence[Ticket]) -> list[Planned]:
+    """One page per urgency-1 ticket received after hours (the paging hook gets its JSON)."""
+    return [
+        Planned(
+            kind=PAGE_KIND,
+            audience=STAFF,
+            recipient=PAGE_RECIPIENT,
+            ticket_ids=(t.ticket_id,),
+            context={"ticket": t.to_dict()},
+        )
+        for t in tickets
+        if t.urgency is Urgency.HIGH and t.metadata.after_hours
+    ]
 
 
 def plan_status_change(

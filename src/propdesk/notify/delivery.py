@@ -23,10 +23,11 @@ from typing import Protocol
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import NotificationsConfig
-from propdesk.core.notifications import TENANT, UNCAPPED_KINDS
+from propdesk.core.notifications import PAGE_KIND, TENANT, UNCAPPED_KINDS
 from propdesk.logging import get_logger
 from propdesk.mail.compose import Composer
 from propdesk.mail.smtp import Outcome, SendResult
+from propdesk.notify.pager import Pager
 from propdesk.notify.safety import RecipientPolicy
 from propdesk.store import outbox as repo
 from propdesk.store.db import Database
@@ -90,6 +91,7 @@ class OutboxDelivery:
         own_addresses: Iterable[str],
         *,
         clock: Clock = SYSTEM_CLOCK,
+        pager: Pager | None = None,
     ) -> None:
         # A plain connection per row: the ORM session adds nothing here but overhead.
         self._db = db
@@ -98,6 +100,7 @@ class OutboxDelivery:
         self._settings = settings
         self._policy = RecipientPolicy(own_addresses)
         self._clock = clock
+        self._pager = pager
 
     def __call__(self) -> PassStats:
         return self.run_once()
@@ -138,6 +141,8 @@ class OutboxDelivery:
         with rows.claim(now) as row:
             if row is None:
                 return None
+            if row.kind == PAGE_KIND:
+                return self._page(rows, row, now, stats)
             reason = self._refusal(rows, row, now)
             if reason is not None:
                 rows.finish(row.id, now, status="suppressed", error=reason, attempted=False)
@@ -155,6 +160,15 @@ class OutboxDelivery:
             result = self._sender.send(msg, self._composer.envelope_from, row.recipient)
             done = self._clock.now()
             return self._record(rows, row, result, done, stats)
+
+    def _page(self, rows: DeliveryPass, row: OutboxItem, now: datetime, stats: PassStats) -> object:
+        """A page goes to the paging hook, with the same retry and dead-row handling as mail."""
+        if self._pager is None:
+            rows.finish(row.id, now, status="suppressed", error="no paging hook configured")
+            stats.suppressed += 1
+            return _DONE
+        result = self._pager.page(dict(row.outgoing.context.get("ticket") or {}))
+        return self._record(rows, row, result, self._clock.now(), stats)
 
     def _refusal(self, rows: DeliveryPass, row: OutboxItem, now: datetime) -> str | None:
         reason = self._policy.refusal(row.recipient)

@@ -14,7 +14,7 @@ from typing import Any
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.core.message import InboundMessage, NotTicketReason
 from propdesk.core.models import Ticket, Urgency
-from propdesk.core.notifications import STAFF, Planned, Source, plan_created
+from propdesk.core.notifications import STAFF, Planned, Source, plan_created, plan_pages
 from propdesk.core.policy import SlaTarget
 from propdesk.core.safety import AdviceTexts, SafetyList, hazards_of, plan_advice
 from propdesk.ingest import IngestHook
@@ -52,6 +52,7 @@ class NotificationHooks(IngestHook):
         clock: Clock = SYSTEM_CLOCK,
         safety: SafetyList | None = None,
         advice: AdviceTexts | None = None,
+        paging: bool = False,
     ) -> None:
         self._sla = sla
         self._domain = message_id_domain
@@ -59,6 +60,7 @@ class NotificationHooks(IngestHook):
         self._clock = clock
         self._safety = safety or SafetyList()
         self._advice = advice
+        self._paging = paging
 
     def tickets_created(
         self, session: Any, message: Any, parsed: InboundMessage, tickets: Sequence[Any]
@@ -81,6 +83,8 @@ class NotificationHooks(IngestHook):
             )
         sent = {tid: [h.name for h in hs] for tid, hs in found.items() if hs}
         planned += self._held(session, tickets, plan_created(made, source, self._sla, sent))
+        if self._paging:
+            planned += plan_pages(made)
         written = repo.add(session, planned, self._clock.now(), self._domain)
         log.debug("outbox.queued", count=len(written), tickets=[t.ticket_id for t in made])
 
