@@ -27,6 +27,11 @@ from propdesk.app.adapters import engine as engine
 from propdesk.app.adapters import own_addresses as own_addresses
 from propdesk.app.adapters import smtp_sender as smtp_sender
 from propdesk.app.adapters import templates as templates
+from propdesk.app.features import _deadline_task, deadline_hook, incident_hook, recurrence_hook
+from propdesk.app.features import advice_texts as advice_texts
+from propdesk.app.features import business_hours as business_hours
+from propdesk.app.features import deadline_pass as deadline_pass
+from propdesk.app.features import pager as pager
 from propdesk.app.probes import PROBES as PROBES
 from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
@@ -42,16 +47,14 @@ from propdesk.core.models import Ticket
 from propdesk.core.pipeline import analyse_items
 from propdesk.core.report_model import DIGEST_KIND, ReportWindow
 from propdesk.core.rules import Rules, load_rules
-from propdesk.core.safety import AdviceTexts
 from propdesk.core.sla import sla_deadlines
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
-from propdesk.deadline_service import DeadlineHook, DeadlinePass
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
-from propdesk.incident_service import IncidentHook, IncidentService
+from propdesk.incident_service import IncidentService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
@@ -59,8 +62,6 @@ from propdesk.mail.parse import parse_message
 from propdesk.mail.smtp import SmtpSender
 from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
-from propdesk.notify.pager import CommandPager, Pager, WebhookPager
-from propdesk.recurrence_service import RecurrenceHook
 from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
 from propdesk.store.session import sessions as store_sessions
@@ -117,16 +118,6 @@ def outbox_delivery(
     )
 
 
-def pager(config: Config) -> Pager | None:
-    """The after-hours paging hook of the config (a command or a webhook), or None."""
-    pc = config.paging
-    if pc.command:
-        return CommandPager(pc.command, pc.timeout_seconds)
-    if pc.webhook_url is not None:
-        return WebhookPager(pc.webhook_url, pc.timeout_seconds)
-    return None
-
-
 def status_change_service(
     config: Config, eng: Engine, *, clock: Clock | None = None
 ) -> StatusChangeService:
@@ -155,21 +146,6 @@ def notification_hooks(
         advice=advice_texts(config, the_rules),
         paging=config.paging.enabled,
     )
-
-
-def advice_texts(config: Config, the_rules: Rules) -> AdviceTexts | None:
-    """The safety advice texts of the config, or None when the advice mail is off. Every hazard
-    of the rules' safety list needs a text: a missing one is a ConfigError at start."""
-    sc = config.safety
-    if not sc.enabled:
-        return None
-    for prop in ("", *sc.property_advice):
-        have = {**sc.advice, **sc.property_advice.get(prop, {})}
-        missing = sorted(the_rules.safety.advice_keys() - set(have))
-        if missing:
-            where = f" (property {prop})" if prop else ""
-            raise ConfigError(f"[safety] advice{where}: no text for {', '.join(missing)}")
-    return AdviceTexts(sc.numbers, sc.advice, sc.property_numbers, sc.property_advice)
 
 
 # --- ingest and the daemon ---------------------------------------------------------------------
@@ -231,54 +207,10 @@ def _escalation_task(
     return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
 
 
-def incident_hook(config: Config, the_rules: Rules, clock: Clock = SYSTEM_CLOCK) -> IngestHook:
-    """Links new tickets to their building's incident; runs before the notification hook."""
-    ic = config.incidents
-    return IncidentHook(
-        the_rules.building_systems,
-        the_rules.policy.sla,
-        message_id_domain(config),
-        window=timedelta(minutes=ic.window_minutes),
-        min_units=ic.min_units,
-        enabled=ic.enabled,
-        clock=clock,
-    )
-
-
 def incident_service(config: Config, eng: Engine, *, clock: Clock | None = None) -> IncidentService:
     """List, show, merge, split incidents; a status change reaches every linked ticket."""
     clk = clock if clock is not None else SYSTEM_CLOCK
     return IncidentService(eng, status_change_service(config, eng, clock=clk), clock=clk)
-
-
-def recurrence_hook(config: Config, the_rules: Rules, clock: Clock = SYSTEM_CLOCK) -> IngestHook:
-    """Flags repeats of a unit's problem, with the report's ``recurring_days`` (one setting)."""
-    return RecurrenceHook(config.report.recurring_days)
-
-
-def deadline_hook(config: Config, the_rules: Rules, clock: Clock = SYSTEM_CLOCK) -> IngestHook:
-    """The statutory repair deadline of each new ticket (none unless the rules name a law)."""
-    return DeadlineHook(the_rules.statutory, business_hours(config))
-
-
-def deadline_pass(
-    config: Config, db: Engine | sessionmaker[Session], *, clock: Clock | None = None
-) -> DeadlinePass:
-    """Escalates each ticket past its statutory deadline once."""
-    return DeadlinePass(
-        db,
-        rules(config).policy.sla,
-        message_id_domain(config),
-        clock=clock if clock is not None else SYSTEM_CLOCK,
-        batch_size=config.escalation.batch_size,
-    )
-
-
-def _deadline_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
-) -> PeriodicTask:
-    task = deadline_pass(config, made, clock=clock)
-    return PeriodicTask(task.name, config.intervals.escalation_seconds, task.run_once)
 
 
 #: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
@@ -307,11 +239,6 @@ def report(
 def rules(config: Config) -> Rules:
     """The default rules plus the ops override named in the config (validated)."""
     return load_rules(config.rules.file)
-
-
-def business_hours(config: Config) -> BusinessHours:
-    bh = config.business_hours
-    return BusinessHours.from_values(bh.timezone, bh.parsed_hours(), bh.holidays)
 
 
 def staff_addresses(config: Config, the_rules: Rules) -> frozenset[str]:
