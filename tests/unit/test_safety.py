@@ -85,7 +85,10 @@ def test_advice_uses_the_property_numbers_and_the_default_elsewhere() -> None:
             '[safety.x]\nname = "X"\nadvice = "x"\nsituations = ["nope"]\n',
             "[safety] x.situations: not urgency rules: ['nope']",
         ),
-        ('[safety.x]\nname = "X"\nphrases = ["a"]\n', "[safety] x.advice: must name an advice"),
+        (
+            '[safety.x]\nname = "X"\nphrases = ["a"]\nadvice = "no way"\n',
+            "[safety] x.advice: must name an advice",
+        ),
         ('[safety.x]\nname = "X"\nadvice = "x"\nphrases = [1]\n', "x.phrases: must be a list"),
         ('[safety.x]\nname = "X"\nadvice = "x"\nphrases = ["a"]\nmore = 1\n', "unknown key"),
     ],
@@ -107,3 +110,13 @@ def test_every_hazard_needs_an_advice_text() -> None:
     )
     with pytest.raises(ConfigError, match="no text for unheard_of"):
         app.advice_texts(parse_config({}), rules)
+
+
+def test_a_hazard_without_advice_is_known_but_mails_nothing() -> None:
+    """Triage's urgency-only entries (e.g. "locked out") share the list without an advice text."""
+    rules = rules_from_text(
+        '[safety.lockout]\nname = "locked out"\nsituations = ["lockout"]\n'
+        '[safety.gas]\nname = "gas"\nsituations = ["gas"]\nadvice = "gas"\n'
+    )
+    assert rules.safety.advice_keys() == {"gas"}
+    app.advice_texts(parse_config({}), rules)  # no text needed for the lockout

@@ -36,7 +36,7 @@ class Hazard:
     situations: frozenset[str]  # urgency rule names (``urgency:<name>=1`` in matched_rules)
     phrases: tuple[str, ...]
     unless: tuple[str, ...]
-    advice: str  # key of the advice text in the config
+    advice: str  # key of the advice text in the config; "" raises urgency only (triage), no mail
     categories: frozenset[str]
     replaces: frozenset[str] = frozenset()  # hazards whose advice this one's makes redundant
 
@@ -49,7 +49,7 @@ class SafetyList:
     index: PhraseIndex = field(default_factory=lambda: PhraseIndex(()))
 
     def advice_keys(self) -> frozenset[str]:
-        return frozenset(h.advice for h in self.hazards)
+        return frozenset(h.advice for h in self.hazards if h.advice)
 
 
 def parse_safety(
@@ -109,11 +109,13 @@ def _hazard(
             phrases.setdefault(text, compile_phrase(text))
         except ValueError as exc:
             raise fail(entry, f"phrase {text!r}: {exc}") from None
-    title, key = spec.get("name"), spec.get("advice", "" if not advice else None)
+    title, key = spec.get("name"), spec.get("advice", "")
     if not isinstance(title, str) or not title.strip():
         raise fail(f"{entry}.name", "must be a non-empty string")
-    if advice and (not isinstance(key, str) or not key.isidentifier()):
+    if not isinstance(key, str) or (key and not key.isidentifier()):
         raise fail(f"{entry}.advice", "must name an advice text (letters, digits, _)")
+    if key and not advice:
+        raise fail(f"{entry}.advice", "this list sends no advice")
     return Hazard(
         entry,
         title.strip(),

@@ -72,7 +72,9 @@ class NotificationHooks(IngestHook):
         made = [t if isinstance(t, Ticket) else ticket_from_row(t) for t in tickets]
         source = source_of(parsed)
         found = (
-            {} if self._advice is None else {t.ticket_id: hazards_of(t, self._safety) for t in made}
+            {}
+            if self._advice is None
+            else {t.ticket_id: [h for h in hazards_of(t, self._safety) if h.advice] for t in made}
         )
         planned = [] if self._advice is None else plan_advice(made, found, self._advice, source)
         if planned:
