@@ -61,6 +61,8 @@ cat "$STATE/stack.log" >&2
 source "$STATE/env"  # PROPDESK_CONFIG and the mailbox password (never in the config file)
 
 "$PY" -m propdesk migrate
+# The tenant directory: fills the unit of a sample that names none (07) and the greetings.
+"$PY" -m propdesk tenants import "$REPO"/deploy/dev/samples/tenants.csv
 "$PY" -m tests.stack append --dir "$STATE" "$REPO"/deploy/dev/samples/*.eml
 
 "$PY" -m propdesk check-config --connect || echo "demo: a probe failed (see above)" >&2

@@ -245,6 +245,7 @@ class NotificationsConfig(_Model):
     templates_dir: Path | None = None
     tenant_status_updates: bool = True
     tenant_cap_per_hour: int = Field(default=5, ge=0)
+    assignment_photos_max_bytes: int = Field(default=5 * 1024 * 1024, ge=0)
     retry_base_seconds: float = Field(default=60.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     max_attempts: int = Field(default=20, ge=1)
@@ -258,6 +259,29 @@ class EscalationConfig(_Model):
     enabled: bool = True
     warn_before_resolution_minutes: int = Field(default=30, ge=0)
     batch_size: int = Field(default=500, ge=1, le=10000)
+
+
+class ConversationsConfig(_Model):
+    """Replies by email: tenants' replies, staff commands and satisfaction ratings."""
+
+    enabled: bool = True
+    staff_addresses: list[str] = Field(default_factory=list)
+    authserv_id: str = ""
+    require_authentication: bool = True
+    auto_close_days: int = Field(default=7, ge=0)
+    reply_digest_minutes: float = Field(default=5.0, ge=0)
+    supervisor: str | None = None
+    auto_close_seconds: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _authserv(self) -> ConversationsConfig:
+        # Without an authserv-id no Authentication-Results header counts: commands all fail.
+        if self.require_authentication and not self.authserv_id.strip() and self.staff_addresses:
+            raise ValueError(
+                "staff_addresses given but no authserv_id: set it to your receiving server's "
+                "authserv-id, or require_authentication = false if it adds none"
+            )
+        return self
 
 
 class MetricsConfig(_Model):
@@ -307,6 +331,7 @@ class Config(_Model):
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    conversations: ConversationsConfig = Field(default_factory=ConversationsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
-from propdesk.core.lifecycle import apply_status_change
 from propdesk.core.models import Ticket, TicketStatus, Urgency
-from propdesk.core.notifications import plan_assigned, plan_status_change
+from propdesk.core.notes import tenant_phone
+from propdesk.core.notifications import AssignmentFacts, Source, plan_assigned, plan_status_change
 from propdesk.core.policy import SlaTarget
+from propdesk.core.tenants import greeting_name
 from propdesk.errors import PropdeskError
 from propdesk.mail.compose import valid_address
-from propdesk.store import outbox, tickets
+from propdesk.store import outbox, tenants, tickets
 from propdesk.store.db import Database, Executor, transaction
 
 
@@ -54,6 +55,8 @@ class StatusChangeService:
     tenant_status_updates: bool = True
     notifications_enabled: bool = True
     clock: Clock = field(default=SYSTEM_CLOCK)
+    timezone: str = "UTC"  # the business time zone the assignee's deadlines are shown in
+    max_photo_bytes: int = 5 * 1024 * 1024
 
     def set_status(
         self,
@@ -69,12 +72,17 @@ class StatusChangeService:
         with transaction(self.db) as tx:
             locked = self._locked(tx, ticket_id)
             before = locked.ticket
-            after, happened = apply_status_change(before, status, now=at, by=by, notes=note)
-            tickets.save_status(tx, locked.pk, after)
-            tickets.add_lifecycle_events(tx, locked.pk, happened)
+            after = tickets.change_status(tx, locked, status, by=by, at=at, note=note)
             planned = (
                 plan_status_change(
-                    after, self.sla, note=note, tenant_status_updates=self.tenant_status_updates
+                    after,
+                    self.sla,
+                    note=note,
+                    tenant_status_updates=self.tenant_status_updates,
+                    tenant_name=greeting_name(
+                        tenants.find_by_email(tx, after.requested_for),
+                        after.metadata.email_sender_name,
+                    ),
                 )
                 if self.notifications_enabled
                 else []
@@ -95,9 +103,34 @@ class StatusChangeService:
             before = locked.ticket
             after = replace(before, assigned_to=address, updated_at=at)
             tickets.save_assignee(tx, locked.pk, before=before.assigned_to, after=after, by=by)
-            planned = plan_assigned(after, self.sla) if self.notifications_enabled else []
+            planned = (
+                plan_assigned(after, self.sla, *self._assignment_facts(tx, locked))
+                if self.notifications_enabled
+                else []
+            )
             queued = outbox.add(tx, planned, at, self.message_id_domain)
         return ChangeResult(after, before.assigned_to, queued)
+
+    def _assignment_facts(
+        self, tx: Executor, locked: tickets.LockedTicket
+    ) -> tuple[Source, AssignmentFacts]:
+        """What the new assignee needs: the tenant (directory, else the From name), the photos
+        of the email and the deadlines, as the first assignee got them."""
+        ticket = locked.ticket
+        tenant = tenants.find_by_email(tx, ticket.requested_for)
+        phone = (tenant.phone if tenant is not None else "") or tenant_phone(ticket.notes, "")
+        source = Source(
+            None,
+            sender_name=greeting_name(tenant, ticket.metadata.email_sender_name),
+            phone=phone or "",
+            photos=tuple(tickets.photos_of(tx, locked.pk)),
+        )
+        facts = AssignmentFacts(
+            deadlines={ticket.ticket_id: (locked.response_due_at, locked.resolution_due_at)},
+            timezone=self.timezone,
+            max_photo_bytes=self.max_photo_bytes,
+        )
+        return source, facts
 
     @staticmethod
     def _locked(tx: Executor, ticket_id: str) -> tickets.LockedTicket:

@@ -119,6 +119,7 @@ def test_replies_become_comments_not_tickets(
         2,
         "Thanks, the plumber can come in.",
         subject="Re: your request",
+        sender="Tenant 1 <tenant1@example.org>",  # the requester: strangers get no comment
         extra_headers={"In-Reply-To": f"<propdesk.{tid}.created.1a2b@property.com>"},
     )
     unknown = tenant_mail(3, "New leak under the sink.", subject="Re: [TKT-00000000]")

@@ -88,17 +88,12 @@ def test_property_and_building_filters_and_absent_ratings(
 def test_a_ticket_ratings_table_is_read_when_it_exists(
     config_file: Path, capsys: pytest.CaptureFixture[str], clean_db: Engine
 ) -> None:
-    """The conversation feature may keep ratings in a table of its own: it is read too."""
+    """The conversation feature keeps ratings in ``ticket_ratings`` (migration 0006): read too."""
     with clean_db.begin() as conn:
         conn.execute(
             text(
-                "CREATE TABLE ticket_ratings (id bigserial PRIMARY KEY, ticket_pk bigint, "
-                "rating smallint, rated_at timestamptz)"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO ticket_ratings (ticket_pk, rating, rated_at) SELECT id, 2, now() "
+                "INSERT INTO ticket_ratings (ticket_pk, ticket_id, rating, rated_at, rated_by) "
+                "SELECT id, ticket_id, 2, now(), requested_for "
                 "FROM tickets WHERE ticket_id IN ('TKT-00000004', 'TKT-00000001')"
             )
         )
@@ -109,7 +104,7 @@ def test_a_ticket_ratings_table_is_read_when_it_exists(
         assert r["performance"]["tenant_satisfaction"] == round((2 + 4 + 2) / 3, 2)
     finally:
         with clean_db.begin() as conn:
-            conn.execute(text("DROP TABLE ticket_ratings"))
+            conn.execute(text("DELETE FROM ticket_ratings"))
 
 
 def test_text_shows_the_same_figures(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

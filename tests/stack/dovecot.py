@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,11 +101,23 @@ _DOVECOT_ENV = ("TZ", "CORE_OUTOFMEM", "CORE_ERROR", "LISTEN_PID", "LISTEN_FDS")
 _FAKETIME_ENV = ("LD_PRELOAD", "FAKETIME", "FAKETIME_SHARED", "FAKETIME_DONT_RESET")
 
 
+def _faked() -> bool:
+    return "FAKETIME" in os.environ
+
+
+def _now() -> datetime | None:
+    """Under faketime, the tests' (faked) now as the INTERNALDATE of appended mail: a file the
+    server creates gets the kernel's real time, which would disagree with every other clock."""
+    return datetime.now(UTC) if _faked() else None
+
+
 def _import_environment() -> str:
     if "FAKETIME" not in os.environ:
         return ""
     names = [*_DOVECOT_ENV, *(n for n in _FAKETIME_ENV if n in os.environ)]
-    return "import_environment = " + " ".join(names) + "\n"
+    # Maildir keeps INTERNALDATE as the file's mtime: set with utime (real), read with stat,
+    # which libfaketime would shift by its offset. Only "now" is faked, not stored dates.
+    return "import_environment = " + " ".join([*names, "NO_FAKE_STAT=1"]) + "\n"
 
 
 @dataclass(frozen=True)
@@ -358,7 +370,7 @@ class Dovecot:
     ) -> int:
         """APPEND one message; returns its UID (from UIDPLUS' APPENDUID)."""
         with self.client(user) as c:
-            response = c.append(folder, raw, flags=tuple(flags), msg_time=msg_time)
+            response = c.append(folder, raw, flags=tuple(flags), msg_time=msg_time or _now())
         uids = _appenduids(response)
         return uids[0]
 
@@ -368,9 +380,9 @@ class Dovecot:
         """MULTIAPPEND in batches of 200 (seeds big mailboxes fast); returns the new UIDs."""
         uids: list[int] = []
         with self.client(user, timeout=120) as c:
-            batch: list[bytes] = []
+            batch: list[bytes | dict[str, object]] = []
             for raw in messages:
-                batch.append(raw)
+                batch.append(raw if not _faked() else {"msg": raw, "date": _now()})
                 if len(batch) == MULTIAPPEND_BATCH:
                     uids += _appenduids(c.multiappend(folder, batch))
                     batch = []

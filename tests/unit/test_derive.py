@@ -176,6 +176,7 @@ def test_build_ticket_fills_every_field() -> None:
         "floor": "3",
         "section": None,
         "matched_rules": ["urgency:toilet overflow"],
+        "email_sender_name": "",
     }
 
 

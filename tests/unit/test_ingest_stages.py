@@ -14,6 +14,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from propdesk.core.conversation import ThreadTicket
 from propdesk.core.message import Address, InboundMessage, NotTicketReason
 from propdesk.core.pipeline import not_ticket_reason
 from propdesk.ingest import (
@@ -27,12 +28,12 @@ from propdesk.ingest import (
     Verdict,
     decide,
 )
+from propdesk.ingest.conversation import thread_reply
 from propdesk.ingest.stages import (
     analyse,
     not_a_ticket,
     recognise_duplicate,
     staff_mail,
-    thread_to_ticket,
 )
 from propdesk.store.records import EarlierMessage, Lookups
 from tests.unit.helpers_core import make_ticket
@@ -185,17 +186,28 @@ def test_not_ticket_reason_is_the_one_owner_and_the_cli_keeps_the_short_form() -
     assert not_ticket_reason(_parsed()) is None
 
 
-def test_thread_picks_the_first_referenced_ticket_that_exists() -> None:
-    ctx = _ctx(
-        refs=("TKT-00000001", "TKT-00000002", "TKT-00000003"),
-        lookups=Lookups(tickets={"TKT-00000003": 30, "TKT-00000002": 20}),
-    )
-    assert thread_to_ticket(ctx) == Decision("comment", "reply to TKT-00000002", ticket_pk=20)
+def _thread(pk: int, requester: str = "tenant@example.com") -> ThreadTicket:
+    return ThreadTicket(pk, make_ticket(ticket_id=f"TKT-0000000{pk}", requested_for=requester))
+
+
+def test_thread_comments_on_the_ticket_the_store_locked_for_its_requester() -> None:
+    ctx = _ctx(sender="tenant@example.com", lookups=Lookups(thread=_thread(2)))
+    assert thread_reply(ctx) == Decision("comment", "reply to TKT-00000002", ticket_pk=2)
 
 
 def test_thread_continues_when_no_referenced_ticket_exists() -> None:
-    assert thread_to_ticket(_ctx(refs=("TKT-00000001",))) is CONTINUE
-    assert thread_to_ticket(_ctx()) is CONTINUE
+    assert thread_reply(_ctx(refs=("TKT-00000001",))) is CONTINUE
+    assert thread_reply(_ctx()) is CONTINUE
+
+
+def test_a_stranger_naming_a_ticket_gets_no_comment_on_it() -> None:
+    ctx = _ctx(
+        sender="eve@example.net",
+        lookups=Lookups(thread=_thread(2)),
+        analyse=lambda msg, received_at, now: Analysis(),
+    )
+    decision = thread_reply(ctx)
+    assert decision is not None and decision.outcome == "ignored" and decision.ticket_pk is None
 
 
 def test_staff_mail_matches_the_sender_case_insensitively() -> None:
@@ -242,7 +254,7 @@ def test_builtin_chain_staff_reply_to_a_ticket_is_a_comment() -> None:
     ctx = _ctx(
         sender="plumber@property.com",
         refs=("TKT-00000001",),
-        lookups=Lookups(tickets={"TKT-00000001": 1}),
+        lookups=Lookups(tickets={"TKT-00000001": 1}, thread=_thread(1)),
     )
     decision = decide(STAGES, ctx)
     assert (decision.outcome, decision.stage, decision.ticket_pk) == ("comment", "thread", 1)

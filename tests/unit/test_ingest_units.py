@@ -57,9 +57,9 @@ def _msg(
     )
 
 
-def test_ticket_refs_from_our_message_ids_then_subject() -> None:
+def test_ticket_refs_from_the_subject_then_our_message_ids() -> None:
     ours = "<propdesk.TKT-0A1B2C3D.created.77@property.com>"
-    assert ticket_refs(_msg("Re: [TKT-DEADBEEF] tap", ours)) == ["TKT-0A1B2C3D", "TKT-DEADBEEF"]
+    assert ticket_refs(_msg("Re: [TKT-DEADBEEF] tap", ours)) == ["TKT-DEADBEEF", "TKT-0A1B2C3D"]
     assert ticket_refs(_msg(refs=("<a@b>", ours))) == ["TKT-0A1B2C3D"]
     assert ticket_refs(_msg("re: [tkt-deadbeef]")) == ["TKT-DEADBEEF"]
     # Not ours: a Message-ID merely containing a ticket-like string, a bare id without brackets.

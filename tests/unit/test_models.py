@@ -63,6 +63,7 @@ def test_to_dict_has_the_spec_shape() -> None:
         "floor": None,
         "section": None,
         "matched_rules": [],
+        "email_sender_name": "",
     }
 
 

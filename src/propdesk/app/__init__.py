@@ -27,6 +27,11 @@ from propdesk.app.adapters import engine as engine
 from propdesk.app.adapters import own_addresses as own_addresses
 from propdesk.app.adapters import smtp_sender as smtp_sender
 from propdesk.app.adapters import templates as templates
+from propdesk.app.conversations import _auto_close_task
+from propdesk.app.conversations import auto_close as auto_close
+from propdesk.app.conversations import conversation_policy as conversation_policy
+from propdesk.app.conversations import staff_addresses as staff_addresses
+from propdesk.app.conversations import supervisor as supervisor
 from propdesk.app.features import _deadline_task, deadline_hook, incident_hook, recurrence_hook
 from propdesk.app.features import advice_texts as advice_texts
 from propdesk.app.features import business_hours as business_hours
@@ -48,6 +53,7 @@ from propdesk.core.pipeline import analyse_items
 from propdesk.core.report_model import DIGEST_KIND, ReportWindow
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
+from propdesk.core.tenants import fill_from_directory
 from propdesk.daemon.loop import DaemonLoop, PeriodicTask
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
@@ -56,6 +62,7 @@ from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.incident_service import IncidentService
 from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
+from propdesk.ingest.service import DirectoryFor
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
 from propdesk.mail.parse import parse_message
@@ -64,6 +71,7 @@ from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
 from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
+from propdesk.store.conversations import TenantDirectory
 from propdesk.store.session import sessions as store_sessions
 
 log = get_logger(__name__)
@@ -129,6 +137,8 @@ def status_change_service(
         tenant_status_updates=config.notifications.tenant_status_updates,
         notifications_enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        timezone=config.business_hours.timezone,
+        max_photo_bytes=config.notifications.assignment_photos_max_bytes,
     )
 
 
@@ -145,6 +155,11 @@ def notification_hooks(
         safety=the_rules.safety,
         advice=advice_texts(config, the_rules),
         paging=config.paging.enabled,
+        supervisor=supervisor(config, the_rules),
+        digest_delay=timedelta(minutes=config.conversations.reply_digest_minutes),
+        tenant_status_updates=config.notifications.tenant_status_updates,
+        timezone=config.business_hours.timezone,
+        max_photo_bytes=config.notifications.assignment_photos_max_bytes,
     )
 
 
@@ -226,6 +241,7 @@ PERIODIC_TASKS: list[TaskFactory] = [
     _escalation_task,
     _deadline_task,
     reporting.digest_task,
+    _auto_close_task,
 ]
 
 
@@ -239,18 +255,6 @@ def report(
 def rules(config: Config) -> Rules:
     """The default rules plus the ops override named in the config (validated)."""
     return load_rules(config.rules.file)
-
-
-def staff_addresses(config: Config, the_rules: Rules) -> frozenset[str]:
-    """Every address the rules send work to (assignees, specialists, escalation targets) plus
-    our own: mail from them that is not a reply is not a tenant request."""
-    policy = the_rules.policy
-    found = {a.assignee for a in policy.assignment.values()}
-    found |= set(policy.specialists.values())
-    found.add(policy.default_assignment.assignee)
-    found |= {e.target for e in policy.escalations}
-    found |= set(own_addresses(config))
-    return frozenset(a.lower() for a in found if "@" in a)
 
 
 def parser(config: Config) -> Parse:
@@ -299,6 +303,7 @@ def ingest_service(
     analyse: Analyse | None = None,
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
+    directory: DirectoryFor = TenantDirectory,
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -317,6 +322,9 @@ def ingest_service(
         hooks=[*(factory(config, the_rules, clock) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
         clock=clock,
+        conversation=conversation_policy(config, the_rules),
+        directory=directory,
+        fill=lambda ticket, tenant: fill_from_directory(ticket, tenant, policy),
     )
 
 
@@ -347,6 +355,7 @@ def daemon(
     metrics: Metrics | None = None,
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
+    directory: DirectoryFor = TenantDirectory,
 ) -> Daemon:
     """Pollers for every configured mailbox plus the registered periodic tasks, all on ONE
     ``clock`` (tests pass theirs: the hour of day and the passing of time are theirs).
@@ -371,7 +380,13 @@ def daemon(
             "run `propdesk migrate` first"
         )
     service = ingest_service(
-        config, pooled, the_rules=the_rules, analyse=analyse, extra_hooks=extra_hooks, clock=clock
+        config,
+        pooled,
+        the_rules=the_rules,
+        analyse=analyse,
+        extra_hooks=extra_hooks,
+        clock=clock,
+        directory=directory,
     )
     made = sessions(pooled)
     pollers = [

@@ -26,6 +26,7 @@ from propdesk.core.models import (
     Subcategory,
     Ticket,
     TicketMetadata,
+    TicketNote,
     TicketStatus,
     Urgency,
     ensure_utc,
@@ -54,15 +55,18 @@ def build_ticket(
     floor: str | None = None,
     section: str | None = None,
     matched_rules: Sequence[str] = (),
+    notes: Sequence[TicketNote] = (),
+    sender_name: str = "",
 ) -> Ticket:
     """A New ticket for one action item.
 
     Classification: ``category``, ``subcategory`` (None for categories without one; must belong
     to the category), ``urgency``, ``requires_contractor``, location (``unit`` as "Unit 4C" or
     "4C", ``building``, ``floor``, ``section``), the texts and ``matched_rules`` (rule names, kept
-    in metadata so a ticket can explain itself). Message facts: ``sender`` address (becomes
-    ``requested_for``), ``subject``, ``message_id`` and ``received_at``, the time our mail server
-    received it (SLA and after-hours start there). ``now`` becomes created_at/updated_at;
+    in metadata so a ticket can explain itself); ``notes``: the email's per-email notes.
+    Message facts: ``sender`` address (becomes ``requested_for``) and ``sender_name``,
+    ``subject``, ``message_id`` and ``received_at``, the time our mail server received it (SLA
+    and after-hours start there). ``now`` becomes created_at/updated_at;
     ``random_bytes`` (e.g. ``secrets.token_bytes``) feeds the ticket id.
     Raises ``ValueError`` on a subcategory of another category or a naive datetime.
     """
@@ -104,5 +108,7 @@ def build_ticket(
             floor=floor,
             section=section,
             matched_rules=tuple(matched_rules),
+            email_sender_name=" ".join(sender_name.split())[:200],
         ),
+        notes=tuple(notes),
     )

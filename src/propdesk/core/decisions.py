@@ -3,8 +3,8 @@
 Why: thresholds ("a topic this strong opens a matter"), category sets ("these categories are
 questions") and the word lists behind the splitter's regexes ("separately", "when", "it") are
 decisions, so they live in ``rules/vocabulary.toml`` (tables ``[thresholds]``, ``[sets]``,
-``[words]`` and ``[things]``) where ops can override them, not in the code. Each regex that
-matches one of these lists is compiled here from the list, so an override reaches it.
+``[words]``, ``[things]`` and ``[notes]``) where ops can override them, not in the code. Each
+regex that matches one of these lists is compiled here from the list, so an override reaches it.
 
 Every key of each table is required (an override replaces a whole table); errors read
 "<file>: [table] entry: what is wrong", like every other rules error.
@@ -24,7 +24,10 @@ from typing import Any
 from propdesk.core.policy import TableCheck
 from propdesk.errors import RulesError
 
-DECISION_TABLES: frozenset[str] = frozenset({"thresholds", "sets", "words", "things"})
+DECISION_TABLES: frozenset[str] = frozenset({"thresholds", "sets", "words", "things", "notes"})
+
+#: Kinds of per-email notes (``[notes]``): sentences for the whole email, never a ticket.
+NOTE_KINDS: tuple[str, ...] = ("access", "pets", "phone", "availability")
 
 _SETS = frozenset({"question_categories", "powered_subcategories", "closing_cues"})
 _WORDS = frozenset(
@@ -113,6 +116,8 @@ class Decisions:
     whole_parts: Mapping[str, frozenset[str]]  # a whole and its parts ("door": handle, latch)
     feeds: Mapping[str, str]  # topic -> the subcategory at whose every fixture it shows
     outage_supplies: Mapping[str, frozenset[str]]  # subcategory -> what its outage takes away
+    # kind -> its cue phrases as one regex ("the key is under", "i have a dog"): ``[notes]``
+    note_res: Mapping[str, re.Pattern[str]]
 
 
 def _number(where: TableCheck, value: Any, entry: str, fraction: bool) -> float | int:
@@ -193,6 +198,11 @@ def parse_decisions(
     for sub in supplies:
         if sub not in subcategories:
             raise wt.error(f"outage_supplies.{sub}", "unknown subcategory")
+    wn, notes = where("notes", NOTE_KINDS)
+    note_res = {
+        kind: words_re(wn.keywords(notes[kind], kind), r"(?<![\w'])(?:{})(?![\w'])")
+        for kind in NOTE_KINDS
+    }
     back_openers = alternation(listed["back_reference_openers"])
     not_hypothetical = alternation(listed["not_hypothetical_after"])
     return Decisions(
@@ -240,4 +250,5 @@ def parse_decisions(
         ),
         feeds=MappingProxyType({str(k): str(v).lower() for k, v in feeds.items()}),
         outage_supplies=MappingProxyType({k: frozenset(v) for k, v in supplies.items()}),
+        note_res=MappingProxyType(note_res),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from propdesk.core.action_item import ActionItem
 from propdesk.core.clauses import clauses
 from propdesk.core.evidence import Clause
+from propdesk.core.notes import is_note_clause
 from propdesk.core.opening import opens
 from propdesk.core.splitting import starts_new
 from propdesk.core.vocabulary import Vocabulary
@@ -128,7 +129,8 @@ def action_items(subject: str, new_text: str, vocab: Vocabulary) -> list[ActionI
     subj = clauses(subject_text, vocab, from_subject=True) if subject_text else []
     subject_clause = subj[0] if len(subj) == 1 else None
     splitter = _Splitter(vocab)
-    body = clauses(new_text, vocab)
+    # notes (access, pets, phone, availability) belong to the whole email: no matter of theirs
+    body = [c for c in clauses(new_text, vocab) if not is_note_clause(c, vocab)]
     for clause in body:
         splitter.feed(clause)
     items = [i for i in splitter.items if not i.resolved]

@@ -160,6 +160,7 @@ class TicketMetadata:
     # the repair deadline a law sets (propdesk.core.deadlines): jurisdiction, citation, rule,
     # due_at (ISO UTC), notify
     statutory: dict[str, Any] | None = None
+    email_sender_name: str = ""  # the From display name: tenant mails greet by it
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict in the spec's shape (extra keys after the spec's five)."""
@@ -182,6 +183,7 @@ class TicketMetadata:
             "floor": self.floor,
             "section": self.section,
             "matched_rules": list(self.matched_rules),
+            "email_sender_name": self.email_sender_name,
         }
 
     @classmethod
@@ -200,7 +202,24 @@ class TicketMetadata:
             recurring=int(data.get("recurring", 0)),
             recurs_after=data.get("recurs_after"),
             statutory=dict(data["statutory"]) if data.get("statutory") else None,
+            email_sender_name=str(data.get("email_sender_name", "")),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TicketNote:
+    """A sentence for the whole email (access, pets, phone, availability): on every ticket of
+    the email, never a ticket of its own (``propdesk.core.notes``)."""
+
+    kind: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "text": self.text}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TicketNote:
+        return cls(str(data["kind"]), str(data["text"]))
 
 
 _ENUM_FIELDS: tuple[tuple[str, type[StrEnum]], ...] = (
@@ -254,6 +273,7 @@ class Ticket:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     status_notes: str | None = None
+    notes: tuple[TicketNote, ...] = ()
 
     def __post_init__(self) -> None:
         if not TICKET_ID_RE.match(self.ticket_id):
@@ -308,6 +328,7 @@ class Ticket:
             "resolved_at": iso_utc(self.resolved_at),
             "closed_at": iso_utc(self.closed_at),
             "status_notes": self.status_notes,
+            "notes": [n.to_dict() for n in self.notes],
         }
 
     @classmethod
@@ -344,6 +365,7 @@ class Ticket:
             resolved_at=parse_iso_utc(data.get("resolved_at")),
             closed_at=parse_iso_utc(data.get("closed_at")),
             status_notes=data.get("status_notes"),
+            notes=tuple(TicketNote.from_dict(n) for n in data.get("notes", ())),
         )
 
 
@@ -358,6 +380,7 @@ __all__ = [
     "Subcategory",
     "Ticket",
     "TicketMetadata",
+    "TicketNote",
     "TicketStatus",
     "Urgency",
     "ensure_utc",

@@ -6,7 +6,17 @@ spec, on purpose:
 - one email that became several tickets gets ONE tenant acknowledgement listing them all (the
   spec's per-ticket loop would send the tenant one mail per ticket);
 - each assignee still gets one mail per ticket (each is separate work, maybe for separate people);
-- In Progress / Pending updates to the tenant are switchable (``tenant_status_updates``).
+- In Progress / Pending updates to the tenant are switchable (``tenant_status_updates``);
+- tenant mails about a ticket (status, completion) thread to the tenant's own email (In-Reply-To
+  and References carry its Message-ID, as the acknowledgement does) and greet by name.
+
+THE TENANT CAP, one rule (``[notifications] tenant_cap_per_hour``): at most N acknowledgements of
+new mail (``ticket_created_tenant``) go to one tenant address per hour; more are recorded
+``suppressed``. It exists against floods (a tenant's mail loop, a script writing every minute).
+Every other tenant mail (safety advice, status updates, completion, reopen, and any kind added
+later) is about work on a ticket the tenant is waiting for: it is NEVER suppressed by the cap
+and does not count towards it. Staff mail is never capped either. ``capped(kind)`` is the rule;
+delivery applies it.
 """
 
 from __future__ import annotations
@@ -16,19 +26,36 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from propdesk.core.mail_facts import Photo, local_time, plan_photos, urgency_reason
 from propdesk.core.models import Ticket, TicketStatus, Urgency
 from propdesk.core.policy import SlaTarget
 
 URGENCY_LABELS = {Urgency.HIGH: "High", Urgency.MEDIUM: "Medium", Urgency.LOW: "Low"}
 STAFF = "staff"
 TENANT = "tenant"
-#: The safety advice mail (``propdesk.core.safety``): tenant mail the flood cap never holds back.
+#: The safety advice mail (``propdesk.core.safety``): tenant mail, not an acknowledgement,
+#: so the cap never holds it back (``capped``).
 ADVICE_KIND = "safety_advice"
-UNCAPPED_KINDS = frozenset({ADVICE_KIND})
 #: The after-hours page (``propdesk.notify.pager``): an outbox row delivered to the paging hook,
 #: not over SMTP; its recipient is a placeholder.
 PAGE_KIND = "page"
 PAGE_RECIPIENT = "pager@paging.invalid"
+#: The acknowledgement of new mail: the only kind the tenant cap applies to (see above).
+ACKNOWLEDGEMENT_KIND = "ticket_created_tenant"
+#: Parsers give a message without a Message-ID one of these: nothing to thread to.
+SYNTHETIC_MESSAGE_ID_SUFFIX = "@propdesk.invalid>"
+
+
+def capped(kind: str) -> bool:
+    """Whether the per-tenant hourly cap applies to a mail of ``kind``: acknowledgements only."""
+    return kind == ACKNOWLEDGEMENT_KIND
+
+
+def thread_parent(message_id: str | None) -> str | None:
+    """The tenant's Message-ID to reply to, or None for a synthetic one."""
+    if not message_id or message_id.endswith(SYNTHETIC_MESSAGE_ID_SUFFIX):
+        return None
+    return message_id
 
 
 @dataclass(frozen=True)
@@ -43,6 +70,7 @@ class Planned:
     in_reply_to: str | None = None
     references: tuple[str, ...] = field(default_factory=tuple)
     not_before: datetime | None = None  # held until then (an incident follower's staff mail)
+    coalesce_key: str | None = None  # pending rows with one key are one mail (digests)
 
 
 def describe_span(span: timedelta) -> str:
@@ -69,6 +97,10 @@ def ticket_context(ticket: Ticket, sla: Mapping[Urgency, SlaTarget]) -> dict[str
         "urgency": ticket.urgency.value,
         "urgency_label": URGENCY_LABELS.get(ticket.urgency, ticket.urgency.value),
         "unit_number": ticket.unit_number or "not specified",
+        "building": ticket.metadata.building or "",
+        "floor": ticket.metadata.floor or "",
+        "urgency_reason": urgency_reason(ticket),
+        "notes": [n.to_dict() for n in ticket.notes],
         "requested_for": ticket.requested_for,
         "assignment_group": ticket.assignment_group,
         "assigned_to": ticket.assigned_to,
@@ -81,6 +113,8 @@ def ticket_context(ticket: Ticket, sla: Mapping[Urgency, SlaTarget]) -> dict[str
         "recurring": ticket.metadata.recurring,
         "recurs_after": ticket.metadata.recurs_after or "",
         "statutory": _statutory(ticket),
+        "response_due": "",  # the deadlines themselves, where the caller knows them
+        "resolution_due": "",
     }
 
 
@@ -95,42 +129,47 @@ def _statutory(ticket: Ticket) -> str:
 
 @dataclass(frozen=True)
 class Source:
-    """What we know about the email that created tickets (for threading and the greeting)."""
+    """What we know about the email that created tickets (for threading and the greeting).
+
+    ``sender_name``: whom to greet (the directory's name, else the From display name);
+    ``phone``: the tenant's (directory, phone note or signature); ``photos``: their images.
+    """
 
     message_id: str | None
     references: tuple[str, ...] = ()
     sender_name: str = ""
     attachments: tuple[str, ...] = ()
+    phone: str = ""
+    photos: tuple[Photo, ...] = ()
+
+
+@dataclass(frozen=True)
+class AssignmentFacts:
+    """What only the ingest side knows for the assignment mail: each ticket's deadlines (ticket
+    id -> (response due, resolution due)), the business time zone, the photo size cap."""
+
+    deadlines: Mapping[str, tuple[datetime | None, datetime | None]] = field(default_factory=dict)
+    timezone: str = "UTC"
+    max_photo_bytes: int = 5 * 1024 * 1024
 
 
 def plan_created(
     tickets: Sequence[Ticket],
     source: Source,
     sla: Mapping[Urgency, SlaTarget],
+    facts: AssignmentFacts | None = None,
     advice_sent: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Planned]:
     """One mail per ticket to its assignee, one acknowledgement per tenant listing all tickets.
 
     ``advice_sent``: ticket id -> the hazards whose safety advice went to the tenant first (the
     assignee's mail says so)."""
+    facts = facts or AssignmentFacts()
     out: list[Planned] = []
     contexts = [ticket_context(t, sla) for t in tickets]
     for ticket, ctx in zip(tickets, contexts, strict=True):
         ctx["safety_advice"] = list((advice_sent or {}).get(ticket.ticket_id, ()))
-    for ticket, ctx in zip(tickets, contexts, strict=True):
-        out.append(
-            Planned(
-                kind="ticket_assigned",
-                audience=STAFF,
-                recipient=ticket.assigned_to,
-                ticket_ids=(ticket.ticket_id,),
-                context={
-                    "tickets": [ctx],
-                    "attachments": list(source.attachments),
-                    "tenant_name": source.sender_name,
-                },
-            )
-        )
+        out.append(_assignment(ticket, ctx, source, facts))
     by_tenant: dict[str, list[int]] = {}
     for i, ticket in enumerate(tickets):
         by_tenant.setdefault(ticket.requested_for.lower(), []).append(i)
@@ -170,10 +209,18 @@ def plan_status_change(
     *,
     note: str | None = None,
     tenant_status_updates: bool = True,
+    tenant_name: str = "",
 ) -> list[Planned]:
-    """Resolved: the completion mail; In Progress / Pending: an update if switched on."""
+    """Resolved: the completion mail; In Progress / Pending: an update if switched on. Both
+    thread to the tenant's original email and greet ``tenant_name`` when known."""
     ctx = ticket_context(ticket, sla)
-    base: dict[str, Any] = {"tickets": [ctx], "note": note or "", "status": ticket.status.value}
+    base: dict[str, Any] = {
+        "tickets": [ctx],
+        "note": note or "",
+        "status": ticket.status.value,
+        "tenant_name": tenant_name,
+    }
+    parent = thread_parent(ticket.message_id)
     if ticket.status is TicketStatus.RESOLVED:
         kind = "ticket_resolved_tenant"
     elif ticket.status in (TicketStatus.IN_PROGRESS, TicketStatus.PENDING):
@@ -189,21 +236,49 @@ def plan_status_change(
             recipient=ticket.requested_for.lower(),
             ticket_ids=(ticket.ticket_id,),
             context=base,
+            in_reply_to=parent,
+            references=() if parent is None else (parent,),
         )
     ]
 
 
-def plan_assigned(ticket: Ticket, sla: Mapping[Urgency, SlaTarget]) -> list[Planned]:
+def plan_assigned(
+    ticket: Ticket,
+    sla: Mapping[Urgency, SlaTarget],
+    source: Source | None = None,
+    facts: AssignmentFacts | None = None,
+) -> list[Planned]:
     """A re-assignment tells the new assignee, with the same mail a new ticket gets."""
-    return [
-        Planned(
-            kind="ticket_assigned",
-            audience=STAFF,
-            recipient=ticket.assigned_to,
-            ticket_ids=(ticket.ticket_id,),
-            context={"tickets": [ticket_context(ticket, sla)]},
-        )
-    ]
+    ctx = ticket_context(ticket, sla)
+    return [_assignment(ticket, ctx, source or Source(None), facts or AssignmentFacts())]
+
+
+def _assignment(
+    ticket: Ticket, ctx: Mapping[str, Any], source: Source, facts: AssignmentFacts
+) -> Planned:
+    """The assignee's mail for one ticket: its facts, deadlines, the tenant and the photos."""
+    response, resolution = facts.deadlines.get(ticket.ticket_id, (None, None))
+    photos, commands = plan_photos(source.photos, ticket.ticket_id, facts.max_photo_bytes)
+    return Planned(
+        kind="ticket_assigned",
+        audience=STAFF,
+        recipient=ticket.assigned_to,
+        ticket_ids=(ticket.ticket_id,),
+        context={
+            "tickets": [
+                {
+                    **ctx,
+                    "response_due": local_time(response, facts.timezone),
+                    "resolution_due": local_time(resolution, facts.timezone),
+                }
+            ],
+            "attachments": list(source.attachments),
+            "tenant_name": source.sender_name,
+            "tenant_phone": source.phone,
+            "photos": photos,
+            "photo_commands": commands,
+        },
+    )
 
 
 #: Outbox kinds of the escalation service (templates ``mail/templates/<kind>.txt|.html``).

@@ -19,6 +19,7 @@ from propdesk.core.ids import RandomBytes
 from propdesk.core.location import UNIT_NOT_SPECIFIED, Location, extract_location
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Category, Subcategory, Ticket, Urgency
+from propdesk.core.notes import email_notes
 from propdesk.core.rules import Rules
 
 NO_ACTION_ITEMS = "no_action_items"
@@ -97,6 +98,7 @@ def analyse_items(
         return MessageAnalysis((), NO_ACTION_ITEMS, (), location)
     sender = msg.sender.address if msg.sender is not None else ""
     unit = None if location.unit_number == UNIT_NOT_SPECIFIED else location.unit_number
+    notes = email_notes(msg.new_text, rules.vocabulary)  # the same on every ticket
     tickets = tuple(
         build_ticket(
             category=Category(item.category),
@@ -118,6 +120,8 @@ def analyse_items(
             floor=location.floor,
             section=location.section,
             matched_rules=(*item.matched_rules, *location.evidence),
+            notes=notes,
+            sender_name=msg.sender.name if msg.sender is not None else "",
         )
         for item in items
     )

@@ -22,6 +22,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from propdesk.core.conversation_rules import (
+    CONVERSATION_TABLES,
+    ConversationRules,
+    parse_conversation,
+)
 from propdesk.core.deadlines import TABLE as STATUTE_TABLE
 from propdesk.core.deadlines import Jurisdiction, parse_jurisdictions
 from propdesk.core.policy import POLICY_TABLES, Policy, parse_policy
@@ -29,8 +34,10 @@ from propdesk.core.safety import SAFETY_TABLE, SYSTEMS_TABLE, SafetyList, parse_
 from propdesk.core.vocabulary import VOCABULARY_TABLES, Vocabulary, parse_vocabulary
 from propdesk.errors import RulesError
 
-DEFAULT_FILES: tuple[str, ...] = ("policy.toml", "vocabulary.toml")
-KNOWN_TABLES: frozenset[str] = POLICY_TABLES | VOCABULARY_TABLES | {STATUTE_TABLE}
+DEFAULT_FILES: tuple[str, ...] = ("policy.toml", "vocabulary.toml", "conversation.toml")
+KNOWN_TABLES: frozenset[str] = (
+    POLICY_TABLES | VOCABULARY_TABLES | CONVERSATION_TABLES | {STATUTE_TABLE}
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class Rules:
 
     policy: Policy
     vocabulary: Vocabulary
+    conversation: ConversationRules
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     safety: SafetyList = field(default_factory=SafetyList)  # hazards that get advice at once
     building_systems: SafetyList = field(default_factory=SafetyList)  # what incidents group by
@@ -96,18 +104,26 @@ def rules_from_texts(defaults: list[tuple[str, str]], override: tuple[str, str] 
             tables[table], sources[table] = value, name
 
     def source_of(table: str) -> str:
-        policy_file = table in POLICY_TABLES or table == STATUTE_TABLE
-        default = DEFAULT_FILES[0] if policy_file else DEFAULT_FILES[1]
+        if table in POLICY_TABLES or table == STATUTE_TABLE:
+            default = DEFAULT_FILES[0]
+        elif table in CONVERSATION_TABLES:
+            default = DEFAULT_FILES[2]
+        else:
+            default = DEFAULT_FILES[1]
         return sources.get(table, f"propdesk/rules/{default}")
 
     policy = parse_policy({t: tables[t] for t in tables if t in POLICY_TABLES}, source_of)
     vocabulary = parse_vocabulary(
         {t: tables[t] for t in tables if t in VOCABULARY_TABLES}, source_of
     )
+    conversation = parse_conversation(
+        {t: tables[t] for t in tables if t in CONVERSATION_TABLES}, source_of
+    )
     situations = frozenset(r.name for r in vocabulary.urgency_rules)
     return Rules(
         policy=policy,
         vocabulary=vocabulary,
+        conversation=conversation,
         sources=MappingProxyType(sources),
         safety=parse_safety(tables.get(SAFETY_TABLE), source_of, situations),
         building_systems=parse_safety(

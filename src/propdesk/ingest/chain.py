@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
+from propdesk.core.conversation import ConversationPolicy, ReplyPlan
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.errors import PropdeskError
-from propdesk.ingest.types import Analyse
+from propdesk.ingest.types import Analyse, DirectoryFill, no_fill
 from propdesk.logging import get_logger
 from propdesk.store.records import Lookups
 
@@ -38,6 +39,8 @@ class MessageContext:
     lookups: Lookups
     staff: frozenset[str]  # lower-case addresses the rules send work to, and our own
     analyse: Analyse  # the core pipeline (action items -> tickets)
+    conversation: ConversationPolicy | None = None  # None: replies are plain comments
+    fill: DirectoryFill = no_fill  # what the sender's directory entry adds to each ticket
 
 
 #: The outcomes a stage can decide (``quarantined`` and ``skipped`` are the service's, not theirs).
@@ -50,7 +53,9 @@ class Decision:
 
     ``outcome``: duplicate | ignored | comment | ticketed. ``duplicate_of``: the earlier message's
     id; ``ticket_pk``: the ticket a comment joins; ``tickets``: the tickets to create.
-    ``stage``: the stage that decided (filled by the interpreter).
+    ``stage``: the stage that decided (filled by the interpreter). Conversations add ``reply``
+    (what a reply does to ``ticket_pk``, or to ``related_ticket_pk`` for new linked tickets) and
+    ``parsed`` (the message as persisted, when a stage cleaned it, e.g. a stranger's).
     """
 
     outcome: Outcome
@@ -59,6 +64,9 @@ class Decision:
     ticket_pk: int | None = None
     tickets: tuple[Ticket, ...] = ()
     stage: str = ""
+    reply: ReplyPlan | None = None
+    related_ticket_pk: int | None = None
+    parsed: InboundMessage | None = None
 
 
 #: A stage's answer: a final decision, or ``CONTINUE`` to let the next stage decide.

@@ -12,13 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from propdesk.core.conversation import ThreadTicket
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.errors import StoreError
+from propdesk.ingest import reply_persist
 from propdesk.ingest.chain import Decision
 from propdesk.ingest.types import DueDates, IngestHook, NewTicketId, Result
 from propdesk.logging import get_logger
-from propdesk.store import ingest_repo
+from propdesk.store import conversations, ingest_repo
 from propdesk.store.session import Session
 from propdesk.store.tables import InboundMessageRow, TicketRow
 
@@ -35,6 +37,7 @@ class Decided:
     parsed: InboundMessage
     decision: Decision
     now: datetime
+    thread: ThreadTicket | None = None  # the locked ticket a reply names (conversations)
 
 
 class Persist:
@@ -59,20 +62,43 @@ class Persist:
         return [self._one(session, item) for item in batch]
 
     def _one(self, s: Session, item: Decided) -> Result:
-        row, parsed, d = item.row, item.parsed, item.decision
+        row, d = item.row, item.decision
+        parsed = d.parsed if d.parsed is not None else item.parsed
         ingest_repo.record(s, row, d.outcome, d.reason, duplicate_of=d.duplicate_of)
         result = Result(row.uid, d.outcome, d.reason, message_pk=row.id)
         if d.outcome == "ignored":
+            if d.ticket_pk is not None:  # an unauthenticated staff command: noted, never told
+                trow = ingest_repo.ticket_row(s, d.ticket_pk)
+                reply_persist.refuse_unauthenticated(s, row, trow, d.reason or "", item.now)
             for hook in self._hooks:
                 hook.message_recorded(s, row, parsed)
         elif d.outcome == "comment":
             assert d.ticket_pk is not None
-            ticket, event = ingest_repo.add_comment(s, row, parsed, d.ticket_pk, item.now)
+            plan = d.reply
+            decided = None if plan is None else {"kind": plan.kind, "reason": plan.reason}
+            ticket, event = ingest_repo.add_comment(
+                s,
+                row,
+                parsed,
+                d.ticket_pk,
+                item.now,
+                text=None if plan is None else plan.comment,
+                decision=decided,
+            )
             for hook in self._hooks:
                 hook.comment_added(s, row, parsed, ticket, event)
+            if plan is not None and item.thread is not None:
+                effects = reply_persist.apply_plan(
+                    s, row, ticket, item.thread, plan, at=item.now, due_dates=self._due_dates
+                )
+                for hook in self._hooks:
+                    hook.reply_handled(s, row, parsed, effects)
             result = replace(result, ticket_ids=(ticket.ticket_id,))
         elif d.outcome == "ticketed":
             rows = self._tickets(s, row, parsed, d.tickets)
+            if d.related_ticket_pk is not None:
+                for trow in rows:
+                    conversations.link(s, trow.id, d.related_ticket_pk, d.reason or "", item.now)
             result = replace(result, ticket_ids=tuple(r.ticket_id for r in rows))
         return result
 

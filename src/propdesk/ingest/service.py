@@ -27,26 +27,52 @@ abort the pass (``StoreError``) and the message is simply read again later.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
+from propdesk.core.conversation import (
+    BODY_MARKER,
+    NO_DIRECTORY,
+    SUBJECT_TAG,
+    ConversationPolicy,
+    Directory,
+    order_refs,
+    ticket_ids_in,
+)
 from propdesk.core.message import InboundMessage
 from propdesk.errors import StoreError
 from propdesk.ingest.chain import MessageContext, Stage, decide
 from propdesk.ingest.failpoints import failpoint
 from propdesk.ingest.persist import Decided, Persist
 from propdesk.ingest.stages import STAGES, ticket_refs
-from propdesk.ingest.types import Analyse, DueDates, IngestHook, NewTicketId, Parse, Result
+from propdesk.ingest.types import (
+    Analyse,
+    DirectoryFill,
+    DueDates,
+    IngestHook,
+    NewTicketId,
+    Parse,
+    Result,
+    no_fill,
+)
 from propdesk.logging import bind_message_context, get_logger
 from propdesk.mail.imap import FetchedMessage, MessageMeta
-from propdesk.store import ingest_repo
+from propdesk.store import conversations, ingest_repo
 from propdesk.store import session as store
 from propdesk.store.ingest_repo import CONTENT_KEY, IMAP_KEY
 from propdesk.store.tables import InboundMessageRow
 
 log = get_logger(__name__)
+
+#: The tenant directory for one transaction (the store's implementation reads with ``session``).
+DirectoryFor = Callable[[Any], Directory]
+
+
+def no_directory(session: Any) -> Directory:
+    """No tenant directory: nobody is a co-tenant."""
+    return NO_DIRECTORY
 
 
 @dataclass
@@ -80,6 +106,9 @@ class IngestService:
         due_dates: DueDates | None = None,
         clock: Clock = SYSTEM_CLOCK,
         stages: Sequence[Stage] = STAGES,
+        conversation: ConversationPolicy | None = None,
+        directory: DirectoryFor = no_directory,
+        fill: DirectoryFill = no_fill,
     ) -> None:
         self._sessions = sessions
         self._parse = parse
@@ -88,6 +117,9 @@ class IngestService:
         self._stages = tuple(stages)
         self._persist = Persist(hooks=hooks, new_ticket_id=new_ticket_id, due_dates=due_dates)
         self._clock = clock
+        self._conversation = conversation
+        self._directory = directory
+        self._fill = fill
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -169,7 +201,7 @@ class IngestService:
         parsed = self._parse(raw)
         attempt.parsed = parsed
         ingest_repo.describe(row, parsed)
-        refs = tuple(ticket_refs(parsed))
+        refs, matched_by = self._refs(s, parsed)
         ctx = MessageContext(
             mailbox=row.mailbox,
             sha256=row.sha256,
@@ -178,13 +210,34 @@ class IngestService:
             refs=refs,
             received_at=row.received_at,
             now=self._clock.now(),
-            lookups=ingest_repo.lookups(s, row, refs),
+            lookups=ingest_repo.lookups(
+                s, row, refs, directory=self._directory(s), matched_by=matched_by
+            ),
             staff=self._staff,
             analyse=self._analyse,
+            conversation=self._conversation,
+            fill=self._fill,
         )
         decision = decide(self._stages, ctx)
-        (result,) = self._persist(s, [Decided(row, parsed, decision, ctx.now)])
+        decided = Decided(row, parsed, decision, ctx.now, ctx.lookups.thread)
+        (result,) = self._persist(s, [decided])
         return result
+
+    @staticmethod
+    def _refs(s: store.Session, parsed: InboundMessage) -> tuple[tuple[str, ...], dict[str, str]]:
+        """Ticket ids the message names: the subject tag, then In-Reply-To/References against
+        the Message-IDs we sent and received, then the ``Ref: TKT-…`` body marker."""
+        subject = ticket_ids_in(parsed.subject, SUBJECT_TAG)
+        headers = [parsed.in_reply_to or "", *reversed(parsed.references)]
+        by_header = [
+            *ticket_refs(replace(parsed, subject="")),
+            *conversations.tickets_of_message_ids(s, headers),
+        ]
+        body = ticket_ids_in(parsed.body_text, BODY_MARKER)
+        matched: dict[str, str] = {}
+        for how, ids in (("body", body), ("header", by_header), ("subject", subject)):
+            matched.update(dict.fromkeys(ids, how))
+        return order_refs(subject, by_header, body), matched
 
     @staticmethod
     def _new_row(

@@ -12,6 +12,7 @@ import re
 from propdesk.core.message import InboundMessage
 from propdesk.core.pipeline import NO_ACTION_ITEMS, not_ticket_reason
 from propdesk.ingest.chain import CONTINUE, Decision, MessageContext, Stage, Verdict
+from propdesk.ingest.conversation import thread_reply
 
 #: ``[TKT-1A2B3C4D]`` in a subject.
 SUBJECT_REF = re.compile(r"\[(TKT-[0-9A-F]{8})\]", re.IGNORECASE)
@@ -20,12 +21,12 @@ OUR_MESSAGE_ID = re.compile(r"<propdesk\.(TKT-[0-9A-F]{8})\.[^<>@\s]*@[^<>\s]+>"
 
 
 def ticket_refs(parsed: InboundMessage) -> list[str]:
-    """Ticket ids this message refers to: our Message-IDs in In-Reply-To/References first (they
-    are exact), then ``[TKT-…]`` in the subject."""
-    refs: list[str] = []
-    for header in (parsed.in_reply_to or "", *parsed.references):
+    """Ticket ids this message names without asking the store: ``[TKT-…]`` in the subject
+    first, then our Message-IDs in In-Reply-To/References (the store adds the Message-IDs we
+    received and the body marker, ``propdesk.ingest.service``)."""
+    refs = [m.upper() for m in SUBJECT_REF.findall(parsed.subject or "")]
+    for header in (parsed.in_reply_to or "", *reversed(parsed.references)):
         refs += [m.upper() for m in OUR_MESSAGE_ID.findall(header)]
-    refs += [m.upper() for m in SUBJECT_REF.findall(parsed.subject or "")]
     return list(dict.fromkeys(refs))
 
 
@@ -47,15 +48,6 @@ def not_a_ticket(ctx: MessageContext) -> Verdict:
     return CONTINUE if reason is None else Decision("ignored", reason)
 
 
-def thread_to_ticket(ctx: MessageContext) -> Verdict:
-    """A reply naming an existing ticket becomes a comment on the first one it names."""
-    for ticket_id in ctx.refs:
-        pk = ctx.lookups.tickets.get(ticket_id)
-        if pk is not None:
-            return Decision("comment", f"reply to {ticket_id}", ticket_pk=pk)
-    return CONTINUE
-
-
 def staff_mail(ctx: MessageContext) -> Verdict:
     """Mail from staff or from us that is not a reply is no tenant request."""
     if ctx.sender and ctx.sender.lower() in ctx.staff:
@@ -64,18 +56,22 @@ def staff_mail(ctx: MessageContext) -> Verdict:
 
 
 def analyse(ctx: MessageContext) -> Verdict:
-    """The core pipeline: one ticket per action item, or why there are none. Always decides."""
+    """The core pipeline: one ticket per action item, or why there are none. Always decides.
+
+    A known sender's directory entry fills each ticket whose text names no unit (the text wins
+    when it names another unit, and the ticket's matched rules say so)."""
     analysis = ctx.analyse(ctx.parsed, ctx.received_at, ctx.now)
     if analysis.ignored_reason is not None or not analysis.tickets:
         return Decision("ignored", analysis.ignored_reason or NO_ACTION_ITEMS)
-    return Decision("ticketed", tickets=tuple(analysis.tickets))
+    tenant = ctx.lookups.tenant
+    return Decision("ticketed", tickets=tuple(ctx.fill(t, tenant) for t in analysis.tickets))
 
 
 #: The chain, in order. The first stage that decides wins; ``analyse`` always decides.
 STAGES: tuple[Stage, ...] = (
     Stage("duplicate", "the same delivery was recorded before", recognise_duplicate),
     Stage("not_a_ticket", "auto-reply, bounce, loop, list or blocked sender", not_a_ticket),
-    Stage("thread", "a reply to an existing ticket becomes its comment", thread_to_ticket),
+    Stage("thread", "a reply to a ticket: checked sender, then what it says", thread_reply),
     Stage("staff_mail", "mail from staff or from us is no tenant request", staff_mail),
     Stage("analyse", "action items become tickets (or none, and why)", analyse),
 )

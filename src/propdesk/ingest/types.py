@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from propdesk.core.conversation import ReplyPlan
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
+from propdesk.core.tenants import TenantRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,30 @@ Analyse = Callable[[InboundMessage, datetime, datetime], Analysis]
 DueDates = Callable[[Ticket], tuple[datetime | None, datetime | None]]
 #: A fresh random ticket id (after a clash of the one the core made).
 NewTicketId = Callable[[], str]
+#: (ticket, the sender's directory entry or None) -> the ticket with what the directory adds
+#: (``propdesk.core.tenants.fill_from_directory`` with the rules' policy, wired in ``app``).
+DirectoryFill = Callable[[Ticket, TenantRecord | None], Ticket]
+
+
+def no_fill(ticket: Ticket, tenant: TenantRecord | None) -> Ticket:
+    """The default: no directory, the ticket as the text made it."""
+    return ticket
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyEffects:
+    """What a reply did to its ticket (for the hooks that mail about it).
+
+    ``before``/``after``: the locked ticket and the ticket after the plan was applied (the same
+    when nothing changed); ``message_id``: the reply's own, to thread an answer to it.
+    """
+
+    before: Ticket
+    after: Ticket
+    plan: ReplyPlan
+    sender: str
+    at: datetime
+    message_id: str | None = None
 
 
 class IngestHook:
@@ -49,6 +75,11 @@ class IngestHook:
         self, session: Any, message: Any, parsed: InboundMessage, ticket: Any, event: Any
     ) -> None:
         """``message`` was a reply and became a comment event on ``ticket``."""
+
+    def reply_handled(
+        self, session: Any, message: Any, parsed: InboundMessage, effects: ReplyEffects
+    ) -> None:
+        """A reply's conversation plan was applied to its ticket (after ``comment_added``)."""
 
     def message_recorded(self, session: Any, message: Any, parsed: InboundMessage) -> None:
         """``message`` was recorded as ``ignored`` (auto-reply, bounce, staff, no action items).

@@ -26,6 +26,7 @@ from typing import Any
 import jinja2
 
 from propdesk.config import Config
+from propdesk.core.notifications import ACKNOWLEDGEMENT_KIND, ADVICE_KIND
 from propdesk.errors import ConfigError
 
 # Which template each kind of notification uses, and the words its subject starts with.
@@ -41,8 +42,13 @@ TEMPLATES: dict[str, str] = {
     "safety_advice": "Safety Advice - Act Now",
     # An incident formed (core.incidents.plan_formed): to the first ticket's assignee, once.
     "incident_formed": "Building Incident",
+    # Conversations (core.conversation_mail): to the assignee, the supervisor, a staff sender.
+    "tenant_replied": "Tenant Replied",
+    "ticket_reopened": "Ticket Reopened",
+    "low_rating": "Low Satisfaction Rating",
+    "command_refused": "Command Refused",
 }
-ACKNOWLEDGEMENT_KINDS = frozenset({"ticket_created_tenant", "safety_advice"})
+ACKNOWLEDGEMENT_KINDS = frozenset({ACKNOWLEDGEMENT_KIND, ADVICE_KIND})
 
 MESSAGE_ID_RE = re.compile(r"^<propdesk\.(TKT-[0-9A-Z]{8})\.([0-9A-Za-z]+)@([^<>@\s]+)>$")
 _TICKET_ID_RE = re.compile(r"^TKT-[0-9A-Z]{8}$")
@@ -106,6 +112,15 @@ def parse_message_id(value: str) -> tuple[str, str] | None:
 
 
 @dataclass(frozen=True)
+class OutgoingFile:
+    """A file to attach (the tenant's photo on the assignment mail), bytes loaded by delivery."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """What compose needs from one outbox row (plain data, so the adapter needs no database)."""
 
@@ -116,6 +131,7 @@ class Outgoing:
     context: Mapping[str, Any]
     in_reply_to: str | None = None
     references: Sequence[str] = field(default_factory=tuple)
+    files: Sequence[OutgoingFile] = field(default_factory=tuple)
 
 
 class Templates:
@@ -183,11 +199,18 @@ def sample_context() -> dict[str, Any]:
         "requested_for": "tenant@example.com",
         "assignment_group": "Property Maintenance",
         "assigned_to": "maintenance@property.com",
+        "status": "In Progress",
         "created_at": "2025-06-17 10:30 UTC",
         "after_hours": True,
         "requires_contractor": True,
         "sla_response": "within 2 hours",
         "sla_resolution": "within 24 hours",
+        "response_due": "2025-06-17 12:30 BST",
+        "resolution_due": "2025-06-18 10:30 BST",
+        "building": "MAPLE",
+        "floor": "3",
+        "urgency_reason": "emergency: water from above",
+        "notes": [{"kind": "access", "text": "The key is under the mat."}],
     }
     return {
         "tickets": [ticket, {**ticket, "ticket_id": "TKT-00000001", "safety_advice": ["gas"]}],
@@ -201,11 +224,25 @@ def sample_context() -> dict[str, Any]:
             "count": 2,
         },
         "tenant_name": "Sample Tenant",
+        "tenant_phone": "555-0101",
         "attachments": ["photo.jpg"],
+        "photos": [{"filename": "photo.jpg", "content_type": "image/jpeg", "size": 1}],
+        "photo_commands": ["propdesk tickets attachment TKT-00000000 big.jpg -o big.jpg"],
         "status": "In Progress",
         "note": "Sample note",
         "org_name": "Property Maintenance",
         "title": "Sample",
+        "replies": [  # what core.conversation_mail puts in tenant_replied/ticket_reopened rows
+            {
+                "sender": "tenant@example.com",
+                "at": "2025-06-17 11:00 UTC",
+                "text": "Still <wet>",
+                "reason": "tenant reply: still_broken",
+            }
+        ],
+        "rating": 2,
+        "refusals": ["Colour: unknown command"],
+        "allowed": "Status: <In Progress, Pending, Resolved, Closed> [— note]",
         "escalation": {  # what plan_escalation puts in escalation / sla_warning rows
             "rule": "supervisor",
             "description": "Urgency-1 ticket still New 30 minutes after it was received",
@@ -284,10 +321,21 @@ class Composer:
         context.setdefault("attachments", [])
         context.setdefault("status", "")
         context.setdefault("note", "")
+        context.setdefault("tenant_phone", "")
+        context.setdefault("photos", [])
+        context.setdefault("photo_commands", [])
         text, html = self._templates.render(item.kind, context)
         msg = self._headers(item, subject, now)
         msg.set_content(text)
         msg.add_alternative(html, subtype="html")
+        for f in item.files:
+            maintype, _, subtype = f.content_type.partition("/")
+            msg.add_attachment(
+                f.content,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=clean_header_text(f.filename, limit=200) or "attachment",
+            )
         return msg
 
     def _rendered(self, item: Outgoing, body: RenderedMail, now: datetime) -> EmailMessage:

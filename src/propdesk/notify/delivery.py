@@ -11,21 +11,26 @@ Failures never make the loop wait: 4xx or a lost connection stores ``next_attemp
 exponential backoff and ends the pass if the server could not be reached at all; 5xx marks the row
 dead with the server's answer. Loop and flood safety (robots, our own addresses, the per-tenant
 hourly cap) are decided here, right before sending, and recorded as ``suppressed``.
+
+The tenant cap is one rule (``propdesk.core.notifications.capped``): it counts and limits
+acknowledgements of new mail only. Safety advice, status, completion and reopen mails are never
+suppressed by it and never count towards it: a tenant who wrote five times in an hour still learns
+that the work is done.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import NotificationsConfig
-from propdesk.core.notifications import PAGE_KIND, TENANT, UNCAPPED_KINDS
+from propdesk.core.notifications import ACKNOWLEDGEMENT_KIND, PAGE_KIND, TENANT, capped
 from propdesk.logging import get_logger
-from propdesk.mail.compose import Composer
+from propdesk.mail.compose import Composer, Outgoing, OutgoingFile
 from propdesk.mail.smtp import Outcome, SendResult
 from propdesk.notify.pager import Pager
 from propdesk.notify.safety import RecipientPolicy
@@ -150,7 +155,7 @@ class OutboxDelivery:
                 log.warning("outbox.suppressed", outbox_id=row.id, kind=row.kind, reason=reason)
                 return _DONE
             try:
-                msg = self._composer.compose(row.outgoing, now)
+                msg = self._composer.compose(self._with_files(rows, row), now)
             except Exception as exc:  # a row that cannot be rendered must not block the rest
                 error = f"cannot compose: {type(exc).__name__}: {exc}"[:1000]
                 rows.finish(row.id, now, status="dead", error=error)
@@ -175,11 +180,29 @@ class OutboxDelivery:
         if reason is not None:
             return reason
         cap = self._settings.tenant_cap_per_hour
-        if row.audience == TENANT and row.kind not in UNCAPPED_KINDS:
-            recent = rows.sent_since(row.recipient, now - timedelta(hours=1))
+        if row.audience == TENANT and capped(row.kind):
+            recent = rows.sent_since(row.recipient, now - timedelta(hours=1), ACKNOWLEDGEMENT_KIND)
             if recent >= cap:
-                return f"flood cap: {recent} mails to this tenant in the last hour (cap {cap})"
+                return (
+                    f"flood cap: {recent} acknowledgements to this tenant in the last hour "
+                    f"(cap {cap})"
+                )
         return None
+
+    def _with_files(self, rows: DeliveryPass, row: OutboxItem) -> Outgoing:
+        """The row's outgoing mail with the photos its context names, read from the store."""
+        photos = row.outgoing.context.get("photos") or []
+        if not photos:
+            return row.outgoing
+        blobs = rows.blobs([str(p["sha256"]) for p in photos])
+        files = [
+            OutgoingFile(str(p["filename"]), str(p["content_type"]), blobs[str(p["sha256"])])
+            for p in photos
+            if str(p["sha256"]) in blobs
+        ]
+        if len(files) < len(photos):
+            log.warning("outbox.photo_missing", outbox_id=row.id, missing=len(photos) - len(files))
+        return replace(row.outgoing, files=tuple(files))
 
     def _record(
         self,

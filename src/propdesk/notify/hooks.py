@@ -9,34 +9,61 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
+from propdesk.core import conversation_mail as mails
+from propdesk.core.mail_facts import Photo, is_photo
 from propdesk.core.message import InboundMessage, NotTicketReason
-from propdesk.core.models import Ticket, Urgency
-from propdesk.core.notifications import STAFF, Planned, Source, plan_created, plan_pages
+from propdesk.core.models import Ticket, TicketStatus, Urgency
+from propdesk.core.notes import tenant_phone
+from propdesk.core.notifications import (
+    STAFF,
+    AssignmentFacts,
+    Planned,
+    Source,
+    plan_assigned,
+    plan_created,
+    plan_pages,
+    plan_status_change,
+    thread_parent,
+)
 from propdesk.core.policy import SlaTarget
 from propdesk.core.safety import AdviceTexts, SafetyList, hazards_of, plan_advice
+from propdesk.core.tenants import TenantRecord, greeting_name
 from propdesk.ingest import IngestHook
+from propdesk.ingest.types import ReplyEffects
 from propdesk.logging import get_logger
 from propdesk.mail.compose import parse_message_id
 from propdesk.store import incidents
 from propdesk.store import outbox as repo
+from propdesk.store import tenants as directory
 from propdesk.store.tickets import ticket_from_row
 
 log = get_logger(__name__)
 
 
-def source_of(message: InboundMessage) -> Source:
-    """Threading and greeting data from the tenant's email."""
-    name = message.sender.name if message.sender is not None else ""
-    # A message without a Message-ID gets a synthetic one from the parser: nothing to thread to.
-    parent = None if message.message_id.endswith("@propdesk.invalid>") else message.message_id
+def source_of(
+    message: InboundMessage, tenant: TenantRecord | None = None, tickets: Sequence[Ticket] = ()
+) -> Source:
+    """Threading, greeting and contact data from the tenant's email and the directory."""
+    name = greeting_name(tenant, message.sender.name if message.sender is not None else "")
+    notes = tickets[0].notes if tickets else ()
+    phone = (tenant.phone if tenant is not None else "") or tenant_phone(notes, message.signature)
+    photos = tuple(
+        Photo(a.filename, a.content_type, a.size, a.sha256, kept=a.content is not None)
+        for a in message.attachments
+        if is_photo(a.content_type, a.size, inline=a.inline)
+    )
     return Source(
-        message_id=parent,
+        # A message without a Message-ID gets a synthetic one from the parser: nothing to thread to.
+        message_id=thread_parent(message.message_id),
         references=tuple(message.references),
         sender_name=name,
         attachments=tuple(a.filename for a in message.attachments if not a.inline),
+        phone=phone or "",
+        photos=photos,
     )
 
 
@@ -53,6 +80,11 @@ class NotificationHooks(IngestHook):
         safety: SafetyList | None = None,
         advice: AdviceTexts | None = None,
         paging: bool = False,
+        supervisor: str | None = None,
+        digest_delay: timedelta = timedelta(minutes=5),
+        tenant_status_updates: bool = True,
+        timezone: str = "UTC",
+        max_photo_bytes: int = 5 * 1024 * 1024,
     ) -> None:
         self._sla = sla
         self._domain = message_id_domain
@@ -61,6 +93,11 @@ class NotificationHooks(IngestHook):
         self._safety = safety or SafetyList()
         self._advice = advice
         self._paging = paging
+        self._supervisor = supervisor
+        self._digest_delay = digest_delay
+        self._tenant_status_updates = tenant_status_updates
+        self._timezone = timezone
+        self._max_photo_bytes = max_photo_bytes
 
     def tickets_created(
         self, session: Any, message: Any, parsed: InboundMessage, tickets: Sequence[Any]
@@ -70,7 +107,9 @@ class NotificationHooks(IngestHook):
         if not self._enabled or not tickets:
             return
         made = [t if isinstance(t, Ticket) else ticket_from_row(t) for t in tickets]
-        source = source_of(parsed)
+        sender = message.sender or (parsed.sender.address if parsed.sender else "")
+        tenant = directory.find_by_email(session, sender) if sender else None
+        source = source_of(parsed, tenant, made)
         found = (
             {}
             if self._advice is None
@@ -84,7 +123,19 @@ class NotificationHooks(IngestHook):
                 hazards=sorted({h.key for hs in found.values() for h in hs}),
             )
         sent = {tid: [h.name for h in hs] for tid, hs in found.items() if hs}
-        planned += self._held(session, tickets, plan_created(made, source, self._sla, sent))
+        facts = AssignmentFacts(
+            deadlines={
+                t.ticket_id: (
+                    getattr(t, "response_due_at", None),
+                    getattr(t, "resolution_due_at", None),
+                )
+                for t in tickets
+            },
+            timezone=self._timezone,
+            max_photo_bytes=self._max_photo_bytes,
+        )
+        created = plan_created(made, source, self._sla, facts, advice_sent=sent)
+        planned += self._held(session, tickets, created)
         if self._paging:
             planned += plan_pages(made)
         written = repo.add(session, planned, self._clock.now(), self._domain)
@@ -114,6 +165,59 @@ class NotificationHooks(IngestHook):
 
         Deliberate: acknowledging every reply is what turns two auto-responders into a loop.
         """
+
+    def reply_handled(
+        self, session: Any, message: Any, parsed: InboundMessage, effects: ReplyEffects
+    ) -> None:
+        """Who hears of a reply: the assignee (digest, or at once on a reopen), the tenant of a
+        staff status change, a new assignee, the supervisor of a low rating, or the staff
+        sender of a refused command."""
+        if not self._enabled:
+            return
+        now = self._clock.now()
+        plan, after = effects.plan, effects.after
+        entry = mails.reply_entry(effects.sender, effects.at, plan.comment, plan.reason)
+        reopened = (
+            effects.before.status is TicketStatus.RESOLVED
+            and after.status is TicketStatus.IN_PROGRESS
+        )
+        planned: list[Planned] = []
+        if reopened:
+            planned.append(mails.plan_reopened(after, self._sla, entry))
+        elif plan.notify_assignee:
+            digest = mails.plan_tenant_replied(after, self._sla, entry)
+            repo.add_digest(session, digest, now, self._domain, self._digest_delay)
+        if plan.kind == "commands":
+            if plan.status is not None:
+                planned += plan_status_change(
+                    after,
+                    self._sla,
+                    note=plan.status_note,
+                    tenant_status_updates=self._tenant_status_updates,
+                    tenant_name=greeting_name(
+                        directory.find_by_email(session, after.requested_for),
+                        after.metadata.email_sender_name,
+                    ),
+                )
+            if after.assigned_to != effects.before.assigned_to:
+                planned += plan_assigned(after, self._sla)
+        if plan.escalate and plan.rating is not None and self._supervisor:
+            planned.append(
+                mails.plan_low_rating(after, self._sla, self._supervisor, plan.rating, entry)
+            )
+        if plan.refusals:
+            planned.append(
+                mails.plan_command_refused(
+                    after,
+                    self._sla,
+                    effects.sender,
+                    plan.refusals,
+                    plan.help,
+                    in_reply_to=effects.message_id,
+                )
+            )
+        written = repo.add(session, planned, now, self._domain)
+        log.debug("outbox.queued", count=len(written), tickets=[after.ticket_id])
 
     def message_recorded(self, session: Any, message: Any, parsed: InboundMessage) -> None:
         """A bounce that names one of our Message-IDs marks that notification bounced."""

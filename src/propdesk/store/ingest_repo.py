@@ -16,8 +16,10 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from propdesk.core.conversation import NO_DIRECTORY, Directory
 from propdesk.core.message import Attachment, InboundMessage
 from propdesk.core.models import Ticket
+from propdesk.store import conversations, tenants
 from propdesk.store.locks import xact_lock
 from propdesk.store.records import EarlierMessage, Lookups
 from propdesk.store.repository import add_event, clean_opt, clean_text
@@ -132,8 +134,16 @@ def note_failed_retry(session: Session, pk: int, error: str) -> None:
 # -- what the stages need to know -----------------------------------------------------------------
 
 
-def lookups(session: Session, row: InboundMessageRow, refs: Sequence[str]) -> Lookups:
-    """Everything the ingest stages ask the database about one described message row."""
+def lookups(
+    session: Session,
+    row: InboundMessageRow,
+    refs: Sequence[str],
+    *,
+    directory: Directory = NO_DIRECTORY,
+    matched_by: dict[str, str] | None = None,
+) -> Lookups:
+    """Everything the ingest stages ask the database about one described message row; the
+    ticket it threads to is locked (``propdesk.store.conversations.thread_ticket``)."""
     assert row.sha256 is not None
     if row.message_id and row.sender:
         # Serialise deliveries of one Message-ID across mailboxes (their daemons differ).
@@ -147,7 +157,9 @@ def lookups(session: Session, row: InboundMessageRow, refs: Sequence[str]) -> Lo
         exclude_id=row.id,
     )
     seen = None if earlier is None else EarlierMessage(earlier.id, earlier.mailbox, earlier.sha256)
-    return Lookups(seen, existing_tickets(session, refs))
+    tenant = tenants.find_by_email(session, row.sender) if row.sender else None
+    thread = conversations.thread_ticket(session, refs, row.sender, directory, matched_by or {})
+    return Lookups(seen, existing_tickets(session, refs), tenant, thread)
 
 
 def _find_earlier(
@@ -214,8 +226,13 @@ def add_comment(
     parsed: InboundMessage,
     ticket_pk: int,
     at: datetime,
+    *,
+    text: str | None = None,
+    decision: dict[str, Any] | None = None,
 ) -> tuple[TicketRow, TicketEventRow]:
-    """``row`` (already recorded) as a comment event on ticket ``ticket_pk``, at ``at``."""
+    """``row`` (already recorded) as a comment event on ticket ``ticket_pk``, at ``at``;
+    ``text`` replaces the new text (staff commands removed), ``decision`` records what the
+    conversation stage decided and why."""
     ticket = session.get(TicketRow, ticket_pk)
     if ticket is None:  # looked up in this transaction: only a concurrent delete gets here
         raise LookupError(f"ticket #{ticket_pk} vanished")
@@ -229,15 +246,24 @@ def add_comment(
         data={
             "received_at": row.received_at.isoformat(),
             "subject": row.subject,
-            "text": parsed.new_text[:COMMENT_CHARS],
+            "text": (parsed.new_text if text is None else text)[:COMMENT_CHARS],
             "message_id": row.message_id,
             "attachments": [a.filename for a in parsed.attachments],
+            **({"decision": decision} if decision else {}),
         },
         message=row,
     )
     ticket.updated_at = at
     session.flush()
     return ticket, event
+
+
+def ticket_row(session: Session, ticket_pk: int) -> TicketRow:
+    """The ticket row ``ticket_pk`` (looked up, and locked, earlier in this transaction)."""
+    ticket = session.get(TicketRow, ticket_pk)
+    if ticket is None:
+        raise LookupError(f"ticket #{ticket_pk} vanished")
+    return ticket
 
 
 def insert_ticket(

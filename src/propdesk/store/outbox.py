@@ -12,14 +12,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Row, func, select, text, update
+from sqlalchemy import Connection, Row, Table, func, select, text, update
 
 from propdesk.core.notifications import Planned
 from propdesk.mail.compose import Outgoing, make_message_id
 from propdesk.store.db import Database, Executor, connection
+from propdesk.store.tables import AttachmentBlobRow
 from propdesk.store.tables_outbox import outbox
+
+attachment_blobs = cast(Table, AttachmentBlobRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,16 @@ class Written:
     message_id: str
 
 
-def add(db: Executor, planned: Sequence[Planned], now: datetime, domain: str) -> list[Written]:
-    """Insert the planned notifications as pending rows due now (in the caller's transaction)."""
+def add(
+    db: Executor,
+    planned: Sequence[Planned],
+    now: datetime,
+    domain: str,
+    *,
+    delay: timedelta | None = None,
+) -> list[Written]:
+    """Insert the planned notifications as pending rows due now (or after ``delay``), in the
+    caller's transaction."""
     if not planned:
         return []
     ids = db.execute(
@@ -56,13 +67,36 @@ def add(db: Executor, planned: Sequence[Planned], now: datetime, domain: str) ->
                 "context": dict(p.context),
                 "status": "pending",
                 "attempts": 0,
-                "next_attempt_at": p.not_before or now,
+                "next_attempt_at": p.not_before or (now if delay is None else now + delay),
+                "coalesce_key": p.coalesce_key,
                 "created_at": now,
                 "updated_at": now,
             }
         )
     db.execute(outbox.insert(), rows)
     return written
+
+
+def add_digest(
+    db: Executor, planned: Planned, now: datetime, domain: str, delay: timedelta
+) -> Written:
+    """Queue ``planned`` after ``delay``, or fold it into the pending row with the same
+    ``coalesce_key``: several replies within minutes are one mail (``context["replies"]``
+    gathers them; the row keeps its first due time)."""
+    assert planned.coalesce_key is not None
+    pending = db.execute(
+        select(outbox.c.id, outbox.c.message_id, outbox.c.context)
+        .where(outbox.c.coalesce_key == planned.coalesce_key, outbox.c.status == "pending")
+        .with_for_update()
+    ).first()
+    if pending is None:
+        return add(db, [planned], now, domain, delay=delay)[0]
+    context = dict(pending.context)
+    context["replies"] = [*context.get("replies", []), *planned.context.get("replies", [])]
+    db.execute(
+        update(outbox).where(outbox.c.id == pending.id).values(context=context, updated_at=now)
+    )
+    return Written(int(pending.id), str(pending.message_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +156,10 @@ class DeliveryPass:
             row = self._conn.execute(stmt).first()
             yield None if row is None else _item(row)
 
-    def sent_since(self, recipient: str, since: datetime) -> int:
-        """Tenant-bound mails to ``recipient`` sent since ``since``, counted under a
-        per-recipient transaction lock so two daemons cannot both take the last slot of the cap."""
+    def sent_since(self, recipient: str, since: datetime, kind: str | None = None) -> int:
+        """Tenant-bound mails to ``recipient`` (of ``kind``, or any) sent since ``since``, counted
+        under a per-recipient transaction lock so two daemons cannot both take the last slot of
+        the cap."""
         self._conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(recipient))))
         stmt = (
             select(func.count())
@@ -135,7 +170,18 @@ class DeliveryPass:
                 outbox.c.sent_at >= since,
             )
         )
+        if kind is not None:
+            stmt = stmt.where(outbox.c.kind == kind)
         return int(self._conn.execute(stmt).scalar_one())
+
+    def blobs(self, sha256s: Sequence[str]) -> dict[str, bytes]:
+        """Stored attachment bytes by content hash (the photos an assignment mail carries)."""
+        if not sha256s:
+            return {}
+        stmt = select(attachment_blobs.c.sha256, attachment_blobs.c.content).where(
+            attachment_blobs.c.sha256.in_(list(sha256s))
+        )
+        return {str(sha): bytes(content) for sha, content in self._conn.execute(stmt).all()}
 
     def finish(
         self,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from propdesk.core.conversation import ThreadTicket
+from propdesk.core.tenants import TenantRecord
+
 
 @dataclass(frozen=True, slots=True)
 class EarlierMessage:
@@ -20,8 +23,13 @@ class Lookups:
     """What the store knows about one message before its stages run.
 
     ``earlier``: the first recorded message it repeats, if any. ``tickets``: of the ticket ids the
-    message refers to, those that exist (ticket id -> row key).
+    message refers to, those that exist (ticket id -> row key). ``tenant``: the sender's entry of
+    the tenant directory, if any. ``thread``: the first referred ticket (subject tag, then
+    In-Reply-To/References, then the body marker), locked ``FOR UPDATE`` until the message's
+    transaction ends, with whether the sender is a co-tenant of its unit.
     """
 
     earlier: EarlierMessage | None = None
     tickets: Mapping[str, int] = field(default_factory=dict)
+    tenant: TenantRecord | None = None
+    thread: ThreadTicket | None = None

@@ -87,6 +87,8 @@ class TicketRow(Base):
     response_due_at: Mapped[datetime | None] = mapped_column(TZ)
     resolution_due_at: Mapped[datetime | None] = mapped_column(TZ)
     next_escalation_at: Mapped[datetime | None] = mapped_column(TZ)
+    # per-email notes (access, pets, phone, availability), the same on every ticket of an email
+    notes: Mapped[list[dict[str, str]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
 
     __table_args__ = (
         Index(

@@ -1,4 +1,4 @@
-"""Incident tables (revision ``0005_incidents``): several units' tickets about one building system.
+"""Incident tables (revision ``0008_incidents``): several units' tickets about one building system.
 
 Why a link table and not a column on ``tickets``: an incident is an overlay (merge and split move
 links, nothing else), and a ticket belongs to at most one incident (``ticket_pk`` is the key).

@@ -62,6 +62,8 @@ class OutboxRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Rows with the same key while pending are one mail (a digest of tenant replies).
+    coalesce_key: Mapped[str | None] = mapped_column(String(200))
     # One row per period for periodic mail (the weekly digest): unique, NULL for ticket mail.
     dedupe_key: Mapped[str | None] = mapped_column(Text)
 
@@ -81,6 +83,12 @@ class OutboxRow(Base):
         Index("ix_outbox_recipient_sent", "recipient", "sent_at"),
         Index("ix_outbox_ticket_id", "ticket_id"),
         Index("ix_outbox_status", "status"),
+        Index(
+            "uq_outbox_pending_coalesce_key",
+            "coalesce_key",
+            unique=True,
+            postgresql_where=text("status = 'pending' AND coalesce_key IS NOT NULL"),
+        ),
         Index("uq_outbox_dedupe_key", "dedupe_key", unique=True),
     )
 

@@ -45,6 +45,7 @@ def ticket_json(t: TicketRow) -> dict[str, Any]:
         "resolved_at": iso_utc(t.resolved_at),
         "closed_at": iso_utc(t.closed_at),
         "status_notes": t.status_notes,
+        "notes": t.notes,
         "response_due_at": iso_utc(t.response_due_at),
         "resolution_due_at": iso_utc(t.resolution_due_at),
     }

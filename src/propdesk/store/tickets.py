@@ -15,7 +15,8 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
 
-from propdesk.core.lifecycle import EventKind, TicketEvent
+from propdesk.core.lifecycle import EventKind, TicketEvent, apply_status_change
+from propdesk.core.mail_facts import Photo, is_photo
 from propdesk.core.models import (
     Category,
     Priority,
@@ -23,15 +24,25 @@ from propdesk.core.models import (
     Subcategory,
     Ticket,
     TicketMetadata,
+    TicketNote,
     TicketStatus,
     Urgency,
 )
 from propdesk.store.db import Executor
 from propdesk.store.repository import clean_json, clean_opt, clean_text
-from propdesk.store.tables import EVENT_ASSIGNED, EVENT_STATUS_CHANGE, TicketEventRow, TicketRow
+from propdesk.store.tables import (
+    EVENT_ASSIGNED,
+    EVENT_STATUS_CHANGE,
+    AttachmentRow,
+    MessageTicketRow,
+    TicketEventRow,
+    TicketRow,
+)
 
 TICKETS = cast(Table, TicketRow.__table__)
 EVENTS = cast(Table, TicketEventRow.__table__)
+ATTACHMENTS = cast(Table, AttachmentRow.__table__)
+LINKS = cast(Table, MessageTicketRow.__table__)
 
 
 def ticket_from_row(row: Any) -> Ticket:
@@ -61,6 +72,7 @@ def ticket_from_row(row: Any) -> Ticket:
         resolved_at=row.resolved_at,
         closed_at=row.closed_at,
         status_notes=row.status_notes,
+        notes=tuple(TicketNote.from_dict(n) for n in (row.notes or ())),
     )
 
 
@@ -92,6 +104,7 @@ def ticket_values(ticket: Ticket, due: tuple[datetime | None, datetime | None]) 
         "status_notes": clean_opt(ticket.status_notes),
         "message_id": c(ticket.message_id),
         "metadata_": clean_json(ticket.metadata.to_dict()),
+        "notes": clean_json([n.to_dict() for n in ticket.notes]),
         "response_due_at": due[0],
         "resolution_due_at": due[1],
     }
@@ -102,10 +115,12 @@ def ticket_values(ticket: Ticket, due: tuple[datetime | None, datetime | None]) 
 
 @dataclass(frozen=True, slots=True)
 class LockedTicket:
-    """A ticket read ``FOR UPDATE``: its row id and the core ticket."""
+    """A ticket read ``FOR UPDATE``: its row id, the core ticket and its SLA deadlines."""
 
     pk: int
     ticket: Ticket
+    response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
 
 
 def lock(db: Executor, ticket_id: str) -> LockedTicket | None:
@@ -113,7 +128,70 @@ def lock(db: Executor, ticket_id: str) -> LockedTicket | None:
     row = db.execute(
         select(TICKETS).where(TICKETS.c.ticket_id == ticket_id.upper()).with_for_update()
     ).first()
-    return None if row is None else LockedTicket(int(row.id), ticket_from_row(row))
+    if row is None:
+        return None
+    return LockedTicket(
+        int(row.id), ticket_from_row(row), row.response_due_at, row.resolution_due_at
+    )
+
+
+def photos_of(db: Executor, pk: int) -> list[Photo]:
+    """The images of the email that created ticket ``pk``, in the email's order (what a new
+    assignee gets with the ticket, like the first one did)."""
+    stmt = (
+        select(ATTACHMENTS)
+        .join(LINKS, LINKS.c.inbound_message_id == ATTACHMENTS.c.inbound_message_id)
+        .where(LINKS.c.ticket_pk == pk)
+        .order_by(ATTACHMENTS.c.position)
+    )
+    return [
+        Photo(a.filename, a.content_type, a.size, a.sha256, kept=a.blob_sha256 is not None)
+        for a in db.execute(stmt).all()
+        if is_photo(a.content_type, a.size, inline=a.inline)
+    ]
+
+
+def change_status(
+    db: Executor,
+    locked: LockedTicket,
+    status: TicketStatus,
+    *,
+    by: str,
+    at: datetime,
+    note: str | None = None,
+) -> Ticket:
+    """Move a locked ticket through the core lifecycle (``InvalidTransition`` if refused) and
+    store the move and its events: the one way staff actions and replies change a status."""
+    after, happened = apply_status_change(locked.ticket, status, now=at, by=by, notes=note)
+    save_status(db, locked.pk, after)
+    add_lifecycle_events(db, locked.pk, happened)
+    return after
+
+
+def save_urgency(
+    db: Executor,
+    pk: int,
+    *,
+    before: Ticket,
+    after: Ticket,
+    by: str,
+    due: tuple[datetime | None, datetime | None] | None = None,
+) -> None:
+    """Store an urgency change (a staff command), the SLA deadlines of the new urgency
+    (``due``: response, resolution) and its ``urgency_changed`` event."""
+    values: dict[str, Any] = {"urgency": after.urgency.value, "updated_at": after.updated_at}
+    if due is not None:
+        values["response_due_at"], values["resolution_due_at"] = due
+    db.execute(update(TICKETS).where(TICKETS.c.id == pk).values(**values))
+    db.execute(
+        insert(EVENTS).values(
+            ticket_pk=pk,
+            kind="urgency_changed",
+            actor=by,
+            at=after.updated_at,
+            data={"from": before.urgency.value, "to": after.urgency.value},
+        )
+    )
 
 
 def save_status(db: Executor, pk: int, ticket: Ticket) -> None:

@@ -1,7 +1,7 @@
 """Incidents: tickets of several units of one building about one building system, linked.
 
-Revision ID: 0005_incidents
-Revises: 0004_report_indexes
+Revision ID: 0008_incidents
+Revises: 0006_conversations (0007_intake_limits once intake lands)
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_incidents"
-down_revision = "0004_report_indexes"
+revision = "0008_incidents"
+down_revision = "0006_conversations"
 branch_labels = None
 depends_on = None
 
