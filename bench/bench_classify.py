@@ -1,16 +1,18 @@
-"""Classification bench: dev-set scores (full, tuning part, held-out part) and emails/second.
+"""Classification bench: parse + classify emails/s in one process, with the triage model loaded
+and with the rules alone (median of 3 runs each), the model's load time, and peak RSS.
 
-usage: PYTHONPATH=src python bench/bench_classify.py [CORPUS_DIR]
-CORPUS_DIR defaults to <repo>/../shared/corpus/tenant; scores come from the shared scorer
-(../shared/tools/score_classifier.py) run on `propdesk classify --format json`. The held-out part
-is every 4th email (sorted by name), kept out of tuning to watch for over-fitting.
-Speed: parse + analyse of every email in-process, median of 3 runs.
+usage: PYTHONPATH=src python bench/bench_classify.py [EMAIL_DIR] [--score LABELS.json]
+EMAIL_DIR defaults to the corpus (``corpus/train``, built into a temporary folder: typical tenant
+mail). Each mode runs in a child process of its own, so its peak RSS is its own (the daemon's
+process does the same work: load rules and model once, then parse + analyse each message).
+``--score`` also runs the shared scorer (../shared/tools/score_classifier.py) on the folder.
+Figures of record for the model's quality come from ``bench/train.py --cv`` (cross-validation).
 """
 
 from __future__ import annotations
 
 import json
-import os
+import resource
 import secrets
 import statistics
 import subprocess
@@ -22,46 +24,31 @@ from pathlib import Path
 
 from propdesk.core.hours import BusinessHours
 from propdesk.core.pipeline import analyse_message
-from propdesk.core.rules import load_rules
+from propdesk.core.rules import default_triage_model, load_rules
 from propdesk.mail.parse import parse_message
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = ROOT.parent / "shared" if (ROOT.parent / "shared").is_dir() else Path("/work/shared")
 
 
-def score(labels: dict[str, object], emails: Path) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
-        json.dump(labels, fh)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    cmd = [
-        sys.executable,
-        str(SHARED / "tools" / "score_classifier.py"),
-        fh.name,
-        str(emails),
-        "--",
-        sys.executable,
-        "-m",
-        "propdesk",
-        "classify",
-        "--format",
-        "json",
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    os.unlink(fh.name)
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
-
-
-def speed(emails: list[Path]) -> float:
-    rules = load_rules()
+def child(mode: str, folder: Path) -> None:
+    """Load, then time parse + analyse of every email (3 runs); print one JSON line."""
+    rss_before_model = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    rules = load_rules(model=mode == "model")
+    if mode == "model":
+        default_triage_model()
+    load_s = time.perf_counter() - start
     hours = BusinessHours()
-    raws = [p.read_bytes() for p in emails]
+    raws = [p.read_bytes() for p in sorted(folder.glob("*.eml"))]
+    now = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
     rates = []
+    tickets = 0
     for _ in range(3):
         start = time.perf_counter()
+        tickets = 0
         for raw in raws:
-            now = datetime.now(UTC)
-            analyse_message(
+            result = analyse_message(
                 parse_message(raw),
                 rules=rules,
                 business_hours=hours,
@@ -69,40 +56,61 @@ def speed(emails: list[Path]) -> float:
                 now=now,
                 new_id=secrets.token_bytes,
             )
+            tickets += len(result.tickets)
         rates.append(len(raws) / (time.perf_counter() - start))
-    return statistics.median(rates)
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "emails": len(raws),
+                "tickets": tickets,
+                "emails_per_s": round(statistics.median(rates), 1),
+                "load_s": round(load_s, 3),
+                "rss_before_load_mb": round(rss_before_model / 1024, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
+
+
+def _corpus(tmp: Path) -> Path:
+    files = sorted(str(p) for p in (ROOT / "corpus" / "train").glob("*.jsonl"))
+    subprocess.run(
+        [sys.executable, str(ROOT / "corpus" / "build.py"), str(tmp), *files], check=True
+    )
+    return tmp / "emails"
 
 
 def main() -> int:
-    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else SHARED / "corpus" / "tenant"
-    labels_path, emails = corpus / "labels.json", corpus / "emails"
-    if not labels_path.exists():
-        print(f"no corpus at {corpus}")
-        return 2
-    labels = json.loads(labels_path.read_text())
-    names = sorted(labels)
-    held = {n for i, n in enumerate(names) if i % 4 == 3}
-    keys = (
-        "ticket_count_exact",
-        "category_recall",
-        "subcategory_recall",
-        "urgency_recall",
-        "contractor_recall",
-        "spurious_ticket_rate",
-        "unit_exact",
-        "building_exact",
-        "floor_exact",
-    )
-    print(f"{'metric':24} {'full':>6} {'tune':>6} {'held':>6}")
-    parts = [
-        score(labels, emails),
-        score({n: labels[n] for n in names if n not in held}, emails),
-        score({n: labels[n] for n in names if n in held}, emails),
-    ]
-    for key in keys:
-        print(f"{key:24} " + " ".join(f"{p[key]:6.3f}" for p in parts))
-    rate = speed([emails / n for n in names])
-    print(f"{'emails/second':24} {rate:6.0f}  (parse + classify, median of 3, {len(names)} emails)")
+    args = sys.argv[1:]
+    if args[:1] == ["--child"]:
+        child(args[1], Path(args[2]))
+        return 0
+    labels = None
+    if "--score" in args:
+        i = args.index("--score")
+        labels = Path(args[i + 1])
+        del args[i : i + 2]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args[0]) if args else _corpus(Path(tmp))
+        for mode in ("model", "rules"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", mode, str(folder)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(
+                f"{mode:6} {r['emails_per_s']:7.0f} emails/s (parse + classify, median of 3, "
+                f"{r['emails']} emails, {r['tickets']} tickets)  load {r['load_s']:.2f} s  "
+                f"peak RSS {r['peak_rss_mb']:.0f} MB"
+            )
+        if labels is not None:
+            cmd = [sys.executable, str(SHARED / "tools" / "score_classifier.py"), str(labels)]
+            cmd += [str(folder), "--", sys.executable, "-m", "propdesk", "classify"]
+            cmd += ["--format", "json"]
+            print(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
     return 0
 
 

@@ -145,6 +145,14 @@ def dovecot() -> Iterator[Dovecot]:
 
 
 @pytest.fixture
+def private_dovecot() -> Iterator[Dovecot]:
+    """A Dovecot of this test's own, free to stop, restart or freeze."""
+    server = Dovecot(spare_users=2)
+    with server:
+        yield server
+
+
+@pytest.fixture
 def imap_user(dovecot: Dovecot) -> ImapUser:
     """A fresh user (empty INBOX, Processed, Failed) for this test alone."""
     return dovecot.add_user()

@@ -38,6 +38,8 @@ pg_answers() {
 # --- Dovecot --------------------------------------------------------------------------------
 need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd dovecot-core)
+# systemd-analyze (package systemd) lets a test verify deploy/propdesk.service.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # The HTML report's screenshot test renders it in a headless browser (Debian's chromium).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # python3-venv is a separate Debian package; without it `python3 -m venv` fails.

@@ -2,4 +2,6 @@
 
 from propdesk.cli import main
 
-raise SystemExit(main())
+# guarded: a worker process of the analysis pool must be able to import the main module quietly
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -118,11 +118,16 @@ class MailboxConfig(_Model):
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     failed_folder: str = "Failed"
+    held_folder: str = "Held"
     since: date | None = None
     max_age_days: int | None = Field(default=None, ge=1)
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     batch_count: int = Field(default=50, ge=1, le=1000)
     batch_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # IMAP IDLE where the server offers it (new mail within a second); polling stays the fallback.
+    idle: bool = True
+    idle_renew_seconds: float = Field(default=25 * 60, gt=0, le=29 * 60)  # RFC 2177: < 29 min
+    idle_liveness_seconds: float = Field(default=120.0, gt=0)  # silent this long: DONE, re-IDLE
 
     @model_validator(mode="after")
     def _credentials(self) -> MailboxConfig:
@@ -227,6 +232,7 @@ class LoggingConfig(_Model):
 
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
+    heartbeat_minutes: float = Field(default=15.0, gt=0)  # idle daemon: one info line this often
 
 
 class IntakeConfig(_Model):
@@ -236,6 +242,25 @@ class IntakeConfig(_Model):
     own_addresses: list[str] = Field(default_factory=list)
     blocked_senders: list[str] = Field(default_factory=list)
     loop_header: str = "X-Propdesk-Loop"
+    # parse + analysis run in worker processes; one message gets this long before its worker
+    # is killed and the message quarantined ``timeout`` (the mailbox goes on)
+    analysis_budget_seconds: float = Field(default=10.0, gt=0, le=3600)
+    analysis_workers: int = Field(default=2, ge=1, le=64)
+    # Header values of any length are bounded before they are stored (``mail.header_limits``).
+    max_message_id_chars: int = Field(default=250, ge=100, le=2000)
+    max_subject_chars: int = Field(default=1000, ge=20, le=10000)
+    max_name_chars: int = Field(default=200, ge=20, le=2000)
+    max_references: int = Field(default=30, ge=0, le=500)
+    # Forwarded requests: how many forwards deep we read; deeper is quarantined.
+    max_forward_depth: int = Field(default=3, ge=1, le=20)
+
+
+class FloodConfig(_Model):
+    """Flood limits: more mail than this in one hour is recorded and held, staff told once."""
+
+    per_sender_per_hour: int = Field(default=30, ge=0)
+    per_mailbox_per_hour: int = Field(default=0, ge=0)
+    notify: str = ""
 
 
 class NotificationsConfig(_Model):
@@ -285,9 +310,23 @@ class ConversationsConfig(_Model):
 
 
 class MetricsConfig(_Model):
-    """Prometheus endpoint; empty ``listen`` turns it off."""
+    """/metrics, /healthz and /readyz on one HTTP server; empty ``listen`` turns it off."""
 
     listen: str = Field(default="", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$")
+    stale_intervals: int = Field(default=3, ge=1)  # health fails after this many missed turns
+
+
+class RetentionConfig(_Model):
+    """``propdesk purge``: tickets closed more than ``closed_days`` ago lose raw mail,
+    attachments and phone numbers (off when unset)."""
+
+    closed_days: int | None = Field(default=None, ge=1)
+
+
+class StartupConfig(_Model):
+    """How long ``run`` waits for the database at start (systemd is told to wait too)."""
+
+    database_wait_seconds: float = Field(default=1800.0, ge=0)
 
 
 class ReportConfig(_Model):
@@ -329,10 +368,13 @@ class Config(_Model):
     timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    flood: FloodConfig = Field(default_factory=FloodConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     conversations: ConversationsConfig = Field(default_factory=ConversationsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    startup: StartupConfig = Field(default_factory=StartupConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)

@@ -29,5 +29,31 @@ class MailboxError(PropdeskError):
     """An IMAP mailbox could not be reached, logged in to or used."""
 
 
+class MailboxAuthError(MailboxError):
+    """The IMAP server refused our login (wrong credentials or token): retrying will not help."""
+
+
 class DeliveryError(PropdeskError):
     """An outgoing message could not be handed to the SMTP server."""
+
+
+class AnalysisError(PropdeskError):
+    """Parse + analysis of one message failed in its worker; ``reason`` is the quarantine reason."""
+
+    reason = "processing_error"
+
+
+class AnalysisTimeout(AnalysisError):
+    """Parse + analysis ran past the per-message time budget; the worker was killed."""
+
+    reason = "timeout"
+
+
+class AnalysisPoisoned(AnalysisError):
+    """The message was in flight through too many worker deaths to be tried again."""
+
+    reason = "poison"
+
+
+class AnalysisStopped(PropdeskError):
+    """A stop was requested while the message was being analysed: it is read again later."""

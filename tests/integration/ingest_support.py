@@ -25,9 +25,9 @@ from propdesk.core.hours import BusinessHours
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Category, Subcategory, Urgency
 from propdesk.core.rules import Rules
-from propdesk.ingest import Analyse, Analysis
+from propdesk.ingest import Analyse, Analysis, IngestHook
 from propdesk.store.tables import InboundMessageRow, MessageTicketRow, TicketRow
-from tests.stack import Dovecot
+from tests.stack import Dovecot, ImapUser
 from tests.stack import dovecot as dovecot_module
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +67,34 @@ def keyword_analyser(rules: Rules, hours: BusinessHours) -> Analyse:
         return Analysis(tuple(tickets))
 
     return analyse
+
+
+def run_passes(
+    config: Config, hooks: Sequence[IngestHook] = (), analyse: Analyse | None = None
+) -> dict[str, int]:
+    """One in-process pass over every mailbox (the daemon's wiring), the summed counts."""
+    daemon = app.daemon(config, analyse=analyse, extra_hooks=hooks)
+    try:
+        report = daemon.loop.run_once()
+    finally:
+        daemon.close()
+    totals: dict[str, int] = {}
+    for p in report.passes:
+        assert p.status in ("ok", "locked"), p.error
+        for k, v in p.counts.items():
+            totals[k] = totals.get(k, 0) + v
+    return totals
+
+
+class FolderCounts(dict[str, int]):
+    """Message counts per folder of one IMAP user, read fresh each time it is indexed."""
+
+    def __init__(self, dovecot: Dovecot, user: ImapUser) -> None:
+        super().__init__()
+        self._dovecot, self._user = dovecot, user
+
+    def __getitem__(self, folder: str) -> int:
+        return len(self._dovecot.messages(self._user, folder))
 
 
 def analyser(config: Config) -> Analyse:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -20,8 +20,10 @@ from propdesk.mail.imap import FetchedMessage
 from propdesk.store import repository as repo
 from propdesk.store.tables import InboundMessageRow, TicketEventRow, TicketRow
 from tests.integration.ingest_support import (
+    FolderCounts,
     analyser,
     outcomes,
+    run_passes,
     tenant_mail,
     ticket_count,
     tickets_per_message_id,
@@ -35,17 +37,7 @@ def _config(db: DatabaseConfig, mailbox: MailboxConfig) -> Config:
 
 def run_once(config: Config, hooks: Sequence[IngestHook] = ()) -> dict[str, int]:
     """One pass over every mailbox (in-process), returning the summed counts."""
-    daemon = app.daemon(config, analyse=analyser(config), extra_hooks=hooks)
-    try:
-        report = daemon.loop.run_once()
-    finally:
-        daemon.close()
-    totals: dict[str, int] = {}
-    for p in report.passes:
-        assert p.status in ("ok", "locked"), p.error
-        for k, v in p.counts.items():
-            totals[k] = totals.get(k, 0) + v
-    return totals
+    return run_passes(config, hooks, analyse=analyser(config))
 
 
 @pytest.fixture
@@ -54,14 +46,9 @@ def cfg(clean_db: Engine, db_config: DatabaseConfig, mailbox_config: MailboxConf
 
 
 @pytest.fixture
-def folders(dovecot: Dovecot, imap_user: ImapUser) -> Iterator[dict[str, int]]:
+def folders(dovecot: Dovecot, imap_user: ImapUser) -> dict[str, int]:
     """Message counts per folder, read fresh each time it is indexed."""
-
-    class _Counts(dict[str, int]):
-        def __getitem__(self, folder: str) -> int:
-            return len(dovecot.messages(imap_user, folder))
-
-    yield _Counts()
+    return FolderCounts(dovecot, imap_user)
 
 
 def test_tenant_mail_becomes_tickets_and_moves_once(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import Engine
@@ -96,13 +96,6 @@ def test_database_outage_mid_pass(
         assert len(dovecot.messages(imap_user, "Processed")) == 5
     finally:
         eng.dispose()
-
-
-@pytest.fixture
-def private_dovecot() -> Iterator[Dovecot]:
-    server = Dovecot(spare_users=2)
-    with server:
-        yield server
 
 
 def test_imap_outage_backs_off_then_recovers(

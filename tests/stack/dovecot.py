@@ -196,6 +196,10 @@ class Dovecot:
             )
         )
         self._write_users()
+        self._launch(binary)
+        return self
+
+    def _launch(self, binary: str) -> None:
         # The master keeps its inherited stderr open: a file, never a pipe (a reader would hang).
         with (self.root / "log" / "startup.err").open("ab") as err:
             subprocess.run(
@@ -211,7 +215,57 @@ class Dovecot:
         except BaseException:
             self._stop_by_config()  # never leave a half-started master behind
             raise
-        return self
+
+    def restart(self) -> None:
+        """Stop the master and every session process (so every connection drops, as with
+        ``shutdown_clients = yes``), then start it again on the same port."""
+        tree = self.processes()
+        self.stop()
+        for pid in tree:
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+                wait_pid_gone(pid, timeout=5)
+        (self.root / "run" / "master.pid").unlink(missing_ok=True)
+        self._launch(shutil.which("dovecot") or "/usr/sbin/dovecot")
+
+    def kick(self, user: ImapUser | str) -> None:
+        """``doveadm kick``: the server disconnects every session of ``user`` (with a BYE)."""
+        name = user if isinstance(user, str) else user.name
+        doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
+        subprocess.run(
+            [doveadm, "-c", str(self.config_file), "kick", name],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=True,
+            timeout=30,
+        )
+
+    def processes(self) -> list[int]:
+        """The master and every process below it (imap, imap-login, auth...), master first."""
+        if self.pid is None:
+            return []
+        children: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop(0)
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+        return found
+
+    def freeze(self) -> None:
+        """SIGSTOP the whole server: connections stay open, nothing answers (a hung peer)."""
+        for pid in self.processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in reversed(self.processes()):
+            os.kill(pid, signal.SIGCONT)
 
     def _await_started(self) -> None:
         wait_for_port(self.host, self.port, what="dovecot")

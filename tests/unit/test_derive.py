@@ -177,6 +177,9 @@ def test_build_ticket_fills_every_field() -> None:
         "section": None,
         "matched_rules": ["urgency:toilet overflow"],
         "email_sender_name": "",
+        "triage_confidence": None,
+        "needs_review": False,
+        "unsure": [],
     }
 
 

@@ -130,7 +130,10 @@ def test_a_chain_where_nobody_decides_is_an_error_naming_the_stages() -> None:
 def test_builtin_chain_order_and_every_stage_is_described() -> None:
     assert [s.name for s in STAGES] == [
         "duplicate",
+        "unreadable",
         "not_a_ticket",
+        "no_sender",
+        "flood",
         "thread",
         "staff_mail",
         "analyse",

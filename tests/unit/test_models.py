@@ -64,6 +64,9 @@ def test_to_dict_has_the_spec_shape() -> None:
         "section": None,
         "matched_rules": [],
         "email_sender_name": "",
+        "triage_confidence": None,
+        "needs_review": False,
+        "unsure": [],
     }
 
 

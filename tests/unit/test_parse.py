@@ -322,7 +322,18 @@ def test_bytes_likes_are_accepted() -> None:
 
 @pytest.mark.parametrize(
     ("header", "name"),
-    [(b"..", "part-3.bin"), (b"../../etc/passwd", ".._.._etc_passwd"), (b"a\\\\b.txt", "a_b.txt")],
+    [
+        (b"..", "part-3.bin"),
+        (b"../../etc/passwd", "etc_passwd"),
+        (b"a\\\\b.txt", "a_b.txt"),
+        (b"CON.txt", "_CON.txt"),
+        (b"lpt9", "_lpt9"),
+        (b"nul.tar.gz", "_nul.tar.gz"),
+        (b"bill\x07\x1b[31m.pdf", "bill[31m.pdf"),
+        (b"..\\..\\boot.ini", "boot.ini"),
+        (b"report..pdf", "report.pdf"),
+        (b"x" * 300 + b".pdf", "x" * 116 + ".pdf"),
+    ],
 )
 def test_attachment_names_are_never_paths(header: bytes, name: str) -> None:
     raw = (
@@ -330,4 +341,7 @@ def test_attachment_names_are_never_paths(header: bytes, name: str) -> None:
         b"--B\nContent-Type: text/plain\n\nhi\n--B\nContent-Type: application/octet-stream\n"
         b'Content-Disposition: attachment; filename="' + header + b'"\n\nxx\n--B--\n'
     )
-    assert [a.filename for a in parse_message(raw).attachments] == [name]
+    (att,) = parse_message(raw).attachments
+    assert att.filename == name
+    assert "/" not in att.filename and "\\" not in att.filename and ".." not in att.filename
+    assert len(att.filename) <= 120

@@ -45,7 +45,7 @@ def tickets_for(body: str) -> list[Ticket]:
         ("Water is flooding the bathroom floor from a burst pipe, unit 1A", ["flooding"]),
         (
             "Water is dripping from the light fixture in my kitchen ceiling, unit 6F",
-            ["water_electrics"],
+            ["water_electrics", "water_from_above"],  # advice for the first; triage's the second
         ),
         ("The kitchen faucet drips slowly. Unit 3B", []),
         ("My smoke detector keeps chirping, needs a new battery. Unit 3B", []),

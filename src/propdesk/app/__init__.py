@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,8 +22,10 @@ from propdesk.app import reporting
 
 # The composition root is split in modules; everything stays reachable as ``app.<name>``.
 from propdesk.app.adapters import _safe_error
+from propdesk.app.adapters import analysis_pool as analysis_pool
 from propdesk.app.adapters import engine as engine
 from propdesk.app.adapters import own_addresses as own_addresses
+from propdesk.app.adapters import prepare_in as prepare_in
 from propdesk.app.adapters import smtp_sender as smtp_sender
 from propdesk.app.adapters import templates as templates
 from propdesk.app.conversations import _auto_close_task
@@ -42,7 +43,12 @@ from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
 from propdesk.app.probes import _probe_smtp as _probe_smtp
 from propdesk.app.probes import probe as probe
+from propdesk.app.probes import probe_local as probe_local
 from propdesk.app.reporting import digest_service as digest_service
+from propdesk.app.running import Daemon as Daemon
+from propdesk.app.running import reloader
+from propdesk.app.supervision import MAX_SLEEP_SECONDS, Supervision, idle_watchers
+from propdesk.app.supervision import supervision as supervision
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config, MailboxConfig, config_path, load_config
 from propdesk.core.hours import BusinessHours
@@ -54,21 +60,25 @@ from propdesk.core.report_model import DIGEST_KIND, ReportWindow
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.sla import sla_deadlines
 from propdesk.core.tenants import fill_from_directory
-from propdesk.daemon.loop import DaemonLoop, PeriodicTask
+from propdesk.daemon.loop import Again, DaemonLoop, PeriodicTask
+from propdesk.daemon.loop import Shared as Shared
 from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.incident_service import IncidentService
-from propdesk.ingest import Analyse, Analysis, IngestHook, IngestService, Parse
+from propdesk.ingest import Analyse, Analysis, IngestHook, IngestLimits, IngestService, Parse
 from propdesk.ingest.service import DirectoryFor
+from propdesk.ingest.types import Prepare
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
+from propdesk.mail.header_limits import HeaderLimits
 from propdesk.mail.parse import parse_message
 from propdesk.mail.smtp import SmtpSender
 from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
+from propdesk.outages import Outages
 from propdesk.status_service import StatusChangeService
 from propdesk.store import migrate as migrations
 from propdesk.store.conversations import TenantDirectory
@@ -113,8 +123,11 @@ def outbox_delivery(
     *,
     sender: SmtpSender | None = None,
     clock: Clock | None = None,
+    shared: Shared | None = None,
 ) -> OutboxDelivery:
-    """The outbox delivery service; its ``run_once`` is the daemon loop's periodic task."""
+    """The outbox delivery service; its ``run_once`` is the daemon loop's periodic task (it
+    looks at the loop's stop flag between mails and reports SMTP outages to the loop's
+    tracker when ``shared`` is given)."""
     return OutboxDelivery(
         db,
         sender if sender is not None else smtp_sender(config),
@@ -123,6 +136,8 @@ def outbox_delivery(
         own_addresses(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
         pager=pager(config),
+        should_stop=(lambda: shared.stop.requested) if shared is not None else lambda: False,
+        outages=shared.outages if shared is not None else None,
     )
 
 
@@ -160,6 +175,7 @@ def notification_hooks(
         tenant_status_updates=config.notifications.tenant_status_updates,
         timezone=config.business_hours.timezone,
         max_photo_bytes=config.notifications.assignment_photos_max_bytes,
+        flood_notify=config.flood.notify or the_rules.policy.default_assignment.assignee,
     )
 
 
@@ -167,21 +183,31 @@ def notification_hooks(
 
 #: Builds one in-transaction ingest hook (notifications write outbox rows, escalation sets clocks).
 HookFactory = Callable[[Config, Rules, Clock], IngestHook]
+
+
 #: Builds one periodic task for the daemon loop (outbox delivery, escalation pass).
-TaskFactory = Callable[[Config, Rules, sessionmaker[Session], Clock], PeriodicTask]
+TaskFactory = Callable[[Config, Rules, sessionmaker[Session], Clock, Shared], PeriodicTask]
 
 
 def _notification_hooks(config: Config, the_rules: Rules, clock: Clock) -> IngestHook:
     return notification_hooks(config, the_rules, clock=clock)
 
 
+#: Outbox rows per slice of the delivery task (a fraction of a second of SMTP).
+OUTBOX_SLICE_ROWS = 20
+
+
 def _outbox_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, shared: Shared
 ) -> PeriodicTask:
-    delivery = outbox_delivery(config, made, clock=clock)
-    return PeriodicTask(
-        delivery.name, config.intervals.outbox_seconds, delivery.run_once, close=delivery.close
-    )
+    delivery = outbox_delivery(config, made, clock=clock, shared=shared)
+
+    def run() -> object:
+        # In slices: a backlog of notifications never holds new mail up for long.
+        stats = delivery.run_once(limit=OUTBOX_SLICE_ROWS)
+        return Again(stats) if stats.handled >= OUTBOX_SLICE_ROWS else stats
+
+    return PeriodicTask(delivery.name, config.intervals.outbox_seconds, run, close=delivery.close)
 
 
 def escalation_service(
@@ -212,7 +238,7 @@ def escalation_hooks(
 
 
 def _escalation_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: Shared
 ) -> PeriodicTask:
     service = escalation_service(config, made, the_rules=the_rules, clock=clock)
 
@@ -260,6 +286,12 @@ def rules(config: Config) -> Rules:
 def parser(config: Config) -> Parse:
     intake = config.intake
     own = own_addresses(config)
+    limits = HeaderLimits(
+        max_message_id_chars=intake.max_message_id_chars,
+        max_subject_chars=intake.max_subject_chars,
+        max_name_chars=intake.max_name_chars,
+        max_references=intake.max_references,
+    )
 
     def parse(raw: bytes) -> InboundMessage:
         return parse_message(
@@ -268,14 +300,19 @@ def parser(config: Config) -> Parse:
             own_addresses=own,
             blocked_senders=intake.blocked_senders,
             loop_header=intake.loop_header,
+            limits=limits,
+            max_forward_depth=intake.max_forward_depth,
         )
 
     return parse
 
 
-def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
+def analyser(
+    the_rules: Rules, hours: BusinessHours, staff: frozenset[str] | None = None
+) -> Analyse:
     """The core pipeline as ingest's ``analyse`` stage calls it: its ``not_a_ticket`` stage has
-    already screened the message (``propdesk.core.pipeline.not_ticket_reason``)."""
+    already screened the message (``propdesk.core.pipeline.not_ticket_reason``). ``staff``: whose
+    forwards are made for the original sender (default: the rules' addresses)."""
 
     def analyse(msg: InboundMessage, received_at: datetime, now: datetime) -> Analysis:
         result = analyse_items(
@@ -285,6 +322,7 @@ def analyser(the_rules: Rules, hours: BusinessHours) -> Analyse:
             received_at=received_at,
             now=now,
             new_id=secrets.token_bytes,
+            staff=staff,
         )
         return Analysis(result.tickets, result.ignored_reason)
 
@@ -304,6 +342,7 @@ def ingest_service(
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
     directory: DirectoryFor = TenantDirectory,
+    prepare: Prepare | None = None,
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -316,34 +355,23 @@ def ingest_service(
     return IngestService(
         sessions(eng),
         parse=parser(config),
-        analyse=analyse or analyser(the_rules, business_hours(config)),
+        analyse=analyse
+        or analyser(the_rules, business_hours(config), staff_addresses(config, the_rules)),
         new_ticket_id=lambda: new_ticket_id(secrets.token_bytes),
         staff_addresses=staff_addresses(config, the_rules),
         hooks=[*(factory(config, the_rules, clock) for factory in INGEST_HOOKS), *extra_hooks],
         due_dates=due_dates,
         clock=clock,
+        limits=IngestLimits(
+            per_sender_per_hour=config.flood.per_sender_per_hour,
+            per_mailbox_per_hour=config.flood.per_mailbox_per_hour,
+            max_forward_depth=config.intake.max_forward_depth,
+        ),
         conversation=conversation_policy(config, the_rules),
         directory=directory,
         fill=lambda ticket, tenant: fill_from_directory(ticket, tenant, policy),
+        prepare=prepare,
     )
-
-
-@dataclass
-class Daemon:
-    """The assembled daemon; ``close()`` releases the engines."""
-
-    loop: DaemonLoop
-    engines: tuple[Engine, ...]
-
-    def close(self) -> None:
-        for task in self.loop.tasks:
-            if task.close is not None:
-                try:
-                    task.close()
-                except Exception:  # shutdown goes on: the engines must still be released
-                    log.warning("daemon.task_close_failed", task=task.name, exc_info=True)
-        for eng in self.engines:
-            eng.dispose()
 
 
 def daemon(
@@ -356,6 +384,8 @@ def daemon(
     extra_hooks: Sequence[IngestHook] = (),
     clock: Clock = SYSTEM_CLOCK,
     directory: DirectoryFor = TenantDirectory,
+    supervised: Supervision | None = None,
+    idle: bool = True,
 ) -> Daemon:
     """Pollers for every configured mailbox plus the registered periodic tasks, all on ONE
     ``clock`` (tests pass theirs: the hour of day and the passing of time are theirs).
@@ -379,6 +409,8 @@ def daemon(
             f"database schema is at {current or 'nothing'}, the code needs {head}: "
             "run `propdesk migrate` first"
         )
+    # an injected ``analyse`` (tests) runs here, in process; otherwise the workers do it
+    pool = analysis_pool(config, clock) if analyse is None else None
     service = ingest_service(
         config,
         pooled,
@@ -387,8 +419,10 @@ def daemon(
         extra_hooks=extra_hooks,
         clock=clock,
         directory=directory,
+        prepare=None if pool is None else prepare_in(pool),
     )
     made = sessions(pooled)
+    shared = Shared(stop if stop is not None else StopFlag(), Outages(clock))
     pollers = [
         MailboxPoller(
             mb,
@@ -398,11 +432,36 @@ def daemon(
             timeout_seconds=config.timeouts.imap_seconds,
             clock=clock,
             metrics=metrics,
+            outages=shared.outages,
         )
         for mb in (config.mailboxes if mailboxes is None else mailboxes)
     ]
-    tasks = [factory(config, the_rules, made, clock) for factory in PERIODIC_TASKS]
+    tasks = [factory(config, the_rules, made, clock, shared) for factory in PERIODIC_TASKS]
+    stop = shared.stop
+    watched = [p.config for p in pollers] if idle else []
+    state = supervised.feed.idle_state if supervised is not None else None
     loop = DaemonLoop(
-        pollers, poll_seconds=config.intervals.poll_seconds, tasks=tasks, stop=stop, clock=clock
+        pollers,
+        poll_seconds=config.intervals.poll_seconds,
+        tasks=tasks,
+        stop=stop,
+        clock=clock,
+        listeners=idle_watchers(config, watched, stop, state, clock=clock),
+        observers=supervised.observers() if supervised is not None else (),
+        max_sleep=supervised.max_sleep if supervised is not None else MAX_SLEEP_SECONDS,
+        heartbeat_seconds=config.logging.heartbeat_minutes * 60,
+        outages=shared.outages,
     )
-    return Daemon(loop, (pooled, unpooled))
+
+    def rebuild() -> tuple[IngestService, list[PeriodicTask]]:
+        new_rules = rules(config)
+        templates(config)  # every template renders, or the reload is refused
+        service = ingest_service(
+            config, pooled, the_rules=new_rules, analyse=analyse, extra_hooks=extra_hooks,
+            clock=clock, prepare=None if pool is None else prepare_in(pool),
+        )  # fmt: skip
+        fresh = [factory(config, new_rules, made, clock, shared) for factory in PERIODIC_TASKS]
+        return service, fresh
+
+    loop.reload = reloader(rebuild, pollers, loop, str(config.rules.file or "default"))
+    return Daemon(loop, (pooled, unpooled), pool)

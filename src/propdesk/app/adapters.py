@@ -1,11 +1,19 @@
-"""Adapters built from the config: the database engine, the SMTP sender, our own addresses and
-the notification templates (secrets resolved here, at the edge, and never logged)."""
+"""Adapters built from the config: the database engine, the SMTP sender, our own addresses, the
+notification templates (secrets resolved here, at the edge, and never logged) and the analysis
+worker pool."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from sqlalchemy import Engine
 
+from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config
+from propdesk.core.message import InboundMessage
+from propdesk.daemon.analysis import AnalysisPool, AnalysisSetup
+from propdesk.ingest.types import Analysis, Prepare
 from propdesk.mail.compose import Templates
 from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
 from propdesk.store.engine import make_engine
@@ -49,3 +57,34 @@ def own_addresses(config: Config) -> list[str]:
 def templates(config: Config) -> Templates:
     """Notification templates, every one loaded and test-rendered now (a ConfigError if broken)."""
     return Templates(config.notifications.templates_dir)
+
+
+def analysis_pool(config: Config, clock: Clock = SYSTEM_CLOCK) -> AnalysisPool:
+    """Worker processes for parse + analysis, each message within ``[intake]``'s budget."""
+    intake = config.intake
+    setup = AnalysisSetup(
+        intake=intake,
+        business_hours=config.business_hours,
+        rules_file=config.rules.file,
+        own_addresses=tuple(own_addresses(config)),
+    )
+    return AnalysisPool(
+        setup,
+        size=intake.analysis_workers,
+        budget_seconds=intake.analysis_budget_seconds,
+        clock=clock,
+    )
+
+
+def prepare_in(pool: AnalysisPool) -> Prepare:
+    """The pool as ingest calls it: (parsed, analysis) made ahead, within the budget."""
+
+    def prepare(
+        raw: bytes, received_at: datetime, now: datetime, should_stop: Callable[[], bool]
+    ) -> tuple[InboundMessage, Analysis | None]:
+        done = pool.prepare(raw, received_at, now, should_stop)
+        result = done.analysis
+        analysis = None if result is None else Analysis(result.tickets, result.ignored_reason)
+        return done.parsed, analysis
+
+    return prepare

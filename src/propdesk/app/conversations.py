@@ -11,21 +11,16 @@ from propdesk.clock import Clock
 from propdesk.config import Config
 from propdesk.conversation_service import AutoClose
 from propdesk.core.conversation import ConversationPolicy
+from propdesk.core.pipeline import rule_addresses
 from propdesk.core.rules import Rules
-from propdesk.daemon.loop import PeriodicTask
+from propdesk.daemon.loop import PeriodicTask, Shared
 
 
 def staff_addresses(config: Config, the_rules: Rules) -> frozenset[str]:
     """Every address the rules send work to (assignees, specialists, escalation targets) plus
     our own: mail from them that is not a reply is not a tenant request."""
-    policy = the_rules.policy
-    found = {a.assignee for a in policy.assignment.values()}
-    found |= set(policy.specialists.values())
-    found.add(policy.default_assignment.assignee)
-    found |= {e.target for e in policy.escalations}
-    found |= set(own_addresses(config))
-    found |= set(config.conversations.staff_addresses)
-    return frozenset(a.lower() for a in found if "@" in a)
+    found = set(own_addresses(config)) | set(config.conversations.staff_addresses)
+    return rule_addresses(the_rules) | {a.strip().lower() for a in found if "@" in a}
 
 
 def supervisor(config: Config, the_rules: Rules) -> str | None:
@@ -58,7 +53,7 @@ def auto_close(config: Config, db: Engine | sessionmaker[Session], clock: Clock)
 
 
 def _auto_close_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: Shared
 ) -> PeriodicTask:
     task = auto_close(config, made, clock)
     return PeriodicTask(task.name, config.conversations.auto_close_seconds, task.run_once)

@@ -16,7 +16,7 @@ from propdesk.config import Config
 from propdesk.core.hours import BusinessHours
 from propdesk.core.rules import Rules, load_rules
 from propdesk.core.safety import AdviceTexts
-from propdesk.daemon.loop import PeriodicTask
+from propdesk.daemon.loop import PeriodicTask, Shared
 from propdesk.deadline_service import DeadlineHook, DeadlinePass
 from propdesk.errors import ConfigError
 from propdesk.incident_service import IncidentHook
@@ -89,7 +89,7 @@ def deadline_pass(
 
 
 def _deadline_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: Shared
 ) -> PeriodicTask:
     task = deadline_pass(config, made, clock=clock)
     return PeriodicTask(task.name, config.intervals.escalation_seconds, task.run_once)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import text
 
 from propdesk.app.adapters import _safe_error, engine, own_addresses, smtp_sender, templates
-from propdesk.config import Config
+from propdesk.config import Config, SecretRef
 from propdesk.core.rules import load_rules
-from propdesk.errors import ConfigError, MailboxError
+from propdesk.errors import ConfigError, MailboxError, RulesError
 from propdesk.mail.imap import ImapMailbox
 from propdesk.store import migrate as migrations
 
@@ -22,6 +23,7 @@ class ProbeResult:
     target: str
     ok: bool
     detail: str
+    local: bool = False  # a problem in the files and secrets (exit 2), not an unreachable peer
 
     def line(self) -> str:
         return f"{'ok  ' if self.ok else 'FAIL'} {self.target}: {self.detail}"
@@ -98,6 +100,7 @@ def _probe_mailboxes(config: Config) -> Iterator[ProbeResult]:
                 ]
                 caps = {c: imap.has(c) for c in ("MOVE", "UIDPLUS", "IDLE")}
                 mode = imap.removal_mode
+                cannot = _create_missing(imap, [f for f in missing if f != mb.folder])
         except (MailboxError, ConfigError) as exc:
             yield ProbeResult(target, False, str(exc))
             continue
@@ -109,15 +112,79 @@ def _probe_mailboxes(config: Config) -> Iterator[ProbeResult]:
         }[mode]
         if missing and mb.folder in missing:
             yield ProbeResult(target, False, f"folder {mb.folder!r} does not exist ({have})")
+        elif cannot:
+            yield ProbeResult(target, False, f"cannot create folder(s): {'; '.join(cannot)}")
         elif missing:
-            note = f"{', '.join(missing)} missing (created at first run)"
+            note = f"{', '.join(missing)} were missing: created now"
             yield ProbeResult(target, True, f"logged in; {note}; {have}; {how}")
         else:
             yield ProbeResult(target, True, f"logged in; folders ok; {have}; {how}")
 
 
-# Probes run by `check-config --connect`, in order. Adapters add theirs here.
+def _secret_refs(config: Config) -> Iterator[tuple[str, SecretRef]]:
+    """Every secret reference in the config, with the key it sits under."""
+    if config.database.password is not None:
+        yield "database.password", config.database.password
+    for i, mb in enumerate(config.mailboxes):
+        for key in ("password", "oauth_token"):
+            ref = getattr(mb, key)
+            if ref is not None:
+                yield f"mailboxes[{i}] ({mb.name}).{key}", ref
+    for key in ("password", "oauth_token"):
+        ref = getattr(config.smtp, key)
+        if ref is not None:
+            yield f"smtp.{key}", ref
+
+
+def _token_commands(config: Config) -> Iterator[tuple[str, list[str]]]:
+    for i, mb in enumerate(config.mailboxes):
+        if mb.oauth_token_command:
+            yield f"mailboxes[{i}] ({mb.name}).oauth_token_command", mb.oauth_token_command
+    if config.smtp.oauth_token_command:
+        yield "smtp.oauth_token_command", config.smtp.oauth_token_command
+
+
+def probe_local(config: Config, *, secrets: bool = True) -> Iterator[ProbeResult]:
+    """What ``run`` reads from this host before it talks to anyone: the rules, every template
+    (rendered with a sample ticket) and, with ``secrets``, every secret and token command (they
+    may exist only where the service runs). One line per problem."""
+    try:
+        load_rules(config.rules.file)
+        yield ProbeResult("rules", True, str(config.rules.file or "defaults"), local=True)
+    except RulesError as exc:
+        yield ProbeResult("rules", False, str(exc), local=True)
+    try:
+        templates(config)
+        where = config.notifications.templates_dir or "packaged"
+        yield ProbeResult("templates", True, f"{where}: each renders a sample", local=True)
+    except (ConfigError, RulesError) as exc:
+        yield ProbeResult("templates", False, str(exc), local=True)
+    if not secrets:
+        return
+    for key, ref in _secret_refs(config):
+        try:
+            ref.resolve()
+        except ConfigError as exc:
+            yield ProbeResult(f"secret {key}", False, str(exc).removeprefix("secret: "), local=True)
+    for key, command in _token_commands(config):
+        if shutil.which(command[0]) is None:
+            detail = f"{command[0]!r} is not an executable on PATH"
+            yield ProbeResult(key, False, detail, local=True)
+
+
+# Probes run by `check-config --connect`, in order, after ``probe_local``. Adapters add theirs.
 PROBES: list[Probe] = [_probe_database, _probe_mailboxes, _probe_smtp]
+
+
+def _create_missing(imap: ImapMailbox, folders: list[str]) -> list[str]:
+    """Create what ``run`` would create at its first pass; the errors of those that fail."""
+    errors = []
+    for folder in folders:
+        try:
+            imap.ensure_folder(folder)
+        except MailboxError as exc:
+            errors.append(f"{folder}: {exc}")
+    return errors
 
 
 def probe(config: Config) -> Iterator[ProbeResult]:

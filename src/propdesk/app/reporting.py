@@ -48,7 +48,7 @@ def digest_service(
 
 
 def digest_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: object
 ) -> PeriodicTask:
     """The daemon loop's digest check (a no-op unless [report] digest is on)."""
     service = digest_service(config, made, the_rules=the_rules, clock=clock)

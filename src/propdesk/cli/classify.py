@@ -2,7 +2,9 @@
 
 Uses the same parser (``propdesk.mail.parse``) and the same pipeline
 (``propdesk.core.pipeline``) as the ingest daemon, with the package's default rules or
-``--rules FILE`` (an ops override, replacing whole tables as in the daemon). ``--format json``
+``--rules FILE`` (an ops override, replacing whole tables as in the daemon), and the shipped
+triage model (``--rules-only`` leaves it out). Each ticket carries ``triage_confidence`` (0-1),
+``needs_review`` and ``unsure`` (the decisions triage was unsure of). ``--format json``
 prints one JSON object per input file, one per line, in input order; a file that cannot be read
 gives ``{"file": PATH, "error": ...}`` on its line, the others are still processed, and the exit
 code is 1.
@@ -49,6 +51,11 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--rules", metavar="FILE", type=Path, help="rules override file (replaces whole tables)"
     )
+    parser.add_argument(
+        "--rules-only",
+        action="store_true",
+        help="decide by the rules alone, without the triage model (to compare)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -72,6 +79,9 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "assigned_to": ticket.assigned_to,
         "short_description": ticket.short_description,
         "matched_rules": list(meta.matched_rules),
+        "triage_confidence": meta.triage_confidence,
+        "needs_review": meta.needs_review,
+        "unsure": list(meta.unsure),
     }
 
 
@@ -112,6 +122,9 @@ def _print_text(path: str, result: MessageAnalysis) -> None:
             f"{'yes' if t['requires_contractor'] else 'no'}, cost {t['estimated_cost']}, "
             f"after hours {'yes' if t['after_hours'] else 'no'}"
         )
+        if t["triage_confidence"] is not None:
+            review = f", needs review ({', '.join(t['unsure'])})" if t["needs_review"] else ""
+            print(f"     triage confidence {t['triage_confidence']:.2f}{review}")
         for rule in t["matched_rules"]:
             print(f"       · {rule}")
 
@@ -126,7 +139,7 @@ def run(args: argparse.Namespace, clock: Clock = SYSTEM_CLOCK) -> int:
 
 
 def _run(args: argparse.Namespace, clock: Clock) -> int:
-    rules = load_rules(args.rules)
+    rules = load_rules(args.rules, model=not args.rules_only)
     hours = BusinessHours()
     now = clock.now()
     failed = False

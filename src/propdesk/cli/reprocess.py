@@ -1,4 +1,5 @@
-"""``propdesk reprocess [--message ID]``: run quarantined messages again after a fix."""
+"""``propdesk reprocess [--message ID] [--held]``: run quarantined messages again after a fix,
+or release mail the flood limits held (it is then ticketed normally)."""
 
 from __future__ import annotations
 
@@ -21,22 +22,27 @@ def register(sub: Any) -> None:
         metavar="ID",
         help="only this inbound message id (see `propdesk tickets` / the logs)",
     )
+    parser.add_argument(
+        "--held",
+        action="store_true",
+        help="release mail held by the flood limits (outcome held_flood) instead",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
+    pool = app.analysis_pool(config)  # a message that timed out gets the same budget again
     try:
-        results = app.ingest_service(config, eng).reprocess(args.message)
+        service = app.ingest_service(config, eng, prepare=app.prepare_in(pool))
+        results = service.reprocess(args.message, held=args.held)
     finally:
+        pool.close()
         eng.dispose()
+    what = "held" if args.held else "quarantined"
     if not results:
-        print(
-            "nothing quarantined"
-            if args.message is None
-            else f"message {args.message}: not quarantined"
-        )
+        print(f"nothing {what}" if args.message is None else f"message {args.message}: not {what}")
         return 0 if args.message is None else 1
     still = 0
     for r in results:
@@ -44,5 +50,5 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"message {r.message_pk}: {r.outcome}{tickets}" + (f" ({r.reason})" if r.reason else "")
         )
-        still += r.outcome == "quarantined"
+        still += r.outcome in ("quarantined", "held_flood")
     return 1 if still else 0

@@ -28,6 +28,11 @@ def register(sub: Any) -> None:
         default="table",
         help="json: one object per line with the spec's ticket fields",
     )
+    ls.add_argument(
+        "--needs-review",
+        action="store_true",
+        help="only tickets triage was unsure of (see metadata.unsure for which decision)",
+    )
     _sla.add_list_options(ls)
     ls.set_defaults(func=run_list)
 
@@ -52,6 +57,7 @@ def run_list(args: argparse.Namespace) -> int:
             now=args.clock.now(),
             breached=bool(getattr(args, "breached", False)),
             due_within=getattr(args, "due_within", None),
+            needs_review=bool(getattr(args, "needs_review", False)),
         )
     finally:
         eng.dispose()

@@ -57,6 +57,8 @@ def build_ticket(
     matched_rules: Sequence[str] = (),
     notes: Sequence[TicketNote] = (),
     sender_name: str = "",
+    triage_confidence: float | None = None,
+    unsure: Sequence[str] = (),
 ) -> Ticket:
     """A New ticket for one action item.
 
@@ -109,6 +111,8 @@ def build_ticket(
             section=section,
             matched_rules=tuple(matched_rules),
             email_sender_name=" ".join(sender_name.split())[:200],
+            triage_confidence=triage_confidence,
+            unsure=tuple(unsure),
         ),
         notes=tuple(notes),
     )

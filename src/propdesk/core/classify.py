@@ -28,6 +28,8 @@ class Classification:
     text: str  # the item's own text (its clauses)
     summary: str  # a short description of the matter
     matched_rules: tuple[str, ...]
+    confidence: float | None = None  # set by triage (``propdesk.core.triage``); None: rules only
+    unsure: tuple[str, ...] = ()  # the decisions triage was unsure of (the ticket needs review)
 
 
 def _subject_is_about(subject: Clause, topic: Topic, vocab: Vocabulary) -> bool:

@@ -96,7 +96,8 @@ def _clause(
 def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list[Clause]:
     """Clauses of ``text``: sentences, split further where halves are about different things."""
     out: list[Clause] = []
-    for s_index, sent in enumerate(split_sentences(text)):
+    max_words = vocab.decisions.thresholds.max_sentence_words
+    for s_index, sent in enumerate(split_sentences(text, max_words)):
         pieces = [p for p in _CLAUSE_SPLIT_RE.split(sent.text) if p and p.strip()]
         current: Clause | None = None
         for piece in pieces:

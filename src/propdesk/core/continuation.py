@@ -143,9 +143,8 @@ def outage_explains(
     supply = vocab.decisions.outage_supplies.get(cur.subcategory or "")
     if not topic.absorbs or cur.category != "Maintenance" or supply is None:
         return False
-    lacks = any(
-        c.problem or c.urgency_rules or "absence" in c.cues for c in [*current.clauses]
-    )  # the current matter is itself something missing or stopped, not a clogged sink's detail
+    # the current matter is itself something missing or stopped, not a clogged sink's detail
+    lacks = current.running(vocab).lacks
     return lacks and any(set(h.words) & supply for h in clause.hits)
 
 

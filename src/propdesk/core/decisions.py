@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from types import MappingProxyType
 from typing import Any
 
@@ -81,9 +81,13 @@ class Thresholds:
     cold_inside_f: int  # an indoor reading at or below this (F) is "cold inside"
     hot_inside_f: int  # ... at or above this is "hot inside"
     summary_max: int  # characters of a ticket's short description
+    # Bounds on the work one email costs. Optional, so an override written before them loads.
+    max_sentence_words: int = 120  # a longer run without a full stop is read in chunks this long
+    max_analysed_chars: int = 20_000  # new text past this is kept with the mail, not analysed
 
 
 _THRESHOLD_FIELDS = fields(Thresholds)
+_OPTIONAL_THRESHOLDS = frozenset(f.name for f in _THRESHOLD_FIELDS if f.default is not MISSING)
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,9 @@ def _word_map(where: TableCheck, value: Any, entry: str) -> dict[str, tuple[str,
 def _thresholds(where: TableCheck, data: dict[str, Any]) -> Thresholds:
     # the field's type says whether a fraction is allowed ("float") or a whole number ("int")
     values: dict[str, Any] = {
-        f.name: _number(where, data[f.name], f.name, f.type == "float") for f in _THRESHOLD_FIELDS
+        f.name: _number(where, data[f.name], f.name, f.type == "float")
+        for f in _THRESHOLD_FIELDS
+        if f.name in data
     }
     if values["continuity"] > 1:
         raise where.error("continuity", f"expected a fraction up to 1, got {data['continuity']!r}")
@@ -174,15 +180,18 @@ def parse_decisions(
 ) -> Decisions:
     """Validate the decision tables; the vocabulary passes what their entries may name."""
 
-    def where(table: str, keys: Collection[str]) -> tuple[TableCheck, dict[str, Any]]:
+    def where(
+        table: str, keys: Collection[str], optional: Collection[str] = ()
+    ) -> tuple[TableCheck, dict[str, Any]]:
         if table not in tables:
             raise RulesError(f"{source_of(table)}: [{table}]: missing table")
         w = TableCheck(source_of(table), table)
         data = w.table_of(tables[table], "")
-        w.keys(data, "", set(keys), set(keys))
+        w.keys(data, "", set(keys), set(keys) - set(optional))
         return w, data
 
-    thresholds = _thresholds(*where("thresholds", {f.name for f in _THRESHOLD_FIELDS}))
+    names = {f.name for f in _THRESHOLD_FIELDS}
+    thresholds = _thresholds(*where("thresholds", names, _OPTIONAL_THRESHOLDS))
     ws, sets = where("sets", _SETS)
     ww, words = where("words", _WORDS)
     listed = {key: ww.keywords(words[key], key) for key in _WORDS}

@@ -44,6 +44,21 @@ class Attachment:
     inline: bool = False
     content_id: str | None = None
     note: str | None = None  # e.g. "TNEF (winmail.dat): not unpacked", "dropped: over 10 MB"
+    display_name: str = ""  # the name as sent, for display only (``filename`` is the safe one)
+
+
+@dataclass(frozen=True, slots=True)
+class Forwarded:
+    """One forwarded original inside a message (attached message/rfc822 or an inline block).
+
+    ``new_text`` is what that original's sender wrote (its own history and signature split off).
+    """
+
+    sender: Address | None
+    subject: str
+    new_text: str
+    signature: str = ""
+    via: str = "attached"  # attached | inline
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +86,11 @@ class InboundMessage:
     not_ticket: NotTicketReason | None = None
     not_ticket_detail: str | None = None  # e.g. which header decided it
     bounced_message_id: str | None = None  # for a bounce/DSN: the Message-ID it reports on
+    # Forwarded originals, outermost first (each one forwarded inside the one before it); read
+    # when the outer mail has no request of its own. ``forward_truncated``: nested deeper than
+    # the parser's limit (the rest was not read).
+    forwarded: tuple[Forwarded, ...] = ()
+    forward_truncated: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:

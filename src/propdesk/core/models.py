@@ -161,6 +161,14 @@ class TicketMetadata:
     # due_at (ISO UTC), notify
     statutory: dict[str, Any] | None = None
     email_sender_name: str = ""  # the From display name: tenant mails greet by it
+    # how sure triage is of this ticket (0-1; None: decided by the rules alone) and which of
+    # its decisions were unsure ("ticket", "category", "urgency", "contractor"): needs review
+    triage_confidence: float | None = None
+    unsure: tuple[str, ...] = ()
+
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.unsure)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict in the spec's shape (extra keys after the spec's five)."""
@@ -184,6 +192,9 @@ class TicketMetadata:
             "section": self.section,
             "matched_rules": list(self.matched_rules),
             "email_sender_name": self.email_sender_name,
+            "triage_confidence": self.triage_confidence,
+            "needs_review": self.needs_review,
+            "unsure": list(self.unsure),
         }
 
     @classmethod
@@ -203,6 +214,8 @@ class TicketMetadata:
             recurs_after=data.get("recurs_after"),
             statutory=dict(data["statutory"]) if data.get("statutory") else None,
             email_sender_name=str(data.get("email_sender_name", "")),
+            triage_confidence=data.get("triage_confidence"),
+            unsure=tuple(data.get("unsure", ())),
         )
 
 

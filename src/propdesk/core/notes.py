@@ -70,6 +70,16 @@ def phone_in(text: str) -> str | None:
     return None
 
 
+def redact_phones(text: str, mark: str = "[phone removed]") -> str:
+    """``text`` with every phone-number-shaped run (as ``phone_in`` finds them) replaced."""
+
+    def sub(match: re.Match[str]) -> str:
+        value = match.group(1)
+        return mark if sum(ch.isdigit() for ch in value) >= _MIN_DIGITS else value
+
+    return PHONE_RE.sub(sub, text)
+
+
 def tenant_phone(notes: tuple[TicketNote, ...], signature: str) -> str | None:
     """The tenant's phone from a phone note, else from the signature block."""
     for note in notes:

@@ -337,3 +337,44 @@ def plan_escalation(
         ticket_ids=(ticket.ticket_id,),
         context={"tickets": [ticket_context(ticket, sla)], "escalation": escalation},
     )
+
+
+#: The staff notice about mail held by a flood limit (no ticket: ``ticket_ids`` is empty).
+FLOOD_NOTICE = "flood_held"
+
+
+@dataclass(frozen=True)
+class HeldMail:
+    """What staff are told about the first message a flood limit held this hour."""
+
+    key: str  # whose flood: ``sender:<address>`` or ``mailbox:<name>``
+    reason: str  # flood_sender | flood_mailbox
+    detail: str
+    sender: str
+    mailbox: str
+    subject: str
+    message_pk: int
+    received_at: datetime
+
+
+def plan_flood_notice(recipient: str, held: HeldMail) -> Planned:
+    """ONE staff mail per flood and window: later holds of the same window are silent."""
+    return Planned(
+        kind=FLOOD_NOTICE,
+        audience=STAFF,
+        recipient=recipient,
+        ticket_ids=(),
+        context={
+            "flood_key": held.key,
+            "summary": f"mail from {held.sender or held.mailbox} held",
+            "flood": {
+                "reason": held.reason,
+                "detail": held.detail,
+                "sender": held.sender,
+                "mailbox": held.mailbox,
+                "subject": held.subject,
+                "message_pk": held.message_pk,
+                "received_at": held.received_at.strftime("%Y-%m-%d %H:%M UTC"),
+            },
+        },
+    )

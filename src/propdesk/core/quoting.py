@@ -225,3 +225,9 @@ def split_body(text: str, *, _unwrap_forward: int = 4) -> SplitBody:
         # (its own history and signature still split off; a few nested forwards at most).
         new = split_body(_forwarded_body(history[1:]), _unwrap_forward=_unwrap_forward - 1).new
     return SplitBody(new=new, quoted=_trim(quoted_lines), signature=_trim(sig_lines))
+
+
+def own_text(text: str) -> str:
+    """What the sender of ``text`` wrote themselves: ``split_body``'s new text without unwrapping
+    a bare forward (so a forward with no comment of its own gives "")."""
+    return split_body(text, _unwrap_forward=0).new

@@ -14,9 +14,11 @@ reaches the loop.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -31,10 +33,12 @@ from propdesk.core.deadlines import TABLE as STATUTE_TABLE
 from propdesk.core.deadlines import Jurisdiction, parse_jurisdictions
 from propdesk.core.policy import POLICY_TABLES, Policy, parse_policy
 from propdesk.core.safety import SAFETY_TABLE, SYSTEMS_TABLE, SafetyList, parse_safety
+from propdesk.core.triage_model import TriageModel, model_from_bytes
 from propdesk.core.vocabulary import VOCABULARY_TABLES, Vocabulary, parse_vocabulary
 from propdesk.errors import RulesError
 
 DEFAULT_FILES: tuple[str, ...] = ("policy.toml", "vocabulary.toml", "conversation.toml")
+MODEL_FILE = "triage_model.json.gz"  # written by bench/train.py
 KNOWN_TABLES: frozenset[str] = (
     POLICY_TABLES | VOCABULARY_TABLES | CONVERSATION_TABLES | {STATUTE_TABLE}
 )
@@ -48,9 +52,17 @@ class Rules:
     vocabulary: Vocabulary
     conversation: ConversationRules
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    triage: TriageModel | None = None  # the learned part; None: the rules decide alone
     safety: SafetyList = field(default_factory=SafetyList)  # hazards that get advice at once
     building_systems: SafetyList = field(default_factory=SafetyList)  # what incidents group by
     statutory: tuple[Jurisdiction, ...] = ()  # repair deadlines by law (none by default)
+
+
+@cache
+def default_triage_model() -> TriageModel:
+    """The weights shipped in the package, read once per process (they never change)."""
+    data = resources.files("propdesk.rules").joinpath(MODEL_FILE).read_bytes()
+    return model_from_bytes(data)
 
 
 def _parse_toml(text: str, name: str) -> dict[str, Any]:
@@ -142,14 +154,18 @@ def _known() -> str:
     return "known: " + ", ".join(sorted(KNOWN_TABLES))
 
 
-def load_rules(override: Path | None = None) -> Rules:
+def load_rules(override: Path | None = None, *, model: bool = True) -> Rules:
     """Read the default rules shipped in the package, then the ops override file if given.
 
     The override REPLACES each top-level table it defines and keeps the defaults for the tables
-    it omits. Raises ``RulesError`` ("<file>: [table] entry: problem") on an unreadable file,
-    bad TOML, an unknown table, a bad value, a duplicate entry or a malformed address.
+    it omits. With ``model`` (the default) the shipped triage model comes along (read once per
+    process); without, the rules decide alone. Raises ``RulesError`` ("<file>: [table] entry:
+    problem") on an unreadable file, bad TOML, an unknown table, a bad value, a duplicate entry,
+    a malformed address or unreadable weights.
     """
     texts = _default_texts()
     if override is None:
-        return rules_from_texts(texts, None)
-    return rules_from_texts(texts, (str(override), _read_override(override)))
+        rules = rules_from_texts(texts, None)
+    else:
+        rules = rules_from_texts(texts, (str(override), _read_override(override)))
+    return dataclasses.replace(rules, triage=default_triage_model()) if model else rules

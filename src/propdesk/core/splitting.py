@@ -58,7 +58,7 @@ def starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as early
         and not separator
         and not after_closing
         and not clause.list_item
-        and any(c.urgency_rules for c in current.clauses)
+        and current.running(vocab).urgent
     ):
         # "The breaker box is hot and smells of burning. The lights flicker and two outlets
         # died.": a failing panel shows at every circuit it feeds, one matter
@@ -69,7 +69,7 @@ def starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as early
         and clause.urgency_rules
         and clause.topic_scores.get(topic.key, 0.0) < th.strong_topic
         and clause.block == current.clauses[-1].block
-        and any(c.urgency_rules for c in current.clauses)
+        and current.running(vocab).urgent
     ):
         # "a burning smell from the panel. The door was warm to the touch.": one more sign of
         # the emergency already reported, about a thing only weakly named
@@ -127,7 +127,7 @@ def starts_new(  # noqa: PLR0911, PLR0912 - a decision table reads best as early
             return None  # the tenant's own list entry delimits the matter
         if d.back_reference_re.match(clause.text) or about_current(clause, cur, vocab):
             return None
-        if names_same_thing(clause, current) or part_of_appliance(clause, cur, vocab):
+        if names_same_thing(clause, current, vocab) or part_of_appliance(clause, cur, vocab):
             return None  # "my oven door hinge is broken and the door won't close"
         last = current.clauses[-1]
         if (

@@ -25,6 +25,7 @@ _GAP_MAX = 3
 # everywhere" holds no "broken glass" (a "..." gap may still cross one)
 _BREAK_RE = re.compile(r"[,;:.!?()]|\s-\s")
 GAP = "..."
+_STARTING_MAX = 50_000  # distinct words whose starting phrases are remembered
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,23 @@ class PhraseIndex:
             assert first is not None
             for prefix in first.prefixes():
                 self._by_prefix.setdefault(prefix, []).append(phrase)
+        # word -> the phrases whose first word it is, in index order: tried once per word,
+        # not once per occurrence (a long email repeats its words)
+        self._starting: dict[str, tuple[Phrase, ...]] = {}
+
+    def starting_with(self, word: str) -> tuple[Phrase, ...]:
+        """The phrases whose first word matches ``word`` (in the order they were indexed)."""
+        found = self._starting.get(word)
+        if found is None:
+            found = tuple(
+                phrase
+                for phrase in self._by_prefix.get(word[:2], ())
+                if phrase.parts[0] is not None and phrase.parts[0].matches(word)
+            )
+            if len(self._starting) >= _STARTING_MAX:
+                self._starting.clear()  # bounded: random "words" must not grow it for ever
+            self._starting[word] = found
+        return found
 
     def find_all(self, tokens: Sequence[Token]) -> list[Match]:
         """Every occurrence of every phrase (overlaps included)."""
@@ -164,7 +182,7 @@ class PhraseIndex:
         breaks = [t.after_break for t in tokens]
         found: list[Match] = []
         for i, word in enumerate(words):
-            for phrase in self._by_prefix.get(word[:2], ()):
+            for phrase in self.starting_with(word):
                 end = _match_at(phrase.parts, words, i, breaks)
                 if end is not None:
                     found.append(Match(phrase.text, i, end))

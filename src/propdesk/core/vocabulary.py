@@ -205,6 +205,27 @@ def _parse_urgency_rules(tables: Mapping[str, Any], b: _Builder) -> tuple[Urgenc
     return tuple(rules)
 
 
+def _parse_safety(
+    tables: Mapping[str, Any], b: _Builder, rules: tuple[UrgencyRule, ...]
+) -> dict[str, tuple[str, ...]]:
+    """``[safety.<key>]``, triage's part: hazard name -> the urgency rules (``situations``) that
+    recognise it, each at level "1". The rest of the shape (and names of no rule at all) is
+    ``propdesk.core.safety``'s to validate; entries with phrases only raise nothing here."""
+    levels = {r.name: r.level for r in rules}
+    safety: dict[str, tuple[str, ...]] = {}
+    for key, spec in _table(tables, "safety", b).items():
+        situations = spec.get("situations", []) if isinstance(spec, Mapping) else []
+        if not isinstance(situations, list):
+            continue
+        listed = [str(n) for n in situations if str(n) in levels]
+        low = [n for n in listed if levels[n] != "1"]
+        if low:
+            raise b.fail("safety", f"{key}.situations", f"not urgency rules of level 1: {low}")
+        if listed:
+            safety[str(spec.get("name", key))] = tuple(listed)
+    return safety
+
+
 def _parse_context(
     tables: Mapping[str, Any], b: _Builder, topics: Mapping[str, Topic]
 ) -> tuple[ContextRule, ...]:
@@ -328,6 +349,7 @@ def parse_vocabulary(tables: Mapping[str, Any], source_of: Callable[[str], str])
             raise b.fail("spelling", str(typo), "must map one word to one word")
         spelling[str(typo).lower()] = word.lower()
     location = _parse_location(tables, b)
+    safety = _parse_safety(tables, b, rules)
     decisions = parse_decisions(
         tables,
         source_of,
@@ -349,4 +371,5 @@ def parse_vocabulary(tables: Mapping[str, Any], source_of: Callable[[str], str])
         negated_rules=frozenset(r.name for r in rules if r.when_negated),
         spelling=MappingProxyType(spelling),
         location=location,
+        safety=MappingProxyType(safety),
     )

@@ -130,3 +130,5 @@ class Vocabulary:
     location: LocationWords = field(
         default_factory=lambda: LocationWords((), frozenset(), (), (), frozenset())
     )
+    # the safety list: hazard -> urgency rules that recognise it (they only ever raise to "1")
+    safety: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))

@@ -11,22 +11,25 @@ with other mailboxes and periodic tasks.
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import MailboxConfig
+from propdesk.daemon.backoff import backoff_delay
 from propdesk.daemon.metrics import Metrics
-from propdesk.errors import MailboxError, StoreError
+from propdesk.errors import AnalysisStopped, MailboxAuthError, MailboxError, StoreError
 from propdesk.ingest import IngestService, Result
 from propdesk.logging import get_logger
-from propdesk.mail.imap import ImapMailbox, MessageMeta, batches
+from propdesk.mail.imap import FetchedMessage, ImapMailbox, MessageMeta, batches
+from propdesk.outages import Outage, Outages
+from propdesk.outages import imap as imap_peer
 from propdesk.store import mailbox_state
 from propdesk.store.locks import mailbox_lock
-from propdesk.store.session import Engine, Sessions
+from propdesk.store.session import Engine, Sessions, is_outage
 
 log = get_logger(__name__)
 
@@ -44,6 +47,10 @@ class PassReport:
     counts: Counter[str] = field(default_factory=Counter)
     error: str | None = None
     seconds: float = 0.0
+    tickets: int = 0  # tickets created (committed) in this pass
+    backlog: int = 0  # messages seen in the inbox and left unhandled when the pass ended
+    latencies: list[float] = field(default_factory=list)  # receipt -> committed, seconds
+    auth_refused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -56,10 +63,12 @@ class _Pending:
 
     processed: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
     handled: set[int] = field(default_factory=set)
 
     def add(self, result: Result) -> None:
-        (self.failed if result.destination == "failed" else self.processed).append(result.uid)
+        where = {"failed": self.failed, "held": self.held}.get(result.destination, self.processed)
+        where.append(result.uid)
         self.handled.add(result.uid)
 
 
@@ -76,9 +85,12 @@ class MailboxPoller:
         timeout_seconds: float,
         clock: Clock = SYSTEM_CLOCK,
         metrics: Metrics | None = None,
+        outages: Outages | None = None,
     ) -> None:
         self.config = config
         self._metrics = metrics
+        self._outages = outages if outages is not None else Outages(clock)
+        self._waiting_on: Outage | None = None  # the outage this mailbox backs off for
         self._ingest = ingest
         self._sessions = sessions
         self._lock_engine = lock_engine
@@ -87,12 +99,21 @@ class MailboxPoller:
         self._monotonic = clock.monotonic
         self.failures = 0
         self.next_attempt = 0.0  # monotonic seconds; 0 = now
+        self._imap: ImapMailbox | None = None  # kept between passes (see ``_session``)
 
     @property
     def name(self) -> str:
         return self.config.name
 
+    def use_ingest(self, ingest: IngestService) -> None:
+        """From the next message on, ingest with ``ingest`` (rules reloaded on SIGHUP)."""
+        self._ingest = ingest
+
     def due(self) -> bool:
+        """Its backoff ran out, or the outage it backed off for ended (someone succeeded)."""
+        waiting_on = self._waiting_on
+        if waiting_on is not None and not waiting_on.down:
+            return True
         return self._monotonic() >= self.next_attempt
 
     def poll(self, should_stop: Callable[[], bool] = lambda: False) -> PassReport:
@@ -106,7 +127,8 @@ class MailboxPoller:
             with mailbox_lock(self._lock_engine, self.name) as held:
                 if not held:
                     report.status = "locked"
-                    log.warning(
+                    # Normal with several daemons on one database: at debug, not a warning.
+                    log.debug(
                         "mailbox.locked",
                         mailbox=self.name,
                         detail="another propdesk process holds this mailbox; skipped",
@@ -115,14 +137,24 @@ class MailboxPoller:
                 self._pass(report, should_stop)
             self.failures = 0
             self.next_attempt = 0.0
-        except (MailboxError, StoreError) as exc:
-            self._back_off(report, str(exc))
+            self._waiting_on = None
+            self._outages.database.recovered()
+            self._outages[imap_peer(self.name)].recovered()
+        except MailboxError as exc:
+            report.auth_refused = isinstance(exc, MailboxAuthError)
+            self._back_off(report, str(exc), self._outages[imap_peer(self.name)])
+        except StoreError as exc:
+            self._back_off(report, str(exc), self._outages.database)
         except Exception as exc:  # e.g. the lock connection itself: keep the loop alive
-            self._back_off(report, f"{type(exc).__name__}: {str(exc)[:300]}")
+            error = f"{type(exc).__name__}: {str(exc)[:300].splitlines()[0] if str(exc) else ''}"
+            self._back_off(report, error, self._outages.database if is_outage(exc) else None)
         finally:
             report.seconds = round(self._monotonic() - started, 3)
         self._observe(report)
-        log.info(
+        quiet = report.status in ("ok", "waiting") and not report.counts
+        # a failed pass is said by its outage (once, then once a minute), not at every retry
+        quiet = quiet or (report.status == "error" and self._waiting_on is not None)
+        (log.debug if quiet else log.info)(
             "mailbox.pass",
             mailbox=self.name,
             status=report.status,
@@ -138,25 +170,31 @@ class MailboxPoller:
         name = self.name
         for outcome, n in report.counts.items():
             m.messages.labels(mailbox=name, outcome=outcome).inc(n)
+        m.tickets_created.labels(mailbox=name).inc(report.tickets)
+        for seconds in report.latencies:
+            m.latency.labels(mailbox=name).observe(seconds)
+        if report.auth_refused:
+            m.auth_failures.labels(mailbox=name).inc()
+        if report.status != "error":
+            m.backlog.labels(mailbox=name).set(report.backlog)
         m.poll_seconds.labels(mailbox=name).observe(report.seconds)
         m.mailbox_up.labels(mailbox=name).set(0 if report.status == "error" else 1)
         if report.status != "error":
             m.last_poll.labels(mailbox=name).set(self._clock.now().timestamp())
 
-    def _back_off(self, report: PassReport, error: str) -> None:
+    def _back_off(self, report: PassReport, error: str, outage: Outage | None) -> None:
+        """Wait before the next pass; an outage logs as one event (``propdesk.outages``)."""
         self.failures += 1
-        delay = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** (self.failures - 1))
-        delay *= 0.8 + 0.4 * random.random()  # noqa: S311 - jitter, not cryptography
+        delay = backoff_delay(self.failures, BACKOFF_FIRST_SECONDS, BACKOFF_MAX_SECONDS)
         self.next_attempt = self._monotonic() + delay
+        self._waiting_on = outage
         report.status = "error"
         report.error = error
-        log.warning(
-            "mailbox.unavailable",
-            mailbox=self.name,
-            error=error,
-            failures=self.failures,
-            retry_in_seconds=round(delay, 1),
-        )
+        fields: dict[str, Any] = {"mailbox": self.name, "retry_in_seconds": round(delay, 1)}
+        if outage is not None:
+            outage.failed(error, **fields)
+        else:  # not an outage we know: every failure is worth a line
+            log.warning("mailbox.unavailable", error=error, failures=self.failures, **fields)
 
     def _cutoff(self, state_skip_before: datetime | None) -> datetime | None:
         since = self.config.since
@@ -164,55 +202,116 @@ class MailboxPoller:
         candidates = [c for c in (fixed, state_skip_before) if c is not None]
         return max(candidates) if candidates else None
 
-    def _pass(self, report: PassReport, should_stop: Callable[[], bool]) -> None:
+    def _session(self) -> tuple[ImapMailbox, int]:
+        """The kept IMAP session, SELECTed afresh (UIDVALIDITY); a new one when there is none
+        or the kept one went stale (the server's autologout, a restart): reconnecting is no
+        failure, and the IDLE latency needs no login per pass."""
         cfg = self.config
+        if self._imap is not None:
+            try:
+                return self._imap, self._imap.select()
+            except MailboxError:
+                self.close()
         imap = ImapMailbox(cfg, self._timeout)
         try:
             imap.connect()
             imap.ensure_folder(cfg.processed_folder)
             imap.ensure_folder(cfg.failed_folder)
+            imap.ensure_folder(cfg.held_folder)
             uidvalidity = imap.select()
-            mode = imap.removal_mode
-            mark, cutoff = self._load_state(uidvalidity)
-            uids = imap.search_uids(mark if mode == "none" else 0)
-            metas = imap.fetch_meta(uids)
-            with self._sessions() as s:
-                uids_seen = [m.uid for m in metas]
-                known = mailbox_state.known_outcomes(s, cfg.name, uidvalidity, uids_seen)
-            pending = _Pending()
-            fresh: list[MessageMeta] = []
-            for meta in metas:
-                if should_stop():
-                    report.status = "stopped"
-                    break
-                if meta.uid in known:
-                    # Committed by a run that died before its move: only the move is left.
-                    self._count(report, pending, Result(meta.uid, known[meta.uid], already=True))
-                elif cutoff is not None and meta.received_at < cutoff:
-                    reason = f"received {meta.received_at.isoformat()} before {cutoff.isoformat()}"
-                    self._count(report, pending, self._unread(uidvalidity, meta, "skipped", reason))
-                elif meta.size > cfg.max_message_bytes:
-                    reason = f"oversized: {meta.size} bytes > limit {cfg.max_message_bytes}"
-                    self._count(
-                        report, pending, self._unread(uidvalidity, meta, "quarantined", reason)
-                    )
-                else:
-                    fresh.append(meta)
-            mark = self._flush(imap, pending, metas, uidvalidity, mark)
-            for batch in batches(fresh, cfg.batch_count, cfg.batch_bytes):
-                if should_stop():
-                    report.status = "stopped"
-                    break
-                for msg in imap.fetch_bodies(batch):
-                    self._count(report, pending, self._ingest.process(cfg.name, uidvalidity, msg))
-                    if should_stop():  # finish the current message, then stop
-                        report.status = "stopped"
-                        break
-                mark = self._flush(imap, pending, metas, uidvalidity, mark)
-                if report.status == "stopped":
-                    break
-        finally:
+        except BaseException:
             imap.close()
+            raise
+        self._imap = imap
+        return imap, uidvalidity
+
+    def close(self) -> None:
+        """Log out of the kept session (at shutdown, or after a failed pass)."""
+        imap, self._imap = self._imap, None
+        if imap is not None:
+            imap.close()
+
+    def _pass(self, report: PassReport, should_stop: Callable[[], bool]) -> None:
+        imap, uidvalidity = self._session()
+        done = False
+        try:
+            self._work(imap, uidvalidity, report, should_stop)
+            done = True
+        finally:
+            if not done:  # whatever failed, the next pass starts from a fresh login
+                self.close()
+
+    def _work(
+        self,
+        imap: ImapMailbox,
+        uidvalidity: int,
+        report: PassReport,
+        should_stop: Callable[[], bool],
+    ) -> None:
+        cfg = self.config
+        mode = imap.removal_mode
+        mark, cutoff = self._load_state(uidvalidity)
+        uids = imap.search_uids(mark if mode == "none" else 0)
+        metas = imap.fetch_meta(uids)
+        with self._sessions() as s:
+            uids_seen = [m.uid for m in metas]
+            known = mailbox_state.known_outcomes(s, cfg.name, uidvalidity, uids_seen)
+        pending = _Pending()
+        fresh: list[MessageMeta] = []
+        for meta in metas:
+            if should_stop():
+                report.status = "stopped"
+                break
+            if meta.uid in known:
+                # Committed by a run that died before its move: only the move is left.
+                self._count(report, pending, Result(meta.uid, known[meta.uid], already=True))
+            elif cutoff is not None and meta.received_at < cutoff:
+                reason = f"received {meta.received_at.isoformat()} before {cutoff.isoformat()}"
+                self._count(report, pending, self._unread(uidvalidity, meta, "skipped", reason))
+            elif meta.size > cfg.max_message_bytes:
+                reason = f"oversized: {meta.size} bytes > limit {cfg.max_message_bytes}"
+                self._count(report, pending, self._unread(uidvalidity, meta, "quarantined", reason))
+            else:
+                fresh.append(meta)
+        mark = self._flush(imap, pending, metas, uidvalidity, mark)
+        for batch in batches(fresh, cfg.batch_count, cfg.batch_bytes):
+            if should_stop():
+                report.status = "stopped"
+                break
+            for msg in imap.fetch_bodies(batch):
+                if not self._ingest_one(report, pending, uidvalidity, msg, should_stop):
+                    report.status = "stopped"  # a long analysis was given up: read again later
+                    break
+                if should_stop():  # finish the current message, then stop
+                    report.status = "stopped"
+                    break
+            mark = self._flush(imap, pending, metas, uidvalidity, mark)
+            if report.status == "stopped":
+                break
+        report.backlog = len([m for m in metas if m.uid not in pending.handled])
+
+    def _ingest_one(
+        self,
+        report: PassReport,
+        pending: _Pending,
+        uidvalidity: int,
+        msg: FetchedMessage,
+        should_stop: Callable[[], bool],
+    ) -> bool:
+        """One message through ingest, counted, with its receipt -> committed latency; False
+        when a stop request ended its analysis (the message is not recorded, read again)."""
+        try:
+            result = self._ingest.process(self.name, uidvalidity, msg, should_stop)
+        except AnalysisStopped:
+            return False
+        self._count(report, pending, result)
+        if result.already:
+            return True
+        if result.outcome == "ticketed":
+            report.tickets += len(result.ticket_ids)
+        lag = (self._clock.now() - msg.received_at).total_seconds()
+        report.latencies.append(max(0.0, lag))
+        return True
 
     def _unread(self, uidvalidity: int, meta: MessageMeta, outcome: str, reason: str) -> Result:
         return self._ingest.record_unread(self.name, uidvalidity, meta, outcome, reason)
@@ -262,7 +361,9 @@ class MailboxPoller:
             imap.remove_to(pending.processed, cfg.processed_folder)
         if pending.failed:
             imap.remove_to(pending.failed, cfg.failed_folder)
-        pending.processed, pending.failed = [], []
+        if pending.held:
+            imap.remove_to(pending.held, cfg.held_folder)
+        pending.processed, pending.failed, pending.held = [], [], []
         if imap.removal_mode != "none":
             return mark
         new_mark = mark

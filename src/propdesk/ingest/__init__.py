@@ -3,8 +3,9 @@
 The map of the package (each module small and about one thing):
 - ``types``: what the service is given and answers (``Analysis``, ``IngestHook``, ``Result``);
 - ``chain``: ``Stage``, ``MessageContext``, ``Decision`` and the interpreter ``decide``;
-- ``stages``: the built-in stages in order (``STAGES``): duplicate -> not a ticket -> thread ->
-  staff mail -> analyse; a new stage is one entry there;
+- ``stages``: the built-in stages in order (``STAGES``): duplicate -> unreadable -> not a
+  ticket -> no sender -> flood -> thread -> staff mail -> forward depth -> analyse; a new stage
+  is one entry there;
 - ``persist``: the last stage, writing decided messages (a batch) and running the hooks;
 - ``service``: ``IngestService``: transactions, quarantine, reprocess;
 - ``failpoints``: test-only crash points.
@@ -13,7 +14,9 @@ SQL lives in ``propdesk.store.ingest_repo``; the hooks are listed in ``propdesk.
 
 from propdesk.ingest.chain import (
     CONTINUE,
+    KEEP_RAW,
     Decision,
+    IngestLimits,
     MessageContext,
     Stage,
     UndecidedError,
@@ -37,6 +40,7 @@ from propdesk.ingest.types import (
 __all__ = [
     "CONTINUE",
     "FAILPOINT_ENV",
+    "KEEP_RAW",
     "STAGES",
     "Analyse",
     "Analysis",
@@ -44,6 +48,7 @@ __all__ = [
     "Decision",
     "DueDates",
     "IngestHook",
+    "IngestLimits",
     "IngestService",
     "MessageContext",
     "NewTicketId",

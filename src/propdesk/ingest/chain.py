@@ -10,7 +10,7 @@ plain values and never touches the database.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -23,6 +23,15 @@ from propdesk.logging import get_logger
 from propdesk.store.records import Lookups
 
 log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """The limits stages enforce (``[flood]`` and ``[intake]`` of the config); 0 turns one off."""
+
+    per_sender_per_hour: int = 0
+    per_mailbox_per_hour: int = 0
+    max_forward_depth: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,25 +50,34 @@ class MessageContext:
     analyse: Analyse  # the core pipeline (action items -> tickets)
     conversation: ConversationPolicy | None = None  # None: replies are plain comments
     fill: DirectoryFill = no_fill  # what the sender's directory entry adds to each ticket
+    limits: IngestLimits = field(default_factory=IngestLimits)
+    release: bool = False  # ``reprocess --held``: the flood limits let this message through
 
 
-#: The outcomes a stage can decide (``quarantined`` and ``skipped`` are the service's, not theirs).
-Outcome = Literal["duplicate", "ignored", "comment", "ticketed"]
+#: The outcomes a stage can decide (``skipped`` and ``processing_error`` quarantines are the
+#: service's). ``quarantined`` and ``held_flood`` keep the raw bytes.
+Outcome = Literal["duplicate", "ignored", "comment", "ticketed", "quarantined", "held_flood"]
+#: Outcomes whose raw bytes are kept (for ``propdesk reprocess`` and ``reprocess --held``).
+KEEP_RAW: frozenset[str] = frozenset({"quarantined", "held_flood"})
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     """A message's final outcome and what persisting it needs.
 
-    ``outcome``: duplicate | ignored | comment | ticketed. ``duplicate_of``: the earlier message's
-    id; ``ticket_pk``: the ticket a comment joins; ``tickets``: the tickets to create.
-    ``stage``: the stage that decided (filled by the interpreter). Conversations add ``reply``
-    (what a reply does to ``ticket_pk``, or to ``related_ticket_pk`` for new linked tickets) and
-    ``parsed`` (the message as persisted, when a stage cleaned it, e.g. a stranger's).
+    ``outcome``: see ``Outcome``. ``detail``: what a quarantine or hold says beyond its reason
+    (stored as the row's error); ``duplicate_of``: the earlier message's id; ``ticket_pk``: the
+    ticket a comment joins; ``tickets``: the tickets to create; ``notify``: a hold that staff must
+    be told about (the first of its window). ``stage``: the stage that decided (filled by the
+    interpreter). Conversations add ``reply`` (what a reply does to ``ticket_pk``, or to
+    ``related_ticket_pk`` for new linked tickets) and ``parsed`` (the message as persisted, when
+    a stage cleaned it, e.g. a stranger's).
     """
 
     outcome: Outcome
     reason: str | None = None
+    detail: str | None = None
+    notify: bool = False
     duplicate_of: int | None = None
     ticket_pk: int | None = None
     tickets: tuple[Ticket, ...] = ()

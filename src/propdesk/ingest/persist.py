@@ -17,7 +17,7 @@ from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.errors import StoreError
 from propdesk.ingest import reply_persist
-from propdesk.ingest.chain import Decision
+from propdesk.ingest.chain import KEEP_RAW, Decision
 from propdesk.ingest.types import DueDates, IngestHook, NewTicketId, Result
 from propdesk.logging import get_logger
 from propdesk.store import conversations, ingest_repo
@@ -37,6 +37,7 @@ class Decided:
     parsed: InboundMessage
     decision: Decision
     now: datetime
+    raw: bytes = b""  # kept on the row for the outcomes in ``KEEP_RAW``
     thread: ThreadTicket | None = None  # the locked ticket a reply names (conversations)
 
 
@@ -64,9 +65,15 @@ class Persist:
     def _one(self, s: Session, item: Decided) -> Result:
         row, d = item.row, item.decision
         parsed = d.parsed if d.parsed is not None else item.parsed
-        ingest_repo.record(s, row, d.outcome, d.reason, duplicate_of=d.duplicate_of)
+        raw = item.raw if d.outcome in KEEP_RAW else None
+        ingest_repo.record(
+            s, row, d.outcome, d.reason, duplicate_of=d.duplicate_of, error=d.detail, raw=raw
+        )
         result = Result(row.uid, d.outcome, d.reason, message_pk=row.id)
-        if d.outcome == "ignored":
+        if d.outcome == "held_flood":
+            for hook in self._hooks:
+                hook.message_held(s, row, parsed, notify=d.notify)
+        elif d.outcome == "ignored":
             if d.ticket_pk is not None:  # an unauthenticated staff command: noted, never told
                 trow = ingest_repo.ticket_row(s, d.ticket_pk)
                 reply_persist.refuse_unauthenticated(s, row, trow, d.reason or "", item.now)

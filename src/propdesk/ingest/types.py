@@ -26,6 +26,12 @@ class Analysis:
 Parse = Callable[[bytes], InboundMessage]
 #: (message, received_at, now) -> analysis (the core pipeline, wired in ``propdesk.app``).
 Analyse = Callable[[InboundMessage, datetime, datetime], Analysis]
+#: (raw, received_at, now, should_stop) -> (parsed, analysis or None when no ticket at all): parse
+#: and analysis done ahead, in a worker within a time budget (``propdesk.daemon.analysis``).
+#: Raises ``AnalysisError`` (quarantine with its ``reason``) or ``AnalysisStopped``.
+Prepare = Callable[
+    [bytes, datetime, datetime, Callable[[], bool]], tuple[InboundMessage, Analysis | None]
+]
 #: ticket -> (response_due_at, resolution_due_at), from the core's SLA module.
 DueDates = Callable[[Ticket], tuple[datetime | None, datetime | None]]
 #: A fresh random ticket id (after a clash of the one the core made).
@@ -76,6 +82,12 @@ class IngestHook:
     ) -> None:
         """``message`` was a reply and became a comment event on ``ticket``."""
 
+    def message_held(
+        self, session: Any, message: Any, parsed: InboundMessage, *, notify: bool
+    ) -> None:
+        """``message`` was held by a flood limit (``held_flood``); ``notify``: the first hold of
+        its sender (or mailbox) this hour, so staff should be told once."""
+
     def reply_handled(
         self, session: Any, message: Any, parsed: InboundMessage, effects: ReplyEffects
     ) -> None:
@@ -101,5 +113,7 @@ class Result:
 
     @property
     def destination(self) -> str:
-        """``failed`` for quarantined messages, ``processed`` for every other outcome."""
-        return "failed" if self.outcome == "quarantined" else "processed"
+        """``failed`` for quarantined messages, ``held`` for flood-held ones, else ``processed``."""
+        if self.outcome == "quarantined":
+            return "failed"
+        return "held" if self.outcome == "held_flood" else "processed"

@@ -42,6 +42,8 @@ TEMPLATES: dict[str, str] = {
     "safety_advice": "Safety Advice - Act Now",
     # An incident formed (core.incidents.plan_formed): to the first ticket's assignee, once.
     "incident_formed": "Building Incident",
+    # Flood limits (core.notifications.plan_flood_notice): to staff, no ticket.
+    "flood_held": "Mail Held by the Flood Limit",
     # Conversations (core.conversation_mail): to the assignee, the supervisor, a staff sender.
     "tenant_replied": "Tenant Replied",
     "ticket_reopened": "Ticket Reopened",
@@ -102,6 +104,14 @@ def make_message_id(ticket_id: str, token: int | str, domain: str) -> str:
     value = f"<propdesk.{ticket_id}.{token}@{domain}>"
     if not MESSAGE_ID_RE.match(value):
         raise ValueError(f"cannot build a Message-ID from {ticket_id!r}, {token!r}, {domain!r}")
+    return value
+
+
+def make_notice_message_id(token: int | str, domain: str) -> str:
+    """Our Message-ID for an outbox row about no ticket (a flood notice)."""
+    value = f"<propdesk.notice.{token}@{domain}>"
+    if not re.match(r"^<propdesk\.notice\.[0-9A-Za-z]+@[^<>@\s]+>$", value):
+        raise ValueError(f"cannot build a Message-ID from {token!r}, {domain!r}")
     return value
 
 
@@ -253,6 +263,15 @@ def sample_context() -> dict[str, Any]:
             "deadline": "2025-06-17 14:30 UTC",
             "remaining": "29 min",
         },
+        "flood": {  # what plan_flood_notice puts in flood_held rows
+            "reason": "flood_sender",
+            "detail": "30 mails from this sender in the hour (limit 30)",
+            "sender": "script@example.com",
+            "mailbox": "main",
+            "subject": "Sample <subject>",
+            "message_pk": 1,
+            "received_at": "2025-06-17 10:30 UTC",
+        },
     }
 
 
@@ -261,8 +280,8 @@ def subject_for(kind: str, ticket_ids: Sequence[str], summary: str) -> str:
     tags = " ".join(f"[{t}]" for t in ticket_ids)
     subject = f"{TEMPLATES[kind]}: {tags}"
     summary = clean_header_text(summary)
-    if summary and len(ticket_ids) == 1:
-        subject = f"{subject} {summary}"
+    if summary and len(ticket_ids) <= 1:
+        subject = f"{subject} {summary}" if ticket_ids else f"{subject}{summary}"
     return clean_header_text(subject, limit=SUBJECT_MAX + 60)
 
 
@@ -315,6 +334,8 @@ class Composer:
         tickets = item.context.get("tickets") or []
         if tickets:
             summary = str(tickets[0].get("short_description", ""))
+        else:
+            summary = str(item.context.get("summary", ""))
         subject = subject_for(item.kind, item.ticket_ids, summary)
         context = {**item.context, "org_name": self._org, "title": subject}
         context.setdefault("tenant_name", "")

@@ -14,8 +14,19 @@ from typing import Any
 
 from propdesk.core.message import Address
 from propdesk.mail.charsets import clean_text, decode_header_value, raw_header_text
+from propdesk.mail.header_limits import (
+    ANY_MSGID_RE as ANY_MSGID_RE,  # noqa: PLC0414 - re-exported for the MIME walk
+)
+from propdesk.mail.header_limits import (
+    DEFAULT_LIMITS,
+    SYNTHETIC_DOMAIN,
+    HeaderLimits,
+    bound_message_id,
+    one_line,
+    usable_address,
+)
 
-MSGID_RE = re.compile(r"<[^<>\s]{1,900}>")
+_ADDRESS_WORD = re.compile(r"[^\s<>()\[\],;:\"@]+@[^\s<>()\[\],;:\"@]+")
 _ESCAPED_BYTES = re.compile(r"\\(?:u[dD][89a-fA-F]|x[89a-fA-F])[0-9a-fA-F]")
 
 _MP_ATTR = {"from": "from_", "to": "to", "cc": "cc", "reply-to": "reply_to"}
@@ -43,8 +54,16 @@ def _norm_address(addr: str) -> str:
     return clean_text(addr).strip().strip("<>").lower()
 
 
-def addresses(msg: Message, parser: Any, name: str, defects: list[str]) -> tuple[Address, ...]:
-    """Addresses of one header: mail-parser's decoded pairs, or stdlib getaddresses."""
+def addresses(
+    msg: Message,
+    parser: Any,
+    name: str,
+    defects: list[str],
+    limits: HeaderLimits = DEFAULT_LIMITS,
+) -> tuple[Address, ...]:
+    """Addresses of one header: mail-parser's decoded pairs, or stdlib getaddresses. An address
+    we could not answer (no ``@``, spaces, over 254 characters) is left out with a defect; display
+    names are one line of at most ``limits.max_name_chars``."""
     pairs: list[tuple[str, str]] = []
     got = False
     if parser is not None and name in ("from", "to", "cc", "reply-to"):
@@ -70,8 +89,28 @@ def addresses(msg: Message, parser: Any, name: str, defects: list[str]) -> tuple
         address = _norm_address(addr)
         if not address:  # a group name, "undisclosed-recipients:;"
             continue
-        out.append(Address(address=address, name=clean_text(display).strip().strip('"')))
-    return tuple(out)
+        if not usable_address(address):
+            defects.append(f"{name}: unusable address left out ({len(address)} characters)")
+            continue
+        display_name = one_line(clean_text(display), limits.max_name_chars).strip('"')
+        out.append(Address(address=address, name=display_name))
+    return tuple(out) if out else _salvaged(msg, name, defects)
+
+
+def _salvaged(msg: Message, name: str, defects: list[str]) -> tuple[Address, ...]:
+    """A header no parser read ("Big Bug bb@bug.com", "a@x b@y"): its first address-shaped
+    word, so a sloppy script's mail still has a sender to answer."""
+    for key, value in msg.raw_items():
+        if key.lower() != name:
+            continue
+        text = raw_header_text(str(value))[0]
+        for word in _ADDRESS_WORD.findall(text):
+            address = _norm_address(word)
+            if usable_address(address):
+                defects.append(f"{name}: address taken from a malformed value")
+                return (Address(address=address),)
+        break
+    return ()
 
 
 def header_date(msg: Message, parser: Any, defects: list[str]) -> datetime | None:
@@ -106,14 +145,19 @@ def header_date(msg: Message, parser: Any, defects: list[str]) -> datetime | Non
         return None
 
 
-def message_id_of(headers: dict[str, str], sha: str, defects: list[str]) -> str:
-    """The Message-ID in angle brackets; without one, a synthetic id from the content hash."""
+def message_id_of(headers: dict[str, str], sha: str, defects: list[str], limit: int = 250) -> str:
+    """The Message-ID in angle brackets (an over-long one hashed, see ``header_limits``);
+    without one, a synthetic id from the content hash."""
     raw = headers.get("message-id", "")
-    match = MSGID_RE.search(raw)
+    match = ANY_MSGID_RE.search(raw)
     if match:
-        return match.group(0)
-    if raw.strip() and " " not in raw.strip():
+        found = match.group(0)
+    elif raw.strip() and " " not in raw.strip():
         defects.append("Message-ID without angle brackets")
-        return f"<{raw.strip()}>"
-    defects.append("no Message-ID; synthetic id from the content hash")
-    return f"<{sha[:32]}@propdesk.invalid>"
+        found = f"<{raw.strip()}>"
+    else:
+        defects.append("no Message-ID; synthetic id from the content hash")
+        return f"<{sha[:32]}@{SYNTHETIC_DOMAIN}>"
+    if len(found) > limit:
+        defects.append(f"Message-ID of {len(found)} characters replaced by its hash")
+    return bound_message_id(found, limit)

@@ -31,7 +31,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imapclient import SocketTimeout
 
 from propdesk.config import MailboxConfig
-from propdesk.errors import ConfigError, MailboxError
+from propdesk.errors import ConfigError, MailboxAuthError, MailboxError
 from propdesk.logging import get_logger
 
 log = get_logger(__name__)
@@ -43,7 +43,7 @@ RemovalMode = Literal["move", "copy_expunge", "none"]
 _LOGIN_ERRORS: tuple[type[BaseException], ...] = (LoginError,)
 
 #: Errors that mean "the connection or server failed" (not a bug in our code).
-_NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     IMAPClientError,
     imaplib.IMAP4.error,
     OSError,  # socket.timeout, ConnectionError, ssl.SSLError are all OSErrors
@@ -206,7 +206,7 @@ class ImapMailbox:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self._connect_attempts),
             wait=tenacity.wait_exponential(multiplier=0.5, max=4),
-            retry=tenacity.retry_if_exception_type(_NETWORK_ERRORS)
+            retry=tenacity.retry_if_exception_type(NETWORK_ERRORS)
             & tenacity.retry_if_not_exception_type(_LOGIN_ERRORS),
             sleep=self._sleep or tenacity.nap.sleep,
             reraise=True,
@@ -216,11 +216,11 @@ class ImapMailbox:
         except ConfigError:
             raise
         except _LOGIN_ERRORS as exc:
-            raise MailboxError(
+            raise MailboxAuthError(
                 f"mailbox {self.name}: login as {self.config.username} refused "
                 f"({type(exc).__name__}); check the credentials"
             ) from None
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             raise self._error(f"connect to {self.config.host}:{self.config.port}", exc) from None
         log.debug(
             "imap.connected",
@@ -273,7 +273,7 @@ class ImapMailbox:
     def folder_exists(self, folder: str) -> bool:
         try:
             return bool(self.client.folder_exists(folder))
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             raise self._error(f"LIST {folder}", exc) from None
 
     def ensure_folder(self, folder: str) -> None:
@@ -282,17 +282,18 @@ class ImapMailbox:
             return
         try:
             self.client.create_folder(folder)
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             if not self.folder_exists(folder):  # lost a race with another client: fine
                 raise self._error(f"CREATE {folder}", exc) from None
         log.info("imap.folder_created", mailbox=self.name, folder=folder)
 
-    def select(self, folder: str | None = None) -> int:
-        """Select the inbox folder read-write and return its UIDVALIDITY."""
+    def select(self, folder: str | None = None, *, readonly: bool = False) -> int:
+        """Select the inbox folder (read-write, or EXAMINE to only watch) and return its
+        UIDVALIDITY."""
         folder = folder or self.config.folder
         try:
-            info = self.client.select_folder(folder)
-        except _NETWORK_ERRORS as exc:
+            info = self.client.select_folder(folder, readonly=readonly)
+        except NETWORK_ERRORS as exc:
             raise self._error(f"SELECT {folder}", exc) from None
         self.selected = folder
         raw = info.get(b"UIDVALIDITY")
@@ -310,7 +311,7 @@ class ImapMailbox:
         criteria: list[str] = ["ALL"] if above_uid <= 0 else ["UID", f"{above_uid + 1}:*"]
         try:
             found = self.client.search(criteria)
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             raise self._error("UID SEARCH", exc) from None
         return sorted(int(u) for u in found if int(u) > above_uid)
 
@@ -321,7 +322,7 @@ class ImapMailbox:
             chunk = list(uids[start : start + _META_CHUNK])
             try:
                 resp = self.client.fetch(chunk, _FETCH_META)
-            except _NETWORK_ERRORS as exc:
+            except NETWORK_ERRORS as exc:
                 raise self._error("FETCH metadata", exc) from None
             for uid in chunk:
                 data = resp.get(uid)
@@ -336,7 +337,7 @@ class ImapMailbox:
             return []
         try:
             resp = self.client.fetch([m.uid for m in metas], _FETCH_BODY)
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             raise self._error("FETCH BODY.PEEK[]", exc) from None
         out: list[FetchedMessage] = []
         for meta in metas:
@@ -372,7 +373,7 @@ class ImapMailbox:
                 self.client.copy(ids, folder)
                 self.client.add_flags(ids, [b"\\Deleted"], silent=True)
                 self.client.uid_expunge(ids)  # exactly these UIDs, never a plain EXPUNGE
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             raise self._error(f"{mode} to {folder}", exc) from None
         return mode
 
@@ -380,8 +381,8 @@ class ImapMailbox:
 def _quietly_close(client: IMAPClient) -> None:
     try:
         client.logout()
-    except _NETWORK_ERRORS:
+    except NETWORK_ERRORS:
         try:
             client.shutdown()
-        except _NETWORK_ERRORS:
+        except NETWORK_ERRORS:
             log.debug("imap.close_failed")

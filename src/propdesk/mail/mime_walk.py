@@ -7,9 +7,11 @@ nameless parts get stable names; TNEF and Outlook .msg files are kept whole with
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import mimetypes
+import quopri
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,8 +23,9 @@ from email.policy import compat32
 from propdesk.core.message import Attachment
 from propdesk.mail.charsets import clean_text, decode_bytes, decode_header_value
 from propdesk.mail.flowed import unflow
-from propdesk.mail.header_fields import MSGID_RE
+from propdesk.mail.header_fields import ANY_MSGID_RE
 from propdesk.mail.html_text import html_to_text
+from propdesk.mail.safe_names import display_filename, safe_filename
 
 _MAX_DEPTH = 40  # MIME nesting we walk; deeper is a defect, not a RecursionError
 _BODY_BOUNDARY = re.compile(rb"(?m)^--([^\r\n]{1,200}?)(?:--)?[ \t]*\r?$")
@@ -39,6 +42,8 @@ class Walk:
     part_types: set[str] = field(default_factory=set)
     defects: list[str] = field(default_factory=list)
     enclosed_ids: list[str] = field(default_factory=list)  # Message-IDs of enclosed originals
+    # Attached messages (message/rfc822) outside reports: forwarded originals, in order.
+    enclosed: list[Message] = field(default_factory=list)
 
 
 def _payload_bytes(part: Message) -> bytes:
@@ -76,21 +81,22 @@ def content_param(part: Message, name: str) -> str:
     return value.strip().lower() if isinstance(value, str) else ""
 
 
-def _filename(part: Message, index: int, ctype: str) -> str:
+def _filename(part: Message, index: int, ctype: str) -> tuple[str, str]:
+    """(stored name, name as sent): the stored one is safe (``safe_names``), never a path."""
     try:
         name = part.get_filename() or part.get_param("name") or ""
     except Exception:  # a malformed parameter list
         name = ""
     if isinstance(name, tuple):  # RFC 2231 value the stdlib did not collapse
         name = name[2] if len(name) == 3 else ""
-    # Never a path: no separators, no "." / ".." (the name is sender-controlled).
-    name = decode_header_value(str(name))[0].replace("/", "_").replace("\\", "_").strip()
-    if name.strip("."):
-        return name[:255]
+    sent = decode_header_value(str(name))[0]
+    safe = safe_filename(sent)
+    if safe:
+        return safe, display_filename(sent)
     ext = mimetypes.guess_extension(ctype) or ".bin"
     if ctype.startswith("message/"):
         ext = ".eml"
-    return f"part-{index}{ext}"
+    return f"part-{index}{ext}", display_filename(sent)
 
 
 def _flatten(part: Message, walk: Walk) -> bytes:
@@ -112,7 +118,7 @@ def _attachment(part: Message, index: int, max_bytes: int, walk: Walk) -> None:
         data = body[1] if len(body) == 2 and ctype.startswith("message/") else data
     else:
         data = _payload_bytes(part)
-    name = _filename(part, index, ctype)
+    name, display = _filename(part, index, ctype)
     note: str | None = None
     lname = name.lower()
     if ctype == "application/ms-tnef" or lname == "winmail.dat" or lname.endswith(".tnef"):
@@ -129,6 +135,7 @@ def _attachment(part: Message, index: int, max_bytes: int, walk: Walk) -> None:
     walk.attachments.append(
         Attachment(
             filename=name,
+            display_name=display,
             content_type=ctype,
             size=size,
             sha256=hashlib.sha256(data).hexdigest(),
@@ -138,6 +145,23 @@ def _attachment(part: Message, index: int, max_bytes: int, walk: Walk) -> None:
             note=note,
         )
     )
+
+
+def _enclosed_message(part: Message, kid: Message, walk: Walk) -> Message:
+    """The attached message itself. RFC 2046 forbids base64/quoted-printable on message/rfc822,
+    but some clients send it: the stdlib then parses the encoded text as the message, so decode
+    it and parse again."""
+    cte = str(part.get("content-transfer-encoding") or "").strip().lower()
+    if cte not in ("base64", "quoted-printable") or kid.keys():
+        return kid
+    encoded = kid.as_string().encode("ascii", "replace")
+    try:
+        decoded = base64.b64decode(encoded) if cte == "base64" else quopri.decodestring(encoded)
+        inner = message_from_bytes(decoded, policy=compat32)
+    except Exception:  # binascii.Error and friends: keep what the stdlib made of it
+        return kid
+    walk.defects.append(f"{part.get_content_type()}: {cte}-encoded, decoded to read it")
+    return inner
 
 
 def _children(part: Message) -> list[Message]:
@@ -157,7 +181,7 @@ def _enclosed_message_id(part: Message) -> str | None:
         value = head.get("message-id")
     else:
         return None
-    match = MSGID_RE.search(str(value)) if value else None
+    match = ANY_MSGID_RE.search(str(value)) if value else None
     return match.group(0) if match else None
 
 
@@ -187,8 +211,11 @@ def _walk_part(  # noqa: PLR0912 - one branch per MIME shape reads better than i
         walk.enclosed_ids.append(enclosed)
     disposition = (part.get_content_disposition() or "").lower()
     if ctype.startswith("message/"):
-        for kid in _children(part):  # only to learn the types inside (delivery-status etc.)
+        kids = _children(part)
+        for kid in kids:  # only to learn the types inside (delivery-status etc.)
             walk.part_types.add(kid.get_content_type())
+        if ctype in ("message/rfc822", "message/global") and kids:
+            walk.enclosed.append(_enclosed_message(part, kids[0], walk))
         _attachment(part, index, max_bytes, walk)
         return
     if ctype.startswith("multipart/") and not part.is_multipart():
@@ -286,5 +313,6 @@ def _walk_alternative(
         walk.defects.extend(sub.defects)
         walk.attachments.extend(sub.attachments)
         walk.enclosed_ids.extend(sub.enclosed_ids)
+        walk.enclosed.extend(sub.enclosed)
     walk.texts.extend(chosen.texts)
     walk.sources |= chosen.sources

@@ -25,18 +25,26 @@ from propdesk.core.message import InboundMessage, NotTicketReason
 from propdesk.core.quoting import SplitBody, split_body
 from propdesk.mail.charsets import clean_text
 from propdesk.mail.filters import MailFacts, classify_not_ticket
+from propdesk.mail.forwards import forward_chain
 from propdesk.mail.header_fields import (
-    MSGID_RE,
     addresses,
     decoded_headers,
     first_values,
     header_date,
     message_id_of,
 )
+from propdesk.mail.header_limits import (
+    DEFAULT_LIMITS,
+    HeaderLimits,
+    bound_message_id,
+    find_message_ids,
+    one_line,
+)
 from propdesk.mail.mime_tree import as_bytes, mp_defects, normalise, not_rfc822_reason, parse_tree
 from propdesk.mail.mime_walk import Walk, content_param, walk_tree
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+DEFAULT_FORWARD_DEPTH = 3
 _MAX_DEFECTS = 60
 _BODY_MSGID = re.compile(
     rb"^[ \t>]*Message-ID[ \t]*:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE
@@ -45,16 +53,22 @@ _BOUNCE_SCAN_BYTES = 256 * 1024
 
 
 def _bounced_id(
-    walk: Walk, data: bytes, own_id: str, in_reply_to: str | None, references: tuple[str, ...]
+    walk: Walk,
+    data: bytes,
+    own_id: str,
+    in_reply_to: str | None,
+    references: tuple[str, ...],
+    *,
+    limit: int,
 ) -> str | None:
     """The Message-ID a bounce reports on: enclosed original, inline copy, then threading."""
     if walk.enclosed_ids:
-        return walk.enclosed_ids[0]
+        return bound_message_id(walk.enclosed_ids[0], limit)
     # A non-MIME bounce (qmail, Exim, broken MIME) quotes the original's headers in its body.
     parts = re.split(rb"\r?\n\r?\n", data[:_BOUNCE_SCAN_BYTES], maxsplit=1)
     body = parts[1] if len(parts) == 2 else b""
     for match in _BODY_MSGID.finditer(body):
-        found = match.group(1).decode("ascii", "replace")
+        found = bound_message_id(match.group(1).decode("ascii", "replace"), limit)
         if found != own_id:
             return found
     if in_reply_to:
@@ -92,8 +106,12 @@ def parse_message(
     own_addresses: Collection[str] = (),
     blocked_senders: Collection[str] = (),
     loop_header: str = "X-Propdesk-Loop",
+    limits: HeaderLimits = DEFAULT_LIMITS,
+    max_forward_depth: int = DEFAULT_FORWARD_DEPTH,
 ) -> InboundMessage:
-    """Parse raw message bytes; never raises (problems become ``defects``)."""
+    """Parse raw message bytes; never raises (problems become ``defects``). Every header value
+    the message keeps is bounded by ``limits`` (see ``header_limits``); forwarded originals are
+    read ``max_forward_depth`` deep (see ``forwards``)."""
     raw = as_bytes(raw)
     sha = hashlib.sha256(raw).hexdigest()
     try:
@@ -104,6 +122,8 @@ def parse_message(
             own_addresses=own_addresses,
             blocked_senders=blocked_senders,
             loop_header=loop_header,
+            limits=limits,
+            max_forward_depth=max_forward_depth,
         )
     except Exception as exc:  # the last line of defence: a bug here must not stop the daemon
         defect = f"parse failed: {type(exc).__name__}: {str(exc)[:200]}"
@@ -144,6 +164,8 @@ def _parse(
     own_addresses: Collection[str],
     blocked_senders: Collection[str],
     loop_header: str,
+    limits: HeaderLimits,
+    max_forward_depth: int,
 ) -> InboundMessage:
     reason = not_rfc822_reason(raw)
     if reason is not None:
@@ -156,9 +178,9 @@ def _parse(
     headers = decoded_headers(msg, defects)
     first = first_values(headers)
 
-    senders = addresses(msg, parser, "from", defects)
+    senders = addresses(msg, parser, "from", defects, limits)
     if not senders and "sender" in first:
-        senders = addresses(msg, None, "sender", defects)
+        senders = addresses(msg, None, "sender", defects, limits)
     sender = senders[0] if senders else None
     if len(senders) > 1:
         defects.append("several From addresses; the first is the sender")
@@ -167,10 +189,17 @@ def _parse(
     defects.extend(walk.defects)
     body = clean_text("\n\n".join(t.strip("\n") for t in walk.texts))
     split = split_body(body)
-    in_reply_to_m = MSGID_RE.search(first.get("in-reply-to", ""))
-    in_reply_to = in_reply_to_m.group(0) if in_reply_to_m else None
-    references = tuple(MSGID_RE.findall(first.get("references", "")))
-    subject = first.get("subject", "")
+    forwarded, truncated = forward_chain(
+        body, walk.enclosed, max_depth=max_forward_depth, max_bytes=max_bytes, limits=limits
+    )
+    if truncated:
+        defects.append(f"forwarded more than {max_forward_depth} deep; the rest was not read")
+    id_limit = limits.max_message_id_chars
+    in_reply_to = next(iter(find_message_ids(first.get("in-reply-to", ""), id_limit)), None)
+    # The newest references matter for threading; a 10k header keeps its last few.
+    references = tuple(find_message_ids(first.get("references", ""), id_limit))
+    references = references[-limits.max_references :] if limits.max_references else ()
+    subject = one_line(first.get("subject", ""), limits.max_subject_chars)
     ctype = msg.get_content_type()
     report_type = content_param(msg, "report-type")
     facts = MailFacts(
@@ -185,9 +214,10 @@ def _parse(
         loop_header=loop_header.lower(),
     )
     verdict = classify_not_ticket(facts)
+    own_id = message_id_of(first, sha, defects, id_limit)
     not_ticket, detail = verdict if verdict else (None, None)
     bounced = (
-        _bounced_id(walk, data, first.get("message-id", "").strip(), in_reply_to, references)
+        _bounced_id(walk, data, own_id, in_reply_to, references, limit=id_limit)
         if not_ticket is NotTicketReason.BOUNCE
         else None
     )
@@ -198,13 +228,13 @@ def _parse(
     if len(defects) > _MAX_DEFECTS:
         defects = [*defects[:_MAX_DEFECTS], f"... {len(defects) - _MAX_DEFECTS} more defects"]
     return InboundMessage(
-        message_id=message_id_of(first, sha, defects),
+        message_id=own_id,
         sha256=sha,
         size=len(raw),
         sender=sender,
-        reply_to=addresses(msg, parser, "reply-to", defects),
-        to=addresses(msg, parser, "to", defects),
-        cc=addresses(msg, parser, "cc", defects),
+        reply_to=addresses(msg, parser, "reply-to", defects, limits),
+        to=addresses(msg, parser, "to", defects, limits),
+        cc=addresses(msg, parser, "cc", defects, limits),
         subject=subject,
         date=header_date(msg, parser, defects),
         in_reply_to=in_reply_to,
@@ -219,5 +249,7 @@ def _parse(
         not_ticket=not_ticket,
         not_ticket_detail=detail,
         bounced_message_id=bounced,
+        forwarded=forwarded,
+        forward_truncated=truncated,
         extra=extra,
     )

@@ -20,7 +20,7 @@ that the work is done.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -34,6 +34,7 @@ from propdesk.mail.compose import Composer, Outgoing, OutgoingFile
 from propdesk.mail.smtp import Outcome, SendResult
 from propdesk.notify.pager import Pager
 from propdesk.notify.safety import RecipientPolicy
+from propdesk.outages import SMTP, Outages
 from propdesk.store import outbox as repo
 from propdesk.store.db import Database
 from propdesk.store.outbox import DeliveryPass, OutboxItem
@@ -58,6 +59,7 @@ class PassStats:
     dead: int = 0
     suppressed: int = 0
     stopped_early: bool = False
+    stop_requested: bool = False  # the daemon is stopping: the rest waits for the next run
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -76,6 +78,8 @@ class PassStats:
         )
         if self.stopped_early:
             line += ", stopped early (time budget)"
+        if self.stop_requested:
+            line += ", stopped (stop requested)"
         if self.errors:
             line += f", {len(self.errors)} error(s)"
         return line
@@ -97,8 +101,12 @@ class OutboxDelivery:
         *,
         clock: Clock = SYSTEM_CLOCK,
         pager: Pager | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+        outages: Outages | None = None,
     ) -> None:
         # A plain connection per row: the ORM session adds nothing here but overhead.
+        self._should_stop = should_stop  # looked at between mails: SIGTERM ends the pass
+        self._outages = outages if outages is not None else Outages(clock)
         self._db = db
         self._sender = sender
         self._composer = composer
@@ -120,6 +128,9 @@ class OutboxDelivery:
         deadline = monotonic() + self._settings.max_pass_seconds
         with repo.delivery_pass(self._db) as rows:
             while stats.handled < budget and monotonic() < deadline:
+                if self._should_stop():
+                    stats.stop_requested = True
+                    break
                 outcome = self._one(rows, stats)
                 if outcome is None:
                     break
@@ -213,6 +224,8 @@ class OutboxDelivery:
         stats: PassStats,
     ) -> object:
         fields = {"outbox_id": row.id, "kind": row.kind, "ticket_id": row.ticket_id}
+        if not result.connection_failed:
+            self._outages[SMTP].recovered()  # the server answered, whatever it said
         if result.outcome is Outcome.SENT:
             rows.finish(row.id, now, status="sent")
             stats.sent += 1
@@ -235,14 +248,19 @@ class OutboxDelivery:
         )
         rows.finish(row.id, now, status="pending", error=result.answer, next_attempt_at=now + delay)
         stats.retry += 1
-        log.warning(
+        # the server unreachable is an outage of SMTP (one event, see ``propdesk.outages``);
+        # a 4xx answer is about this mail and worth its own line
+        (log.debug if result.connection_failed else log.warning)(
             "outbox.retry_later",
             answer=result.answer,
             attempts=attempts,
             retry_in_seconds=delay.total_seconds(),
             **fields,
         )
-        return _STOP if result.connection_failed else _DONE
+        if result.connection_failed:
+            self._outages[SMTP].failed(result.answer)
+            return _STOP
+        return _DONE
 
 
 _DONE = object()

@@ -15,16 +15,18 @@ from typing import Any
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.core import conversation_mail as mails
 from propdesk.core.mail_facts import Photo, is_photo
-from propdesk.core.message import InboundMessage, NotTicketReason
+from propdesk.core.message import Forwarded, InboundMessage, NotTicketReason
 from propdesk.core.models import Ticket, TicketStatus, Urgency
 from propdesk.core.notes import tenant_phone
 from propdesk.core.notifications import (
     STAFF,
     AssignmentFacts,
+    HeldMail,
     Planned,
     Source,
     plan_assigned,
     plan_created,
+    plan_flood_notice,
     plan_pages,
     plan_status_change,
     thread_parent,
@@ -33,24 +35,46 @@ from propdesk.core.policy import SlaTarget
 from propdesk.core.safety import AdviceTexts, SafetyList, hazards_of, plan_advice
 from propdesk.core.tenants import TenantRecord, greeting_name
 from propdesk.ingest import IngestHook
+from propdesk.ingest.stages import FLOOD_SENDER
 from propdesk.ingest.types import ReplyEffects
 from propdesk.logging import get_logger
 from propdesk.mail.compose import parse_message_id
 from propdesk.store import incidents
 from propdesk.store import outbox as repo
 from propdesk.store import tenants as directory
+from propdesk.store.ingest_repo import flood_key
 from propdesk.store.tickets import ticket_from_row
 
 log = get_logger(__name__)
 
 
+def _requester_original(message: InboundMessage, requester: str) -> Forwarded | None:
+    """The forwarded original a staff-forwarded request is for (None: the sender asked)."""
+    sender = message.sender
+    wanted = requester.lower()
+    if not wanted or sender is None or wanted == sender.address.lower():
+        return None
+    for forwarded in message.forwarded:
+        if forwarded.sender is not None and forwarded.sender.address.lower() == wanted:
+            return forwarded
+    return None
+
+
 def source_of(
-    message: InboundMessage, tenant: TenantRecord | None = None, tickets: Sequence[Ticket] = ()
+    message: InboundMessage,
+    tenant: TenantRecord | None = None,
+    tickets: Sequence[Ticket] = (),
+    requester: str = "",
 ) -> Source:
-    """Threading, greeting and contact data from the tenant's email and the directory."""
-    name = greeting_name(tenant, message.sender.name if message.sender is not None else "")
+    """Threading, greeting and contact data from the tenant's email and the directory.
+    ``requester``: whom the tickets are for; a staff-forwarded request greets (and finds the
+    phone of) the forwarded original's sender, not the staff member."""
+    original = _requester_original(message, requester)
+    who = original if original is not None else message
+    display = who.sender.name if who.sender is not None else ""
+    name = greeting_name(tenant, display)
     notes = tickets[0].notes if tickets else ()
-    phone = (tenant.phone if tenant is not None else "") or tenant_phone(notes, message.signature)
+    phone = (tenant.phone if tenant is not None else "") or tenant_phone(notes, who.signature)
     photos = tuple(
         Photo(a.filename, a.content_type, a.size, a.sha256, kept=a.content is not None)
         for a in message.attachments
@@ -80,6 +104,7 @@ class NotificationHooks(IngestHook):
         safety: SafetyList | None = None,
         advice: AdviceTexts | None = None,
         paging: bool = False,
+        flood_notify: str = "",
         supervisor: str | None = None,
         digest_delay: timedelta = timedelta(minutes=5),
         tenant_status_updates: bool = True,
@@ -93,6 +118,7 @@ class NotificationHooks(IngestHook):
         self._safety = safety or SafetyList()
         self._advice = advice
         self._paging = paging
+        self._flood_notify = flood_notify
         self._supervisor = supervisor
         self._digest_delay = digest_delay
         self._tenant_status_updates = tenant_status_updates
@@ -107,9 +133,9 @@ class NotificationHooks(IngestHook):
         if not self._enabled or not tickets:
             return
         made = [t if isinstance(t, Ticket) else ticket_from_row(t) for t in tickets]
-        sender = message.sender or (parsed.sender.address if parsed.sender else "")
-        tenant = directory.find_by_email(session, sender) if sender else None
-        source = source_of(parsed, tenant, made)
+        requester = made[0].requested_for
+        tenant = directory.find_by_email(session, requester) if requester else None
+        source = source_of(parsed, tenant, made, requester)
         found = (
             {}
             if self._advice is None
@@ -165,6 +191,30 @@ class NotificationHooks(IngestHook):
 
         Deliberate: acknowledging every reply is what turns two auto-responders into a loop.
         """
+
+    def message_held(
+        self, session: Any, message: Any, parsed: InboundMessage, *, notify: bool
+    ) -> None:
+        """The first hold of a flood this hour: one staff notice (later holds stay silent)."""
+        if not (self._enabled and notify and self._flood_notify):
+            return
+        by_sender = message.reason == FLOOD_SENDER
+        held = HeldMail(
+            key=flood_key(sender=message.sender)
+            if by_sender
+            else flood_key(mailbox=message.mailbox),
+            reason=str(message.reason),
+            detail=str(message.error or ""),
+            sender=str(message.sender or ""),
+            mailbox=str(message.mailbox),
+            subject=str(message.subject or ""),
+            message_pk=int(message.id),
+            received_at=message.received_at,
+        )
+        repo.add(
+            session, [plan_flood_notice(self._flood_notify, held)], self._clock.now(), self._domain
+        )
+        log.warning("ingest.flood_notice", key=held.key, recipient=self._flood_notify)
 
     def reply_handled(
         self, session: Any, message: Any, parsed: InboundMessage, effects: ReplyEffects

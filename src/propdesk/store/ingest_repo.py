@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ from propdesk.core.message import Attachment, InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.store import conversations, tenants
 from propdesk.store.locks import xact_lock
-from propdesk.store.records import EarlierMessage, Lookups
+from propdesk.store.records import EarlierMessage, FloodCounts, Lookups
 from propdesk.store.repository import add_event, clean_opt, clean_text
 from propdesk.store.tables import (
     EVENT_COMMENT,
@@ -33,6 +34,7 @@ from propdesk.store.tables import (
     TicketEventRow,
     TicketRow,
 )
+from propdesk.store.tables_outbox import OutboxRow
 from propdesk.store.tickets import ticket_values
 
 #: The unique keys whose violation means "recorded already" (IMAP key) or "same bytes" (content).
@@ -100,9 +102,12 @@ def get_message(session: Session, pk: int, *, for_update: bool = False) -> Inbou
     return session.get(InboundMessageRow, pk, with_for_update=for_update)
 
 
-def quarantined_ids(session: Session, message_pk: int | None = None) -> list[int]:
-    """Ids of quarantined messages (all, or just ``message_pk``), oldest first."""
-    query = select(InboundMessageRow.id).where(InboundMessageRow.outcome == "quarantined")
+def quarantined_ids(
+    session: Session, message_pk: int | None = None, *, outcome: str = "quarantined"
+) -> list[int]:
+    """Ids of quarantined (or ``held_flood``) messages (all, or just ``message_pk``), oldest
+    first."""
+    query = select(InboundMessageRow.id).where(InboundMessageRow.outcome == outcome)
     if message_pk is not None:
         query = query.where(InboundMessageRow.id == message_pk)
     return list(session.scalars(query.order_by(InboundMessageRow.id)))
@@ -118,11 +123,6 @@ def start_retry(row: InboundMessageRow) -> bytes | None:
     return raw
 
 
-def retry_done(row: InboundMessageRow) -> None:
-    """The retried row has a final outcome: its bytes are no longer needed."""
-    row.raw = None
-
-
 def note_failed_retry(session: Session, pk: int, error: str) -> None:
     """A retry failed again: count it and keep the newest error."""
     row = session.get(InboundMessageRow, pk)
@@ -134,16 +134,40 @@ def note_failed_retry(session: Session, pk: int, error: str) -> None:
 # -- what the stages need to know -----------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class FloodQuery:
+    """What to count for the flood limits: mail in ``window`` before the message, by sender
+    and/or by mailbox; staff notices written since ``now - window``."""
+
+    window: timedelta
+    now: datetime
+    by_sender: bool = True
+    by_mailbox: bool = True
+
+
+#: The outbox kind of the staff notice about held mail; ``context.flood_key`` names whose.
+FLOOD_NOTICE_KIND = "flood_held"
+
+
+def flood_key(*, sender: str | None = None, mailbox: str | None = None) -> str:
+    """Whose flood a notice is about: ``sender:<address>`` or ``mailbox:<name>``."""
+    return f"sender:{sender}" if sender is not None else f"mailbox:{mailbox}"
+
+
 def lookups(
     session: Session,
     row: InboundMessageRow,
     refs: Sequence[str],
+    flood: FloodQuery | None = None,
+    requester: str | None = None,
     *,
     directory: Directory = NO_DIRECTORY,
     matched_by: dict[str, str] | None = None,
 ) -> Lookups:
-    """Everything the ingest stages ask the database about one described message row; the
-    ticket it threads to is locked (``propdesk.store.conversations.thread_ticket``)."""
+    """Everything the ingest stages ask the database about one described message row.
+    ``requester``: whose directory entry fills the tickets (default the sender; a staff member's
+    forward is the forwarded tenant's). The ticket it threads to is locked
+    (``propdesk.store.conversations.thread_ticket``)."""
     assert row.sha256 is not None
     if row.message_id and row.sender:
         # Serialise deliveries of one Message-ID across mailboxes (their daemons differ).
@@ -157,9 +181,54 @@ def lookups(
         exclude_id=row.id,
     )
     seen = None if earlier is None else EarlierMessage(earlier.id, earlier.mailbox, earlier.sha256)
-    tenant = tenants.find_by_email(session, row.sender) if row.sender else None
+    counts = FloodCounts() if flood is None else flood_counts(session, row, flood)
+    whose = row.sender if requester is None else requester
+    tenant = tenants.find_by_email(session, whose) if whose else None
     thread = conversations.thread_ticket(session, refs, row.sender, directory, matched_by or {})
-    return Lookups(seen, existing_tickets(session, refs), tenant, thread)
+    return Lookups(seen, existing_tickets(session, refs), tenant, counts, thread)
+
+
+def flood_counts(session: Session, row: InboundMessageRow, q: FloodQuery) -> FloodCounts:
+    """Mail from the same sender and into the same mailbox in the window before ``row`` (by
+    INTERNALDATE, so a backlog read at once counts as it was sent), and whether staff were told.
+    Serialised per sender, so two daemons cannot both let the limit's last message through."""
+    counted = and_(
+        InboundMessageRow.received_at > row.received_at - q.window,
+        InboundMessageRow.received_at <= row.received_at,
+        InboundMessageRow.outcome.not_in(("duplicate", "skipped")),
+    )
+    if row.id is not None:
+        counted = and_(counted, InboundMessageRow.id != row.id)
+    sender_n = mailbox_n = 0
+    if q.by_sender and row.sender:
+        xact_lock(session, "flood", row.sender)
+        sender_n = _count(session, and_(counted, InboundMessageRow.sender == row.sender))
+    if q.by_mailbox:
+        mailbox_n = _count(session, and_(counted, InboundMessageRow.mailbox == row.mailbox))
+    since = q.now - q.window
+    return FloodCounts(
+        sender_recent=sender_n,
+        mailbox_recent=mailbox_n,
+        sender_notified=bool(row.sender)
+        and _notified(session, flood_key(sender=row.sender), since),
+        mailbox_notified=_notified(session, flood_key(mailbox=row.mailbox), since),
+    )
+
+
+def _count(session: Session, where: ColumnElement[bool]) -> int:
+    return int(
+        session.scalar(select(func.count()).select_from(InboundMessageRow).where(where)) or 0
+    )
+
+
+def _notified(session: Session, key: str, since: datetime) -> bool:
+    """A staff notice about ``key``'s flood was queued since ``since``."""
+    query = select(OutboxRow.id).where(
+        OutboxRow.kind == FLOOD_NOTICE_KIND,
+        OutboxRow.context["flood_key"].astext == key,
+        OutboxRow.created_at >= since,
+    )
+    return session.scalars(query.limit(1)).first() is not None
 
 
 def _find_earlier(
@@ -210,12 +279,16 @@ def record(
     reason: str | None,
     *,
     duplicate_of: int | None = None,
+    error: str | None = None,
+    raw: bytes | None = None,
 ) -> None:
-    """Give ``row`` its final outcome and write it (new rows are inserted here)."""
+    """Give ``row`` its final outcome and write it (new rows are inserted here). ``raw``: the
+    bytes to keep (quarantined and held rows), else they are cleared."""
     row.outcome = outcome
     row.reason = reason
-    row.error = None
+    row.error = clean_opt(error)
     row.duplicate_of = duplicate_of
+    row.raw = raw
     session.add(row)
     session.flush()
 
@@ -319,5 +392,6 @@ def store_attachments(
                 inline=att.inline,
                 content_id=clean_opt(att.content_id),
                 note=clean_opt(att.note),
+                display_name=clean_opt(att.display_name or None),
             )
         )

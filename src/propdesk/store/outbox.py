@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Row, Table, func, select, text, update
 
 from propdesk.core.notifications import Planned
-from propdesk.mail.compose import Outgoing, make_message_id
+from propdesk.mail.compose import Outgoing, make_message_id, make_notice_message_id
 from propdesk.store.db import Database, Executor, connection
 from propdesk.store.tables import AttachmentBlobRow
 from propdesk.store.tables_outbox import outbox
@@ -51,7 +51,12 @@ def add(
     rows: list[dict[str, Any]] = []
     written: list[Written] = []
     for row_id, p in zip(ids, planned, strict=True):
-        mid = make_message_id(p.ticket_ids[0], row_id, domain)
+        ticket_id = p.ticket_ids[0] if p.ticket_ids else ""
+        mid = (
+            make_message_id(ticket_id, row_id, domain)
+            if ticket_id
+            else make_notice_message_id(row_id, domain)
+        )
         written.append(Written(row_id, mid))
         rows.append(
             {
@@ -59,7 +64,7 @@ def add(
                 "kind": p.kind,
                 "audience": p.audience,
                 "recipient": p.recipient.strip().lower(),
-                "ticket_id": p.ticket_ids[0],
+                "ticket_id": ticket_id,
                 "ticket_ids": list(p.ticket_ids),
                 "message_id": mid,
                 "in_reply_to": p.in_reply_to,

@@ -128,6 +128,7 @@ class AttachmentInfo:
     sha256: str
     stored: bool
     note: str | None
+    display_name: str | None = None  # the name as sent, display text only (``filename`` is safe)
 
 
 def attachments_of_ticket(session: Session, ticket: TicketRow) -> list[AttachmentInfo]:
@@ -148,6 +149,7 @@ def attachments_of_ticket(session: Session, ticket: TicketRow) -> list[Attachmen
             r.sha256,
             r.blob_sha256 is not None,
             r.note,
+            r.display_name,
         )
         for r in rows
     ]

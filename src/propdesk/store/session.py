@@ -14,9 +14,10 @@ from sqlalchemy.exc import (
     OperationalError,
     ProgrammingError,
 )
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Engine", "Session", "Sessions", "is_outage", "sessions", "unique_conflict"]
+__all__ = ["Engine", "Session", "Sessions", "is_outage", "ping", "sessions", "unique_conflict"]
 
 #: Makes sessions; ``sessions.begin()`` is one transaction (commit on success, else rollback).
 Sessions = sessionmaker[Session]
@@ -38,9 +39,22 @@ def unique_conflict(exc: BaseException) -> str | None:
 
 
 def is_outage(exc: BaseException) -> bool:
-    """A lost or refused database connection, or a schema that does not match the code (a missing
-    table or column: a deployment problem): not the message's fault, so the pass stops instead
-    of quarantining every message. Content-driven errors (``DataError``) still quarantine."""
-    if isinstance(exc, OperationalError | InterfaceError | ProgrammingError):
+    """A lost or refused database connection, no free connection in the pool within its timeout
+    (``sqlalchemy.exc.TimeoutError``: the database is overloaded or connections leak), or a
+    schema that does not match the code (a missing table or column: a deployment problem): not
+    the message's fault, so the pass stops instead of quarantining every message.
+    Content-driven errors (``DataError``) still quarantine."""
+    if isinstance(exc, OperationalError | InterfaceError | ProgrammingError | PoolTimeout):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def ping(engine: Engine) -> str | None:
+    """``SELECT 1`` now: None when the database answers, else a one-line reason (no URL)."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:  # any failure is the answer, not a crash
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return f"{type(exc).__name__}: {first}"[:300]
+    return None

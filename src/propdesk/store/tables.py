@@ -38,7 +38,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from propdesk.store.base import Base
 
 #: Outcomes of one inbound message (exactly one per message).
-OUTCOMES = ("ticketed", "comment", "ignored", "quarantined", "skipped", "duplicate")
+OUTCOMES = (
+    "ticketed",
+    "comment",
+    "ignored",
+    "quarantined",
+    "skipped",
+    "duplicate",
+    "held_flood",
+)
 
 #: Kinds of ticket events written by ingest; other modules may add kinds (no CHECK on purpose).
 EVENT_CREATED = "created"
@@ -136,7 +144,8 @@ class InboundMessageRow(Base):
     __table_args__ = (
         UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_messages_imap_key"),
         CheckConstraint(
-            "outcome IN ('ticketed', 'comment', 'ignored', 'quarantined', 'skipped', 'duplicate')",
+            "outcome IN ('ticketed', 'comment', 'ignored', 'quarantined', 'skipped', 'duplicate', "
+            "'held_flood')",
             name="outcome",
         ),
         # The content key: first-seen bytes per mailbox. Duplicate rows point at the first one;
@@ -150,6 +159,9 @@ class InboundMessageRow(Base):
         ),
         Index("ix_inbound_messages_message_id", "message_id"),
         Index("ix_inbound_messages_outcome", "outcome"),
+        # The flood limits count recent mail per sender and per mailbox (revision 0004).
+        Index("ix_inbound_messages_sender_received", "sender", "received_at"),
+        Index("ix_inbound_messages_mailbox_received", "mailbox", "received_at"),
     )
 
 
@@ -198,6 +210,8 @@ class AttachmentRow(Base):
     inline: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     content_id: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    # The name as sent, display text only (revision 0004); ``filename`` is the safe one.
+    display_name: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("inbound_message_id", "position"),)
 

@@ -58,9 +58,13 @@ def list_tickets(
     now: datetime,
     breached: bool = False,
     due_within: timedelta | None = None,
+    needs_review: bool = False,
 ) -> list[dict[str, Any]]:
-    """Tickets oldest first, optionally of one status, breached, or with a deadline soon."""
-    where = sla_filters(now, breached=breached, due_within=due_within)
+    """Tickets oldest first, optionally of one status, breached, with a deadline soon, or that
+    triage was unsure of (``metadata.needs_review``)."""
+    where = list(sla_filters(now, breached=breached, due_within=due_within))
+    if needs_review:
+        where.append(TicketRow.metadata_["needs_review"].as_boolean().is_(True))
     with reading(db) as session:
         return [ticket_json(t) for t in repo.list_tickets(session, status, where)]
 
@@ -102,6 +106,7 @@ def detail(db: Database, ticket_id: str) -> TicketDetail | None:
         attachments = [
             {
                 "filename": a.filename,
+                "name_as_sent": a.display_name,
                 "content_type": a.content_type,
                 "size": a.size,
                 "sha256": a.sha256,

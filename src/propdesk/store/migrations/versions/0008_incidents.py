@@ -1,7 +1,7 @@
 """Incidents: tickets of several units of one building about one building system, linked.
 
 Revision ID: 0008_incidents
-Revises: 0006_conversations (0007_intake_limits once intake lands)
+Revises: 0007_intake_limits
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_incidents"
-down_revision = "0006_conversations"
+down_revision = "0007_intake_limits"
 branch_labels = None
 depends_on = None
 
