@@ -30,6 +30,7 @@ from pydantic import (
 from propdesk.config_base import Secret as Secret
 from propdesk.config_base import Weekday as Weekday
 from propdesk.config_base import _Model
+from propdesk.config_features import IncidentsConfig, PagingConfig, SafetyConfig
 from propdesk.config_sections import ConversationsConfig as ConversationsConfig
 from propdesk.config_sections import EscalationConfig as EscalationConfig
 from propdesk.config_sections import MetricsConfig as MetricsConfig
@@ -286,6 +287,9 @@ class Config(_Model):
     startup: StartupConfig = Field(default_factory=StartupConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    safety: SafetyConfig = Field(default_factory=SafetyConfig)
+    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
+    paging: PagingConfig = Field(default_factory=PagingConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

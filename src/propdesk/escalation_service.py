@@ -116,7 +116,7 @@ class EscalationService:
             store.due_now(session, ticket_pks, now)
             return []
         report = PassReport(now=now)
-        self._process(session, store.created(session, ticket_pks), now, report)
+        self._process(session, store.created(session, ticket_pks, now), now, report)
         return report.escalated + report.warned
 
     # -- the periodic pass -------------------------------------------------------------------

@@ -28,10 +28,15 @@ from propdesk.app.adapters import own_addresses as own_addresses
 from propdesk.app.adapters import prepare_in as prepare_in
 from propdesk.app.adapters import smtp_sender as smtp_sender
 from propdesk.app.adapters import templates as templates
+from propdesk.app.conversations import _auto_close_task
 from propdesk.app.conversations import auto_close as auto_close
 from propdesk.app.conversations import conversation_policy as conversation_policy
 from propdesk.app.conversations import staff_addresses as staff_addresses
 from propdesk.app.conversations import supervisor as supervisor
+from propdesk.app.features import _deadline_task, deadline_hook, incident_hook, recurrence_hook
+from propdesk.app.features import advice_texts as advice_texts
+from propdesk.app.features import deadline_pass as deadline_pass
+from propdesk.app.features import pager as pager
 from propdesk.app.pipeline import analyser as analyser
 from propdesk.app.pipeline import business_hours as business_hours
 from propdesk.app.pipeline import parser as parser
@@ -61,6 +66,7 @@ from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
 from propdesk.escalation_service import EscalationHook, EscalationService
+from propdesk.incident_service import IncidentService
 from propdesk.ingest import Analyse, IngestHook, IngestLimits, IngestService
 from propdesk.ingest.service import DirectoryFor
 from propdesk.ingest.types import Prepare
@@ -126,6 +132,7 @@ def outbox_delivery(
         config.notifications,
         own_addresses(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        pager=pager(config),
         should_stop=(lambda: shared.stop.requested) if shared is not None else lambda: False,
         outages=shared.outages if shared is not None else None,
     )
@@ -157,6 +164,9 @@ def notification_hooks(
         message_id_domain(config),
         enabled=config.notifications.enabled,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        safety=the_rules.safety,
+        advice=advice_texts(config, the_rules),
+        paging=config.paging.enabled,
         supervisor=supervisor(config, the_rules),
         digest_delay=timedelta(minutes=config.conversations.reply_digest_minutes),
         tenant_status_updates=config.notifications.tenant_status_updates,
@@ -235,18 +245,24 @@ def _escalation_task(
     return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
 
 
-def _auto_close_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: Shared
-) -> PeriodicTask:
-    task = auto_close(config, made, clock)
-    return PeriodicTask(task.name, config.conversations.auto_close_seconds, task.run_once)
+def incident_service(config: Config, eng: Engine, *, clock: Clock | None = None) -> IncidentService:
+    """List, show, merge, split incidents; a status change reaches every linked ticket."""
+    clk = clock if clock is not None else SYSTEM_CLOCK
+    return IncidentService(eng, status_change_service(config, eng, clock=clk), clock=clk)
 
 
 #: The in-transaction hooks of ingest, in the order they run (one line each), like PROBES.
-INGEST_HOOKS: list[HookFactory] = [_notification_hooks, escalation_hooks]
+INGEST_HOOKS: list[HookFactory] = [
+    incident_hook,
+    recurrence_hook,
+    deadline_hook,
+    _notification_hooks,
+    escalation_hooks,
+]
 PERIODIC_TASKS: list[TaskFactory] = [
     _outbox_task,
     _escalation_task,
+    _deadline_task,
     reporting.digest_task,
     _auto_close_task,
 ]

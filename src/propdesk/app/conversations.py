@@ -13,6 +13,7 @@ from propdesk.conversation_service import AutoClose
 from propdesk.core.conversation import ConversationPolicy
 from propdesk.core.pipeline import rule_addresses
 from propdesk.core.rules import Rules
+from propdesk.daemon.loop import PeriodicTask, Shared
 
 
 def staff_addresses(config: Config, the_rules: Rules) -> frozenset[str]:
@@ -49,3 +50,10 @@ def conversation_policy(config: Config, the_rules: Rules) -> ConversationPolicy 
 def auto_close(config: Config, db: Engine | sessionmaker[Session], clock: Clock) -> AutoClose:
     """The auto-close pass (Resolved tickets nobody answered)."""
     return AutoClose(db, config.conversations.auto_close_days, clock=clock)
+
+
+def _auto_close_task(
+    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: Shared
+) -> PeriodicTask:
+    task = auto_close(config, made, clock)
+    return PeriodicTask(task.name, config.conversations.auto_close_seconds, task.run_once)

@@ -155,6 +155,11 @@ class TicketMetadata:
     floor: str | None = None
     section: str | None = None
     matched_rules: tuple[str, ...] = ()
+    recurring: int = 0  # n-th report of this unit's subcategory within [report] recurring_days
+    recurs_after: str | None = None  # the ticket it repeats (the latest earlier one)
+    # the repair deadline a law sets (propdesk.core.deadlines): jurisdiction, citation, rule,
+    # due_at (ISO UTC), notify
+    statutory: dict[str, Any] | None = None
     email_sender_name: str = ""  # the From display name: tenant mails greet by it
     # how sure triage is of this ticket (0-1; None: decided by the rules alone) and which of
     # its decisions were unsure ("ticket", "category", "urgency", "contractor"): needs review
@@ -167,6 +172,15 @@ class TicketMetadata:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict in the spec's shape (extra keys after the spec's five)."""
+        out = self._spec_dict()
+        if self.recurring:
+            out["recurring"] = self.recurring
+            out["recurs_after"] = self.recurs_after
+        if self.statutory:
+            out["statutory"] = dict(self.statutory)
+        return out
+
+    def _spec_dict(self) -> dict[str, Any]:
         return {
             "email_subject": self.email_subject,
             "email_sender": self.email_sender,
@@ -196,6 +210,9 @@ class TicketMetadata:
             floor=data.get("floor"),
             section=data.get("section"),
             matched_rules=tuple(data.get("matched_rules", ())),
+            recurring=int(data.get("recurring", 0)),
+            recurs_after=data.get("recurs_after"),
+            statutory=dict(data["statutory"]) if data.get("statutory") else None,
             email_sender_name=str(data.get("email_sender_name", "")),
             triage_confidence=data.get("triage_confidence"),
             unsure=tuple(data.get("unsure", ())),

@@ -13,9 +13,10 @@ spec, on purpose:
 THE TENANT CAP, one rule (``[notifications] tenant_cap_per_hour``): at most N acknowledgements of
 new mail (``ticket_created_tenant``) go to one tenant address per hour; more are recorded
 ``suppressed``. It exists against floods (a tenant's mail loop, a script writing every minute).
-Every other tenant mail (status updates, completion, reopen, and any kind added later) is about
-work on a ticket the tenant is waiting for: it is NEVER suppressed by the cap and does not count
-towards it. Staff mail is never capped either. ``capped(kind)`` is the rule; delivery applies it.
+Every other tenant mail (safety advice, status updates, completion, reopen, and any kind added
+later) is about work on a ticket the tenant is waiting for: it is NEVER suppressed by the cap
+and does not count towards it. Staff mail is never capped either. ``capped(kind)`` is the rule;
+delivery applies it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ from propdesk.core.policy import SlaTarget
 URGENCY_LABELS = {Urgency.HIGH: "High", Urgency.MEDIUM: "Medium", Urgency.LOW: "Low"}
 STAFF = "staff"
 TENANT = "tenant"
+#: The safety advice mail (``propdesk.core.safety``): tenant mail, not an acknowledgement,
+#: so the cap never holds it back (``capped``).
+ADVICE_KIND = "safety_advice"
+#: The after-hours page (``propdesk.notify.pager``): an outbox row delivered to the paging hook,
+#: not over SMTP; its recipient is a placeholder.
+PAGE_KIND = "page"
+PAGE_RECIPIENT = "pager@paging.invalid"
 #: The acknowledgement of new mail: the only kind the tenant cap applies to (see above).
 ACKNOWLEDGEMENT_KIND = "ticket_created_tenant"
 #: Parsers give a message without a Message-ID one of these: nothing to thread to.
@@ -61,6 +69,7 @@ class Planned:
     context: Mapping[str, Any]
     in_reply_to: str | None = None
     references: tuple[str, ...] = field(default_factory=tuple)
+    not_before: datetime | None = None  # held until then (an incident follower's staff mail)
     coalesce_key: str | None = None  # pending rows with one key are one mail (digests)
 
 
@@ -101,9 +110,21 @@ def ticket_context(ticket: Ticket, sla: Mapping[Urgency, SlaTarget]) -> dict[str
         "requires_contractor": ticket.metadata.requires_contractor,
         "sla_response": describe_span(target.response) if target else "as soon as we can",
         "sla_resolution": describe_span(target.resolution) if target else "as soon as we can",
+        "recurring": ticket.metadata.recurring,
+        "recurs_after": ticket.metadata.recurs_after or "",
+        "statutory": _statutory(ticket),
         "response_due": "",  # the deadlines themselves, where the caller knows them
         "resolution_due": "",
     }
+
+
+def _statutory(ticket: Ticket) -> str:
+    """``by 2026-12-05 18:00 UTC (EXAMPLE: RCW 59.18.070: ...)`` or empty."""
+    law = ticket.metadata.statutory
+    if not law:
+        return ""
+    due = datetime.fromisoformat(str(law["due_at"]).replace("Z", "+00:00"))
+    return f"by {due:%Y-%m-%d %H:%M} UTC ({law['citation']}: {law['rule']})"
 
 
 @dataclass(frozen=True)
@@ -137,12 +158,17 @@ def plan_created(
     source: Source,
     sla: Mapping[Urgency, SlaTarget],
     facts: AssignmentFacts | None = None,
+    advice_sent: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Planned]:
-    """One mail per ticket to its assignee, one acknowledgement per tenant listing all tickets."""
+    """One mail per ticket to its assignee, one acknowledgement per tenant listing all tickets.
+
+    ``advice_sent``: ticket id -> the hazards whose safety advice went to the tenant first (the
+    assignee's mail says so)."""
     facts = facts or AssignmentFacts()
     out: list[Planned] = []
     contexts = [ticket_context(t, sla) for t in tickets]
     for ticket, ctx in zip(tickets, contexts, strict=True):
+        ctx["safety_advice"] = list((advice_sent or {}).get(ticket.ticket_id, ()))
         out.append(_assignment(ticket, ctx, source, facts))
     by_tenant: dict[str, list[int]] = {}
     for i, ticket in enumerate(tickets):
@@ -160,6 +186,21 @@ def plan_created(
             )
         )
     return out
+
+
+def plan_pages(tickets: Sequence[Ticket]) -> list[Planned]:
+    """One page per urgency-1 ticket received after hours (the paging hook gets its JSON)."""
+    return [
+        Planned(
+            kind=PAGE_KIND,
+            audience=STAFF,
+            recipient=PAGE_RECIPIENT,
+            ticket_ids=(t.ticket_id,),
+            context={"ticket": t.to_dict()},
+        )
+        for t in tickets
+        if t.urgency is Urgency.HIGH and t.metadata.after_hours
+    ]
 
 
 def plan_status_change(

@@ -29,14 +29,19 @@ from propdesk.core.conversation_rules import (
     ConversationRules,
     parse_conversation,
 )
+from propdesk.core.deadlines import TABLE as STATUTE_TABLE
+from propdesk.core.deadlines import Jurisdiction, parse_jurisdictions
 from propdesk.core.policy import POLICY_TABLES, Policy, parse_policy
+from propdesk.core.safety import SAFETY_TABLE, SYSTEMS_TABLE, SafetyList, parse_safety
 from propdesk.core.triage_model import TriageModel, model_from_bytes
 from propdesk.core.vocabulary import VOCABULARY_TABLES, Vocabulary, parse_vocabulary
 from propdesk.errors import RulesError
 
 DEFAULT_FILES: tuple[str, ...] = ("policy.toml", "vocabulary.toml", "conversation.toml")
 MODEL_FILE = "triage_model.json.gz"  # written by bench/train.py
-KNOWN_TABLES: frozenset[str] = POLICY_TABLES | VOCABULARY_TABLES | CONVERSATION_TABLES
+KNOWN_TABLES: frozenset[str] = (
+    POLICY_TABLES | VOCABULARY_TABLES | CONVERSATION_TABLES | {STATUTE_TABLE}
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,9 @@ class Rules:
     conversation: ConversationRules
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     triage: TriageModel | None = None  # the learned part; None: the rules decide alone
+    safety: SafetyList = field(default_factory=SafetyList)  # hazards that get advice at once
+    building_systems: SafetyList = field(default_factory=SafetyList)  # what incidents group by
+    statutory: tuple[Jurisdiction, ...] = ()  # repair deadlines by law (none by default)
 
 
 @cache
@@ -108,7 +116,7 @@ def rules_from_texts(defaults: list[tuple[str, str]], override: tuple[str, str] 
             tables[table], sources[table] = value, name
 
     def source_of(table: str) -> str:
-        if table in POLICY_TABLES:
+        if table in POLICY_TABLES or table == STATUTE_TABLE:
             default = DEFAULT_FILES[0]
         elif table in CONVERSATION_TABLES:
             default = DEFAULT_FILES[2]
@@ -123,11 +131,17 @@ def rules_from_texts(defaults: list[tuple[str, str]], override: tuple[str, str] 
     conversation = parse_conversation(
         {t: tables[t] for t in tables if t in CONVERSATION_TABLES}, source_of
     )
+    situations = frozenset(r.name for r in vocabulary.urgency_rules)
     return Rules(
         policy=policy,
         vocabulary=vocabulary,
         conversation=conversation,
         sources=MappingProxyType(sources),
+        safety=parse_safety(tables.get(SAFETY_TABLE), source_of, situations),
+        building_systems=parse_safety(
+            tables.get(SYSTEMS_TABLE), source_of, situations, name=SYSTEMS_TABLE
+        ),
+        statutory=parse_jurisdictions(tables.get(STATUTE_TABLE), source_of, situations),
     )
 
 

@@ -56,7 +56,7 @@ __all__ = [
 VOCABULARY_TABLES: frozenset[str] = (
     frozenset(
         {"topics", "urgency", "urgency_rules", "context", "cues", "contractor", "spelling"}
-        | {"location", "safety"}
+        | {"location", "safety", "building_systems"}
     )
     | DECISION_TABLES
 )
@@ -208,15 +208,21 @@ def _parse_urgency_rules(tables: Mapping[str, Any], b: _Builder) -> tuple[Urgenc
 def _parse_safety(
     tables: Mapping[str, Any], b: _Builder, rules: tuple[UrgencyRule, ...]
 ) -> dict[str, tuple[str, ...]]:
-    """``[safety]``: hazard = [urgency rules that recognise it]; each must exist at level "1"."""
-    ones = {r.name for r in rules if r.level == "1"}
+    """``[safety.<key>]``, triage's part: hazard name -> the urgency rules (``situations``) that
+    recognise it, each at level "1". The rest of the shape (and names of no rule at all) is
+    ``propdesk.core.safety``'s to validate; entries with phrases only raise nothing here."""
+    levels = {r.name: r.level for r in rules}
     safety: dict[str, tuple[str, ...]] = {}
-    for hazard, names in _table(tables, "safety", b).items():
-        listed = _str_list(names, b, "safety", str(hazard))
-        unknown = [n for n in listed if n not in ones]
-        if unknown:
-            raise b.fail("safety", str(hazard), f"not urgency rules of level 1: {unknown}")
-        safety[str(hazard)] = tuple(listed)
+    for key, spec in _table(tables, "safety", b).items():
+        situations = spec.get("situations", []) if isinstance(spec, Mapping) else []
+        if not isinstance(situations, list):
+            continue
+        listed = [str(n) for n in situations if str(n) in levels]
+        low = [n for n in listed if levels[n] != "1"]
+        if low:
+            raise b.fail("safety", f"{key}.situations", f"not urgency rules of level 1: {low}")
+        if listed:
+            safety[str(spec.get("name", key))] = tuple(listed)
     return safety
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import jinja2
 
 from propdesk.config import Config
-from propdesk.core.notifications import ACKNOWLEDGEMENT_KIND
+from propdesk.core.notifications import ACKNOWLEDGEMENT_KIND, ADVICE_KIND
 from propdesk.errors import ConfigError
 
 # Which template each kind of notification uses, and the words its subject starts with.
@@ -38,6 +38,10 @@ TEMPLATES: dict[str, str] = {
     # Escalation mail (core.notifications.plan_escalation): to the rule's target / the assignee.
     "escalation": "Escalation",
     "sla_warning": "Resolution Deadline Approaching",
+    # The safety advice (core.safety.plan_advice): to the tenant, ahead of the acknowledgement.
+    "safety_advice": "Safety Advice - Act Now",
+    # An incident formed (core.incidents.plan_formed): to the first ticket's assignee, once.
+    "incident_formed": "Building Incident",
     # Flood limits (core.notifications.plan_flood_notice): to staff, no ticket.
     "flood_held": "Mail Held by the Flood Limit",
     # Conversations (core.conversation_mail): to the assignee, the supervisor, a staff sender.
@@ -46,7 +50,7 @@ TEMPLATES: dict[str, str] = {
     "low_rating": "Low Satisfaction Rating",
     "command_refused": "Command Refused",
 }
-ACKNOWLEDGEMENT_KINDS = frozenset({ACKNOWLEDGEMENT_KIND})
+ACKNOWLEDGEMENT_KINDS = frozenset({ACKNOWLEDGEMENT_KIND, ADVICE_KIND})
 
 MESSAGE_ID_RE = re.compile(r"^<propdesk\.(TKT-[0-9A-Z]{8})\.([0-9A-Za-z]+)@([^<>@\s]+)>$")
 _TICKET_ID_RE = re.compile(r"^TKT-[0-9A-Z]{8}$")
@@ -219,7 +223,16 @@ def sample_context() -> dict[str, Any]:
         "notes": [{"kind": "access", "text": "The key is under the mat."}],
     }
     return {
-        "tickets": [ticket, {**ticket, "ticket_id": "TKT-00000001"}],
+        "tickets": [ticket, {**ticket, "ticket_id": "TKT-00000001", "safety_advice": ["gas"]}],
+        "advice": [{"hazard": "gas or rotten-egg smell", "advice": "Leave now; call 911."}],
+        "numbers": {"emergency": "911"},
+        "incident": {
+            "ref": "INC-1",
+            "building": "A",
+            "system": "heating",
+            "units": ["Unit 1A", "Unit 2B"],
+            "count": 2,
+        },
         "tenant_name": "Sample Tenant",
         "tenant_phone": "555-0101",
         "attachments": ["photo.jpg"],

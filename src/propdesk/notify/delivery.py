@@ -13,9 +13,9 @@ dead with the server's answer. Loop and flood safety (robots, our own addresses,
 hourly cap) are decided here, right before sending, and recorded as ``suppressed``.
 
 The tenant cap is one rule (``propdesk.core.notifications.capped``): it counts and limits
-acknowledgements of new mail only. Status, completion and reopen mails are never suppressed by
-it and never count towards it: a tenant who wrote five times in an hour still learns that the
-work is done.
+acknowledgements of new mail only. Safety advice, status, completion and reopen mails are never
+suppressed by it and never count towards it: a tenant who wrote five times in an hour still learns
+that the work is done.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from typing import Protocol
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import NotificationsConfig
-from propdesk.core.notifications import ACKNOWLEDGEMENT_KIND, TENANT, capped
+from propdesk.core.notifications import ACKNOWLEDGEMENT_KIND, PAGE_KIND, TENANT, capped
 from propdesk.logging import get_logger
 from propdesk.mail.compose import Composer, Outgoing, OutgoingFile
 from propdesk.mail.smtp import Outcome, SendResult
+from propdesk.notify.pager import Pager
 from propdesk.notify.safety import RecipientPolicy
 from propdesk.outages import SMTP, Outages
 from propdesk.store import outbox as repo
@@ -99,6 +100,7 @@ class OutboxDelivery:
         own_addresses: Iterable[str],
         *,
         clock: Clock = SYSTEM_CLOCK,
+        pager: Pager | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         outages: Outages | None = None,
     ) -> None:
@@ -111,6 +113,7 @@ class OutboxDelivery:
         self._settings = settings
         self._policy = RecipientPolicy(own_addresses)
         self._clock = clock
+        self._pager = pager
 
     def __call__(self) -> PassStats:
         return self.run_once()
@@ -154,6 +157,8 @@ class OutboxDelivery:
         with rows.claim(now) as row:
             if row is None:
                 return None
+            if row.kind == PAGE_KIND:
+                return self._page(rows, row, now, stats)
             reason = self._refusal(rows, row, now)
             if reason is not None:
                 rows.finish(row.id, now, status="suppressed", error=reason, attempted=False)
@@ -171,6 +176,15 @@ class OutboxDelivery:
             result = self._sender.send(msg, self._composer.envelope_from, row.recipient)
             done = self._clock.now()
             return self._record(rows, row, result, done, stats)
+
+    def _page(self, rows: DeliveryPass, row: OutboxItem, now: datetime, stats: PassStats) -> object:
+        """A page goes to the paging hook, with the same retry and dead-row handling as mail."""
+        if self._pager is None:
+            rows.finish(row.id, now, status="suppressed", error="no paging hook configured")
+            stats.suppressed += 1
+            return _DONE
+        result = self._pager.page(dict(row.outgoing.context.get("ticket") or {}))
+        return self._record(rows, row, result, self._clock.now(), stats)
 
     def _refusal(self, rows: DeliveryPass, row: OutboxItem, now: datetime) -> str | None:
         reason = self._policy.refusal(row.recipient)

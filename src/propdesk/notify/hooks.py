@@ -8,6 +8,7 @@ only insert rows; sending happens later in the delivery task.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from propdesk.core.message import Forwarded, InboundMessage, NotTicketReason
 from propdesk.core.models import Ticket, TicketStatus, Urgency
 from propdesk.core.notes import tenant_phone
 from propdesk.core.notifications import (
+    STAFF,
     AssignmentFacts,
     HeldMail,
     Planned,
@@ -25,16 +27,19 @@ from propdesk.core.notifications import (
     plan_assigned,
     plan_created,
     plan_flood_notice,
+    plan_pages,
     plan_status_change,
     thread_parent,
 )
 from propdesk.core.policy import SlaTarget
+from propdesk.core.safety import AdviceTexts, SafetyList, hazards_of, plan_advice
 from propdesk.core.tenants import TenantRecord, greeting_name
 from propdesk.ingest import IngestHook
 from propdesk.ingest.stages import FLOOD_SENDER
 from propdesk.ingest.types import ReplyEffects
 from propdesk.logging import get_logger
 from propdesk.mail.compose import parse_message_id
+from propdesk.store import incidents
 from propdesk.store import outbox as repo
 from propdesk.store import tenants as directory
 from propdesk.store.ingest_repo import flood_key
@@ -96,6 +101,9 @@ class NotificationHooks(IngestHook):
         *,
         enabled: bool = True,
         clock: Clock = SYSTEM_CLOCK,
+        safety: SafetyList | None = None,
+        advice: AdviceTexts | None = None,
+        paging: bool = False,
         flood_notify: str = "",
         supervisor: str | None = None,
         digest_delay: timedelta = timedelta(minutes=5),
@@ -107,6 +115,9 @@ class NotificationHooks(IngestHook):
         self._domain = message_id_domain
         self._enabled = enabled
         self._clock = clock
+        self._safety = safety or SafetyList()
+        self._advice = advice
+        self._paging = paging
         self._flood_notify = flood_notify
         self._supervisor = supervisor
         self._digest_delay = digest_delay
@@ -117,12 +128,27 @@ class NotificationHooks(IngestHook):
     def tickets_created(
         self, session: Any, message: Any, parsed: InboundMessage, tickets: Sequence[Any]
     ) -> None:
-        """Assignee mail per ticket and ONE acknowledgement per tenant for the whole email."""
+        """Safety advice first (the outbox sends in id order), then an assignee mail per ticket
+        and ONE acknowledgement per tenant for the whole email."""
         if not self._enabled or not tickets:
             return
         made = [t if isinstance(t, Ticket) else ticket_from_row(t) for t in tickets]
         requester = made[0].requested_for
         tenant = directory.find_by_email(session, requester) if requester else None
+        source = source_of(parsed, tenant, made, requester)
+        found = (
+            {}
+            if self._advice is None
+            else {t.ticket_id: [h for h in hazards_of(t, self._safety) if h.advice] for t in made}
+        )
+        planned = [] if self._advice is None else plan_advice(made, found, self._advice, source)
+        if planned:
+            log.info(
+                "safety.advice_queued",
+                tickets=[t.ticket_id for t in made],
+                hazards=sorted({h.key for hs in found.values() for h in hs}),
+            )
+        sent = {tid: [h.name for h in hs] for tid, hs in found.items() if hs}
         facts = AssignmentFacts(
             deadlines={
                 t.ticket_id: (
@@ -134,10 +160,29 @@ class NotificationHooks(IngestHook):
             timezone=self._timezone,
             max_photo_bytes=self._max_photo_bytes,
         )
-        source = source_of(parsed, tenant, made, requester)
-        planned = plan_created(made, source, self._sla, facts)
+        created = plan_created(made, source, self._sla, facts, advice_sent=sent)
+        planned += self._held(session, tickets, created)
+        if self._paging:
+            planned += plan_pages(made)
         written = repo.add(session, planned, self._clock.now(), self._domain)
         log.debug("outbox.queued", count=len(written), tickets=[t.ticket_id for t in made])
+
+    @staticmethod
+    def _held(session: Any, rows: Sequence[Any], planned: list[Planned]) -> list[Planned]:
+        """An incident's follower: its staff mail waits out the window (dropped if the incident
+        forms) or, once the incident is open, is not sent at all (the incident was announced)."""
+        pks = {getattr(r, "ticket_id", None): getattr(r, "id", None) for r in rows}
+        holds = incidents.holds(session, [pk for pk in pks.values() if isinstance(pk, int)])
+        if not holds:
+            return planned
+        out: list[Planned] = []
+        for p in planned:
+            hold = holds.get(pks.get(p.ticket_ids[0]) or -1) if p.audience == STAFF else None
+            if hold is None:
+                out.append(p)
+            elif hold.until is not None:
+                out.append(replace(p, not_before=hold.until))
+        return out
 
     def comment_added(
         self, session: Any, message: Any, parsed: InboundMessage, ticket: Any, event: Any

@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from propdesk.core.models import OPEN_STATUSES, Ticket, TicketStatus
+from propdesk.store import incidents
 from propdesk.store.db import Executor
 from propdesk.store.tables_escalation import EscalationRow, SlaBreachRow
 from propdesk.store.tickets import TICKETS, ticket_from_row
@@ -94,6 +95,8 @@ _DUE = (
     # Same predicate as the partial index ix_tickets_next_escalation_open, so the planner uses
     # it; it is also the rule that Resolved and Closed tickets never escalate.
     .where(TICKETS.c.status.in_([s.value for s in OPEN_STATUSES]))
+    # an incident's followers escalate through its lead (propdesk.store.incidents)
+    .where(incidents.not_held(bindparam("now")))
     .order_by(TICKETS.c.next_escalation_at)
 )
 
@@ -104,9 +107,14 @@ def due(db: Executor, now: datetime, limit: int) -> list[TicketState]:
     return [_state(r) for r in db.execute(stmt, {"now": now})]
 
 
-def created(db: Executor, ticket_pks: Sequence[int]) -> list[TicketState]:
-    """The tickets just created in this transaction (already locked by it)."""
+def created(
+    db: Executor, ticket_pks: Sequence[int], now: datetime | None = None
+) -> list[TicketState]:
+    """The tickets just created in this transaction (already locked by it); with ``now``, not
+    the followers an incident holds."""
     stmt = _with_history(select(TICKETS)).where(TICKETS.c.id.in_(ticket_pks))
+    if now is not None:
+        stmt = stmt.where(incidents.not_held(bindparam("now", now)))
     return [_state(r) for r in db.execute(stmt)]
 
 

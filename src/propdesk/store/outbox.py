@@ -72,7 +72,7 @@ def add(
                 "context": dict(p.context),
                 "status": "pending",
                 "attempts": 0,
-                "next_attempt_at": now if delay is None else now + delay,
+                "next_attempt_at": p.not_before or (now if delay is None else now + delay),
                 "coalesce_key": p.coalesce_key,
                 "created_at": now,
                 "updated_at": now,

@@ -38,6 +38,8 @@ def ticket_json(t: TicketRow) -> dict[str, Any]:
         "updated_at": iso_utc(t.updated_at),
         "email_id": t.message_id,
         "metadata": t.metadata_,
+        "recurring": int((t.metadata_ or {}).get("recurring", 0)),
+        "statutory_due_at": ((t.metadata_ or {}).get("statutory") or {}).get("due_at"),
         "received_at": iso_utc(t.received_at),
         "started_at": iso_utc(t.started_at),
         "resolved_at": iso_utc(t.resolved_at),
