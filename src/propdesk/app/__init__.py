@@ -37,6 +37,7 @@ from propdesk.app.features import _deadline_task, deadline_hook, incident_hook, 
 from propdesk.app.features import advice_texts as advice_texts
 from propdesk.app.features import deadline_pass as deadline_pass
 from propdesk.app.features import pager as pager
+from propdesk.app.housekeeping import housekeeping_task
 from propdesk.app.pipeline import analyser as analyser
 from propdesk.app.pipeline import business_hours as business_hours
 from propdesk.app.pipeline import parser as parser
@@ -265,6 +266,7 @@ PERIODIC_TASKS: list[TaskFactory] = [
     _deadline_task,
     reporting.digest_task,
     _auto_close_task,
+    housekeeping_task,
 ]
 
 
@@ -373,7 +375,7 @@ def daemon(
         prepare=None if pool is None else prepare_in(pool),
     )
     made = sessions(pooled)
-    shared = Shared(stop if stop is not None else StopFlag(), Outages(clock))
+    shared = Shared(stop if stop is not None else StopFlag(), Outages(clock), metrics)
     pollers = [
         MailboxPoller(
             mb,
