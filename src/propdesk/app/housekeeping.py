@@ -43,6 +43,7 @@ def keepers(
             sessions=made,
             timeout_seconds=config.timeouts.imap_seconds,
             max_per_pass=config.housekeeping.max_messages_per_pass,
+            message_id_chars=config.intake.max_message_id_chars,
             clock=clock,
             metrics=shared.metrics if shared is not None else None,
         )

@@ -2,10 +2,12 @@
 ``processed_keep_days`` (by INTERNALDATE, against the injected clock) is expunged or moved to a
 dated archive folder (``Archive-2026-12``).
 
-Only a message the database knows as processed goes: its content hash (SHA-256 of the bytes, the
-ingest content key) or, for old mail recorded without being read (``skipped``), its size and
-INTERNALDATE match a committed row of this mailbox whose outcome sends mail to the processed
-folder. Anything else in the folder (put there by a person, or whose row never committed) stays.
+Only a message the database knows as processed goes: its Message-ID (as ingest stores it, read
+from the header alone), RFC822.SIZE and INTERNALDATE (which MOVE keeps) match a committed row of
+this mailbox whose outcome sends mail to the processed folder; a message without a Message-ID of
+its own is matched by the SHA-256 of its bytes (the ingest content key), old mail recorded
+without being read (``skipped``) by size and INTERNALDATE. Anything else in the folder (put there
+by a person, or whose row never committed) stays.
 
 A pass is bounded (``max_messages_per_pass``) and resumes after the last UID it examined, so old
 mail that must stay never starves the rest; it wraps around at the end of the folder. One daemon
@@ -24,6 +26,7 @@ from propdesk.config import MailboxConfig
 from propdesk.daemon.metrics import Metrics
 from propdesk.logging import get_logger
 from propdesk.mail.imap import ImapMailbox, MessageMeta, batches
+from propdesk.mail.parse import header_message_id
 from propdesk.store import mailbox_state
 from propdesk.store.locks import try_xact_lock
 from propdesk.store.session import Sessions
@@ -33,6 +36,8 @@ log = get_logger(__name__)
 #: The coarse IMAP ``SEARCH BEFORE`` day is this far past the cutoff (servers read it in their
 #: own zone); INTERNALDATE then decides to the second.
 _SEARCH_SLACK = timedelta(days=2)
+#: Headers per FETCH command.
+_HEADER_BATCH = 200
 
 
 @dataclass
@@ -62,10 +67,12 @@ class ProcessedFolderKeeper:
         sessions: Sessions,
         timeout_seconds: float,
         max_per_pass: int,
+        message_id_chars: int = 250,
         clock: Clock = SYSTEM_CLOCK,
         metrics: Metrics | None = None,
     ) -> None:
         self.config = config
+        self._id_chars = message_id_chars  # [intake] max_message_id_chars: ids as stored
         self._sessions = sessions
         self._timeout = timeout_seconds
         self._max = max_per_pass
@@ -140,20 +147,34 @@ class ProcessedFolderKeeper:
         return [m for m in imap.fetch_meta(uids) if m.received_at < cutoff]
 
     def _committed(self, imap: ImapMailbox, metas: list[MessageMeta]) -> list[MessageMeta]:
-        """The messages among ``metas`` whose committed row says they were processed."""
+        """The messages among ``metas`` whose committed row says they were processed: by
+        Message-ID, size and INTERNALDATE (only the header is read), by the bytes' hash when
+        the message has no Message-ID of its own, by size and INTERNALDATE for skipped mail."""
         cfg = self.config
-        readable = [m for m in metas if m.size <= cfg.max_message_bytes]
+        ids: dict[int, str] = {}
+        for start in range(0, len(metas), _HEADER_BATCH):
+            for head in imap.fetch_bodies(metas[start : start + _HEADER_BATCH], "HEADER"):
+                found = header_message_id(head.raw, self._id_chars)
+                if found is not None:  # else the stored id came from the whole message's hash
+                    ids[head.uid] = found
+        nameless = [m for m in metas if m.uid not in ids and m.size <= cfg.max_message_bytes]
         shas: dict[int, str] = {}
-        for batch in batches(readable, cfg.batch_count, cfg.batch_bytes):
+        for batch in batches(nameless, cfg.batch_count, cfg.batch_bytes):
             for msg in imap.fetch_bodies(batch):
                 shas[msg.uid] = hashlib.sha256(msg.raw).hexdigest()
+        keyed = [(ids[m.uid], m.size, m.received_at) for m in metas if m.uid in ids]
         with self._sessions() as s:
+            by_header = mailbox_state.committed_headers(s, cfg.name, keyed)
             contents = mailbox_state.committed_contents(s, cfg.name, sorted(set(shas.values())))
             unread = mailbox_state.committed_unread(
                 s, cfg.name, [(m.size, m.received_at) for m in metas]
             )
         return [
-            m for m in metas if shas.get(m.uid) in contents or (m.size, m.received_at) in unread
+            m
+            for m in metas
+            if (ids.get(m.uid), m.size, m.received_at) in by_header
+            or shas.get(m.uid) in contents
+            or (m.size, m.received_at) in unread
         ]
 
     def _observe(self, report: KeepReport) -> None:

@@ -51,7 +51,6 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 _FETCH_META = [b"RFC822.SIZE", b"INTERNALDATE"]
-_FETCH_BODY = [b"BODY.PEEK[]", b"RFC822.SIZE", b"INTERNALDATE"]
 #: UIDs per metadata FETCH command (keeps command lines short).
 _META_CHUNK = 500
 #: Seconds a token command may run.
@@ -333,20 +332,21 @@ class ImapMailbox:
                 out.append(MessageMeta(uid, int(data[b"RFC822.SIZE"]), _utc(data[b"INTERNALDATE"])))
         return out
 
-    def fetch_bodies(self, metas: Sequence[MessageMeta]) -> list[FetchedMessage]:
-        """Read one batch with BODY.PEEK[] (never sets \\Seen)."""
+    def fetch_bodies(self, metas: Sequence[MessageMeta], part: str = "") -> list[FetchedMessage]:
+        """Read one batch with BODY.PEEK[] (never sets \\Seen); ``part="HEADER"``: the header."""
         if not metas:
             return []
+        items = [f"BODY.PEEK[{part}]".encode(), b"RFC822.SIZE", b"INTERNALDATE"]
         try:
-            resp = self.client.fetch([m.uid for m in metas], _FETCH_BODY)
+            resp = self.client.fetch([m.uid for m in metas], items)
         except NETWORK_ERRORS as exc:
-            raise self._error("FETCH BODY.PEEK[]", exc) from None
+            raise self._error(f"FETCH BODY.PEEK[{part}]", exc) from None
         out: list[FetchedMessage] = []
         for meta in metas:
             data = resp.get(meta.uid)
-            if data is None or b"BODY[]" not in data:
+            if data is None or f"BODY[{part}]".encode() not in data:
                 continue  # expunged by someone else between SEARCH and FETCH
-            raw = data[b"BODY[]"]
+            raw = data[f"BODY[{part}]".encode()]
             out.append(
                 FetchedMessage(
                     uid=meta.uid,

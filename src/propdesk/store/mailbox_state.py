@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from propdesk.store.repository import clean_opt
 from propdesk.store.tables import InboundMessageRow, MailboxStateRow
 
 _CHUNK = 5000
@@ -79,6 +80,31 @@ def advance_mark(session: Session, mailbox: str, uidvalidity: int, mark: int) ->
     row = session.get(MailboxStateRow, mailbox)
     if row is not None and row.uidvalidity == uidvalidity:
         row.high_water_uid = mark
+
+
+def committed_headers(
+    session: Session, mailbox: str, keys: Sequence[tuple[str, int, datetime]]
+) -> set[tuple[str | None, int, datetime]]:
+    """The (Message-ID, size, INTERNALDATE) keys among ``keys`` with a committed row of
+    ``mailbox`` whose message belongs in the processed folder."""
+    wanted = {(clean_opt(mid), size, at): (mid, size, at) for mid, size, at in keys}
+    found: set[tuple[str | None, int, datetime]] = set()
+    ids = sorted({str(k[0]) for k in wanted})
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(
+                InboundMessageRow.message_id, InboundMessageRow.size, InboundMessageRow.received_at
+            ).where(
+                InboundMessageRow.mailbox == mailbox,
+                InboundMessageRow.message_id.in_(ids[start : start + _CHUNK]),
+                InboundMessageRow.outcome.in_(PROCESSED_OUTCOMES),
+            )
+        )
+        for mid, size, at in rows:
+            key = wanted.get((mid, int(size), at))
+            if key is not None:
+                found.add(key)
+    return found
 
 
 def committed_contents(session: Session, mailbox: str, shas: Sequence[str]) -> set[str]:
