@@ -111,6 +111,7 @@ class AnalysisPool:
         )
         self.budget_seconds = budget_seconds
         self.deaths_max = deaths_max
+        self._monotonic = clock.monotonic
 
     @property
     def workers(self) -> WorkerPool[AnalysisSetup, Task, Prepared]:
@@ -159,6 +160,14 @@ class AnalysisPool:
                     raise AnalysisStopped("stopped while the message was analysed") from None
             except TaskFailed as exc:  # a bug met in parse or analysis: this message's fault
                 raise AnalysisError(str(exc)) from exc
+
+    def warm_up(self, wait_seconds: float = 60.0) -> bool:
+        """Start the workers and wait (bounded) until they have loaded the rules."""
+        started = self._monotonic()
+        ready = self._pool.start(wait_seconds)
+        seconds = round(self._monotonic() - started, 2)
+        (log.info if ready else log.warning)("analysis.warm", ready=ready, seconds=seconds)
+        return ready
 
     def close(self) -> None:
         """Kill the workers now (a stop must not wait for a long analysis)."""
