@@ -134,7 +134,10 @@ def outbox_delivery(
         own_addresses(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
         pager=pager(config),
-        should_stop=(lambda: shared.stop.requested) if shared is not None else lambda: False,
+        # between mails it yields to a stop request and to new mail announced by IDLE
+        should_stop=(lambda: shared.stop.requested or shared.stop.woken)
+        if shared is not None
+        else lambda: False,
         outages=shared.outages if shared is not None else None,
     )
 
@@ -201,9 +204,10 @@ def _outbox_task(
     delivery = outbox_delivery(config, made, clock=clock, shared=shared)
 
     def run() -> object:
-        # In slices: a backlog of notifications never holds new mail up for long.
+        # In slices, each ended early by new mail: a backlog never holds new mail up for long.
         stats = delivery.run_once(limit=OUTBOX_SLICE_ROWS)
-        return Again(stats) if stats.handled >= OUTBOX_SLICE_ROWS else stats
+        more = stats.handled >= OUTBOX_SLICE_ROWS or stats.stop_requested
+        return Again(stats) if more else stats
 
     return PeriodicTask(delivery.name, config.intervals.outbox_seconds, run, close=delivery.close)
 
