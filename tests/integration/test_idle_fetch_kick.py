@@ -1,12 +1,13 @@
 """A kick or a restart that lands while the FETCH of a large batch is in flight, on an idling
-daemon: the pass fails on that FETCH, the mailbox reconnects with backoff, and every mail becomes
+daemon: the pass fails, the mailbox reconnects with backoff, and every mail becomes
 exactly one ticket (committed ones are only moved, the rest read again).
 
 "In flight" is made certain, not hoped for: a watcher thread sees the daemon's loop thread in
 ``fetch_bodies``, stops the user's imap session processes (SIGSTOP) so the FETCH stays
 unanswered, checks the thread is still blocked reading its response, runs ``doveadm kick``
 (master and anvil still answer; the sessions' SIGTERM is delivered on SIGCONT) or restarts the
-server, and resumes them.
+server, and resumes them. Where the error then surfaces is Dovecot's choice for a kick (it may
+finish writing the response before its BYE); a restart's SIGKILL leaves the FETCH unfinished.
 """
 
 from __future__ import annotations
@@ -139,7 +140,10 @@ def test_kick_or_restart_during_the_fetch_of_a_large_batch_loses_nothing(
             kicker.stop()
     assert kicker.done_in_fetch == 1
     failures = [str(e.get("error", "")) for e in events if "error" in e]
-    assert any("FETCH BODY.PEEK[] failed" in f for f in failures), failures
+    if action == "restart":  # SIGKILLed sessions: that FETCH can only fail
+        assert any("FETCH BODY.PEEK[] failed" in f for f in failures), failures
+    else:  # a kicked session may flush the FETCH before its BYE: then the next command fails
+        assert any(f.startswith("mailbox main:") for f in failures), failures
     assert sorted(tickets_per_message_id(clean_db).values()) == [1] * MAILS  # no duplicates
     assert all(outcomes == ["ticketed"] for outcomes in rows_per_message_id(clean_db).values())
     assert len(rows_per_message_id(clean_db)) == MAILS
