@@ -13,7 +13,7 @@ from propdesk.core.message import InboundMessage
 from propdesk.core.pipeline import analyse_items
 from propdesk.core.rules import Rules
 from propdesk.ingest import Analyse, Analysis, Parse
-from propdesk.mail.header_limits import HeaderLimits
+from propdesk.mail.header_limits import limits_of
 from propdesk.mail.parse import parse_message
 
 
@@ -25,12 +25,7 @@ def business_hours(config: Config) -> BusinessHours:
 def parser(config: Config) -> Parse:
     intake = config.intake
     own = own_addresses(config)
-    limits = HeaderLimits(
-        max_message_id_chars=intake.max_message_id_chars,
-        max_subject_chars=intake.max_subject_chars,
-        max_name_chars=intake.max_name_chars,
-        max_references=intake.max_references,
-    )
+    limits = limits_of(intake)
 
     def parse(raw: bytes) -> InboundMessage:
         return parse_message(

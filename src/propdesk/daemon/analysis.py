@@ -30,6 +30,7 @@ from propdesk.core.rules import load_rules
 from propdesk.daemon.pool import BudgetExceeded, TaskFailed, WorkerDied, WorkerPool
 from propdesk.errors import AnalysisError, AnalysisPoisoned, AnalysisStopped, AnalysisTimeout
 from propdesk.logging import get_logger
+from propdesk.mail.header_limits import limits_of
 from propdesk.mail.parse import parse_message
 
 log = get_logger(__name__)
@@ -64,6 +65,7 @@ def worker(setup: AnalysisSetup) -> Callable[[Task], Prepared]:
     bh = setup.business_hours
     hours = BusinessHours.from_values(bh.timezone, bh.parsed_hours(), bh.holidays)
     intake = setup.intake
+    limits = limits_of(intake)
 
     def run(task: Task) -> Prepared:
         raw, received_at, now = task
@@ -73,6 +75,8 @@ def worker(setup: AnalysisSetup) -> Callable[[Task], Prepared]:
             own_addresses=setup.own_addresses,
             blocked_senders=intake.blocked_senders,
             loop_header=intake.loop_header,
+            limits=limits,  # as the in-process parser: the [intake] header limits
+            max_forward_depth=intake.max_forward_depth,
         )
         if parsed.not_ticket is not None:
             return Prepared(parsed, None)
