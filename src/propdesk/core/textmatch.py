@@ -48,7 +48,7 @@ class WordPattern:
     def matches(self, token: str) -> bool:
         if token in self.words:
             return True
-        if any(_inflects(stem, token) for stem in self.stems):
+        if self.stems and any(_inflects(stem, token) for stem in self.stems):
             return True
         # "the lift's broken", "our ceiling's leaking": a contracted or possessive 's leaves
         # the noun itself (only when no phrase word spells the whole token)
@@ -180,13 +180,34 @@ class PhraseIndex:
         """Every occurrence of every phrase (overlaps included)."""
         words = [t.text for t in tokens]
         breaks = [t.after_break for t in tokens]
+        n = len(words)
         found: list[Match] = []
         for i, word in enumerate(words):
+            # starting_with has matched each phrase's first word already: match the rest
             for phrase in self.starting_with(word):
-                end = _match_at(phrase.parts, words, i, breaks)
-                if end is not None:
-                    found.append(Match(phrase.text, i, end))
+                rest = phrase.parts[1:]
+                if not rest:
+                    found.append(Match(phrase.text, i, i))
+                elif None in rest:
+                    end = _match_at(rest, words, i + 1, breaks, adjacent=True)
+                    if end is not None:
+                        found.append(Match(phrase.text, i, end))
+                elif _adjacent_run(rest, words, breaks, i + 1, n):
+                    found.append(Match(phrase.text, i, i + len(rest)))
         return found
+
+
+def _adjacent_run(
+    parts: Sequence[WordPattern | None], words: Sequence[str], breaks: Sequence[bool], i: int, n: int
+) -> bool:
+    """``parts`` (no gap among them) match ``words[i:]`` word by word, no clause boundary
+    between: ``_match_at(parts, words, i, breaks, adjacent=True)`` without the recursion."""
+    if i + len(parts) > n:
+        return False
+    for k, part in enumerate(parts, i):
+        if breaks[k] or not part.matches(words[k]):  # type: ignore[union-attr]
+            return False
+    return True
 
 
 def _match_at(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
 from propdesk.core.classify import Classification
@@ -49,6 +50,7 @@ def split_kind(key: str) -> tuple[str, str | None]:
     return category, sub or None
 
 
+@cache
 def _valid_kind(key: str) -> bool:
     category, sub = split_kind(key)
     if category not in _CATEGORIES:
@@ -144,19 +146,18 @@ def decide(
     """Combine the rules' decisions in ``view`` with the model's, then the safety list (which
     only ever raises urgency to "1")."""
     th = model.thresholds
-    buckets = features(view)
-    heads = model.heads
+    probas = model.probas(features(view))
     notes: list[str] = []
-    p_keep = heads["keep"].proba(buckets).get("True", 0.0)
+    p_keep = probas["keep"].get("True", 0.0)
     keep = p_keep >= th.keep
     notes.append(f"model:keep p={p_keep:.2f}")
     rule_kind = kind_key(view.category, view.subcategory)
-    kind_probs = {k: p for k, p in heads["kind"].proba(buckets).items() if _valid_kind(k)}
+    kind_probs = {k: p for k, p in probas["kind"].items() if _valid_kind(k)}
     kind, p_kind = _arbitrate(kind_probs, rule_kind, th.kind, "kind", notes)
-    urgency_probs = heads["urgency"].proba(buckets)
+    urgency_probs = probas["urgency"]
     urgency, p_urg = _arbitrate(urgency_probs, view.urgency, th.urgency, "urgency", notes)
     contractor, p_con = _arbitrate(
-        heads["contractor"].proba(buckets), str(view.contractor), th.contractor, "contractor", notes
+        probas["contractor"], str(view.contractor), th.contractor, "contractor", notes
     )
     found = hazards(view.matched_rules, safety or {})
     if found:  # a listed hazard is always a ticket, and an emergency
