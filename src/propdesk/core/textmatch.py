@@ -109,12 +109,21 @@ def tokenize(text: str, spelling: Mapping[str, str] | None = None) -> list[Token
     """Word tokens of ``text`` (normalised); ``spelling`` maps common misspellings to words."""
     tokens: list[Token] = []
     norm = normalise(text)
+    # boundaries hold no word characters, so each lies between two words: one scan finds them
+    # all (the next boundary at or after the previous word's end decides "after a break")
+    bounds = [b.start() for b in _BREAK_RE.finditer(norm)]
+    nb, k = len(bounds), 0
+    prev_end = -1
     for m in _TOKEN_RE.finditer(norm):
         word = m.group(0)
         if spelling:
             word = spelling.get(word, word)
-        after_break = bool(tokens) and bool(_BREAK_RE.search(norm, tokens[-1].end, m.start()))
-        tokens.append(Token(word, m.start(), m.end(), after_break))
+        start = m.start()
+        while k < nb and bounds[k] < prev_end:
+            k += 1
+        after_break = prev_end >= 0 and k < nb and bounds[k] < start
+        tokens.append(Token(word, start, m.end(), after_break))
+        prev_end = m.end()
     return tokens
 
 
@@ -161,6 +170,9 @@ class PhraseIndex:
         # word -> the phrases whose first word it is, in index order: tried once per word,
         # not once per occurrence (a long email repeats its words)
         self._starting: dict[str, tuple[Phrase, ...]] = {}
+        # (word, next word) -> the phrases starting at ``word`` that may match there, each
+        # with what is left to check: most phrases are decided by their first two words
+        self._pairs: dict[tuple[str, str | None], tuple[_Candidate, ...]] = {}
 
     def starting_with(self, word: str) -> tuple[Phrase, ...]:
         """The phrases whose first word matches ``word`` (in the order they were indexed)."""
@@ -176,6 +188,27 @@ class PhraseIndex:
             self._starting[word] = found
         return found
 
+    def _candidates(self, word: str, following: str | None) -> tuple[_Candidate, ...]:
+        """The phrases starting with ``word`` that ``following`` (the next word, or None at
+        the end) does not already rule out, in index order."""
+        key = (word, following)
+        found = self._pairs.get(key)
+        if found is None:
+            out: list[_Candidate] = []
+            for phrase in self.starting_with(word):
+                rest = phrase.parts[1:]
+                if not rest:
+                    out.append((phrase.text, _ONE, rest))
+                elif None in rest:
+                    out.append((phrase.text, _GAPPED, rest))
+                elif following is not None and rest[0].matches(following):  # type: ignore[union-attr]
+                    out.append((phrase.text, _RUN, rest[1:]))
+            found = tuple(out)
+            if len(self._pairs) >= _STARTING_MAX:
+                self._pairs.clear()
+            self._pairs[key] = found
+        return found
+
     def find_all(self, tokens: Sequence[Token]) -> list[Match]:
         """Every occurrence of every phrase (overlaps included)."""
         words = [t.text for t in tokens]
@@ -183,18 +216,22 @@ class PhraseIndex:
         n = len(words)
         found: list[Match] = []
         for i, word in enumerate(words):
-            # starting_with has matched each phrase's first word already: match the rest
-            for phrase in self.starting_with(word):
-                rest = phrase.parts[1:]
-                if not rest:
-                    found.append(Match(phrase.text, i, i))
-                elif None in rest:
+            following = words[i + 1] if i + 1 < n else None
+            for text, shape, rest in self._candidates(word, following):
+                if shape is _ONE:
+                    found.append(Match(text, i, i))
+                elif shape is _GAPPED:
                     end = _match_at(rest, words, i + 1, breaks, adjacent=True)
                     if end is not None:
-                        found.append(Match(phrase.text, i, end))
-                elif _adjacent_run(rest, words, breaks, i + 1, n):
-                    found.append(Match(phrase.text, i, i + len(rest)))
+                        found.append(Match(text, i, end))
+                elif not breaks[i + 1] and _adjacent_run(rest, words, breaks, i + 2, n):
+                    found.append(Match(text, i, i + 1 + len(rest)))
         return found
+
+
+_ONE, _GAPPED, _RUN = "one word", "with a gap", "adjacent words"
+# (phrase text, shape, the parts still to match: after the first word, or after the second)
+_Candidate = tuple[str, str, tuple[WordPattern | None, ...]]
 
 
 def _adjacent_run(

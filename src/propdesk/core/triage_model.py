@@ -76,11 +76,10 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class PackedWeights:
-    """Every head's weights in one table: ``rows[b]`` is the offset of bucket ``b``'s row of
-    ``width`` doubles in ``table``; head ``h`` owns columns ``spans[h]``."""
+    """Every head's weights in one table: ``rows[b]`` is bucket ``b``'s row (``width`` weights,
+    every head's side by side); head ``h`` owns columns ``spans[h]``."""
 
-    rows: Mapping[int, int]
-    table: array[float]
+    rows: Mapping[int, tuple[float, ...]]
     width: int
     intercept: tuple[float, ...]
     spans: Mapping[str, tuple[int, int]]
@@ -88,9 +87,19 @@ class PackedWeights:
     def scores(self, buckets: Sequence[int]) -> list[float]:
         """Every head's raw scores: intercept first, then the rows in bucket order (the same
         additions, in the same order, as ``LinearHead.proba``: a missing weight adds 0.0)."""
-        rows, table, width = self.rows, self.table, self.width
-        found = [table[o : o + width] for o in map(rows.get, buckets) if o is not None]
+        get = self.rows.get
+        found = [row for row in map(get, buckets) if row is not None]
         return [sum(col) for col in zip(self.intercept, *found, strict=True)]
+
+    def table(self) -> tuple[list[int], array[float]]:
+        """The sorted buckets and their rows as one flat array (the shipped form)."""
+        buckets = sorted(self.rows)
+        return buckets, array("d", (w for b in buckets for w in self.rows[b]))
+
+
+def _rows(buckets: Sequence[int], table: Sequence[float], width: int) -> dict[int, tuple[float, ...]]:
+    """Bucket -> row of ``width`` weights, cut from the flat table at C speed."""
+    return dict(zip(buckets, zip(*[iter(table)] * width), strict=True))
 
 
 @dataclass(frozen=True)
@@ -128,9 +137,8 @@ def pack(heads: Mapping[str, LinearHead]) -> PackedWeights:
             if row is not None:
                 start = r * width + spans[h][0]
                 table[start : start + len(row)] = array("d", row)
-    rows = {b: r * width for r, b in enumerate(buckets)}
     intercept = tuple(x for h in HEADS for x in heads[h].intercept)
-    return PackedWeights(rows, table, width, intercept, spans)
+    return PackedWeights(_rows(buckets, table, width), width, intercept, spans)
 
 
 def _check_rows(name: str, classes: Sequence[str], rows: int) -> None:
@@ -178,9 +186,8 @@ def _packed_doc(doc: Mapping[str, Any]) -> TriageModel:
         table.byteswap()
     if len(table) != width * len(buckets):
         raise RulesError(f"triage model: table of {len(table)} for {len(buckets)} x {width}")
-    rows = dict(zip(buckets, range(0, len(table), width), strict=True))
     intercept = tuple(x for h in HEADS for x in heads[h].intercept)
-    packed = PackedWeights(rows, table, width, intercept, spans)
+    packed = PackedWeights(_rows(buckets, table, width), width, intercept, spans)
     return TriageModel(heads, _thresholds(doc["thresholds"]), dict(doc.get("info", {})), packed)
 
 
@@ -188,10 +195,9 @@ def packed_document(doc: Mapping[str, Any]) -> dict[str, Any]:
     """A format-1 document in the shipped format 2 (same weights, bit for bit)."""
     model = model_from_document(doc)
     packed = model.packed or pack(model.heads)
-    buckets = array("I", sorted(packed.rows))
-    table = packed.table
+    sorted_buckets, table = packed.table()
+    buckets = array("I", sorted_buckets)
     if sys.byteorder != "little":
-        buckets, table = array("I", buckets), array("d", table)
         buckets.byteswap()
         table.byteswap()
     return {
