@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _TOKEN_RE = re.compile(r"[a-z0-9\u00c0-\u024f]+(?:'[a-z]+)?")
 _SUFFIXES = frozenset({"", "s", "es", "ed", "d", "ing", "er", "ers", "y"})
@@ -28,9 +29,10 @@ GAP = "..."
 _STARTING_MAX = 50_000  # distinct words whose starting phrases are remembered
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One word of the text, lower-cased, with its character span in the original text."""
+class Token(NamedTuple):
+    """One word of the text, lower-cased, with its character span in the original text.
+
+    A named tuple, not a dataclass: a clause makes dozens, and a tuple is built at C speed."""
 
     text: str
     start: int
@@ -66,9 +68,9 @@ class Phrase:
     parts: tuple[WordPattern | None, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A phrase found in a token list: tokens ``[first, last]`` inclusive."""
+class Match(NamedTuple):
+    """A phrase found in a token list: tokens ``[first, last]`` inclusive (a named tuple, as
+    ``Token``)."""
 
     phrase: str
     first: int

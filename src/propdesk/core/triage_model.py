@@ -87,8 +87,7 @@ class PackedWeights:
     def scores(self, buckets: Sequence[int]) -> list[float]:
         """Every head's raw scores: intercept first, then the rows in bucket order (the same
         additions, in the same order, as ``LinearHead.proba``: a missing weight adds 0.0)."""
-        get = self.rows.get
-        found = [row for row in map(get, buckets) if row is not None]
+        found = list(filter(None, map(self.rows.get, buckets)))  # rows are never empty
         return [sum(col) for col in zip(self.intercept, *found, strict=True)]
 
     def table(self) -> tuple[list[int], array[float]]:
