@@ -97,9 +97,9 @@ _DASHES = "-\u2013\u2014"
 
 
 def _after_dash(text: str, start: str) -> bool:
-    """``start`` follows a spaced dash in ``text``: ``re.search(r"\s[-–—]\s*" + re.escape(start),
-    text)`` without compiling a pattern per piece (``start`` is stripped, so the spaces after
-    the dash are all skipped)."""
+    """``start`` follows a spaced dash (hyphen, en or em dash) in ``text``: the regex search
+    ``whitespace, dash, whitespace*, start`` without compiling a pattern per piece (``start``
+    is stripped, so the spaces after the dash are all skipped)."""
     j = text.find(start)
     while j != -1:
         k = j

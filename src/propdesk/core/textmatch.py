@@ -237,16 +237,20 @@ _Candidate = tuple[str, str, tuple[WordPattern | None, ...]]
 
 
 def _adjacent_run(
-    parts: Sequence[WordPattern | None], words: Sequence[str], breaks: Sequence[bool], i: int, n: int
+    parts: Sequence[WordPattern | None],
+    words: Sequence[str],
+    breaks: Sequence[bool],
+    i: int,
+    n: int,
 ) -> bool:
     """``parts`` (no gap among them) match ``words[i:]`` word by word, no clause boundary
     between: ``_match_at(parts, words, i, breaks, adjacent=True)`` without the recursion."""
     if i + len(parts) > n:
         return False
-    for k, part in enumerate(parts, i):
-        if breaks[k] or not part.matches(words[k]):  # type: ignore[union-attr]
-            return False
-    return True
+    return all(
+        not breaks[k] and part.matches(words[k])  # type: ignore[union-attr]
+        for k, part in enumerate(parts, i)
+    )
 
 
 def _match_at(

@@ -36,6 +36,7 @@ class Decision:
     confidence: float
     unsure: tuple[str, ...]  # the decisions below the confident threshold
     notes: tuple[str, ...]
+    raw: Mapping[str, float] = dataclasses.field(default_factory=dict)  # p of each decision
 
 
 def kind_key(category: str, subcategory: str | None) -> str:
@@ -166,7 +167,9 @@ def decide(
             urgency, p_urg = "1", urgency_probs.get("1", 0.0)
             notes.append(f"safety:{found[0]} raises urgency to 1")
     category, subcategory = split_kind(kind)
-    sure = {"ticket": p_keep, "category": p_kind, "urgency": p_urg, "contractor": p_con}
+    raw = {"ticket": p_keep, "category": p_kind, "urgency": p_urg, "contractor": p_con}
+    # how often such a decision was right in cross-validation (the raw p where uncalibrated)
+    sure = {k: model.calibrated(k, p) for k, p in raw.items()}
     unsure = tuple(k for k, p in sure.items() if p < th.confident)
     return Decision(
         keep=keep,
@@ -177,6 +180,7 @@ def decide(
         confidence=min(sure.values()),
         unsure=unsure,
         notes=tuple(notes),
+        raw=raw,
     )
 
 

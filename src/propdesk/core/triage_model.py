@@ -21,8 +21,9 @@ import json
 import math
 import sys
 from array import array
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from propdesk.errors import RulesError
@@ -96,9 +97,31 @@ class PackedWeights:
         return buckets, array("d", (w for b in buckets for w in self.rows[b]))
 
 
-def _rows(buckets: Sequence[int], table: Sequence[float], width: int) -> dict[int, tuple[float, ...]]:
+def _rows(
+    buckets: Sequence[int], table: Sequence[float], width: int
+) -> dict[int, tuple[float, ...]]:
     """Bucket -> row of ``width`` weights, cut from the flat table at C speed."""
-    return dict(zip(buckets, zip(*[iter(table)] * width), strict=True))
+    return dict(zip(buckets, zip(*[iter(table)] * width, strict=False), strict=True))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How often a decision of one head with raw probability p was right, out of fold: a
+    non-decreasing step function (isotonic regression, ``bench/train.py``), ``y[i]`` for
+    ``x[i] <= p < x[i + 1]``. Empty: the raw probability stands."""
+
+    x: tuple[float, ...] = ()
+    y: tuple[float, ...] = ()
+
+    def __call__(self, p: float) -> float:
+        if not self.x:
+            return p
+        i = bisect_right(self.x, p) - 1
+        return self.y[max(i, 0)]
+
+
+#: The decisions a ticket's confidence is made of, and the head behind each
+DECISIONS = {"ticket": "keep", "category": "kind", "urgency": "urgency", "contractor": "contractor"}
 
 
 @dataclass(frozen=True)
@@ -109,6 +132,12 @@ class TriageModel:
     thresholds: Thresholds
     info: Mapping[str, Any]
     packed: PackedWeights | None = None
+    calibration: Mapping[str, Calibration] = field(default_factory=dict)  # by decision name
+
+    def calibrated(self, decision: str, p: float) -> float:
+        """The chance that a ``decision`` made with raw probability ``p`` is right."""
+        cal = self.calibration.get(decision)
+        return p if cal is None else cal(p)
 
     def probas(self, buckets: Sequence[int]) -> dict[str, dict[str, float]]:
         """Each head's class probabilities for one item's buckets, in one pass."""
@@ -138,6 +167,19 @@ def pack(heads: Mapping[str, LinearHead]) -> PackedWeights:
                 table[start : start + len(row)] = array("d", row)
     intercept = tuple(x for h in HEADS for x in heads[h].intercept)
     return PackedWeights(_rows(buckets, table, width), width, intercept, spans)
+
+
+def _calibration(doc: Mapping[str, Any]) -> dict[str, Calibration]:
+    out = {}
+    for name, table in doc.get("calibration", {}).items():
+        if name not in DECISIONS:
+            raise RulesError(f"triage model: calibration of unknown decision {name!r}")
+        x = tuple(float(v) for v in table["x"])
+        y = tuple(float(v) for v in table["y"])
+        if len(x) != len(y) or list(x) != sorted(x) or list(y) != sorted(y):
+            raise RulesError(f"triage model: calibration {name}: x and y must rise together")
+        out[name] = Calibration(x, y)
+    return out
 
 
 def _check_rows(name: str, classes: Sequence[str], rows: int) -> None:
@@ -187,7 +229,8 @@ def _packed_doc(doc: Mapping[str, Any]) -> TriageModel:
         raise RulesError(f"triage model: table of {len(table)} for {len(buckets)} x {width}")
     intercept = tuple(x for h in HEADS for x in heads[h].intercept)
     packed = PackedWeights(_rows(buckets, table, width), width, intercept, spans)
-    return TriageModel(heads, _thresholds(doc["thresholds"]), dict(doc.get("info", {})), packed)
+    info = dict(doc.get("info", {}))
+    return TriageModel(heads, _thresholds(doc["thresholds"]), info, packed, _calibration(doc))
 
 
 def packed_document(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -202,12 +245,12 @@ def packed_document(doc: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "format": PACKED_FORMAT,
         "heads": {
-            h: {"classes": list(doc["heads"][h]["classes"]), "intercept": doc["heads"][h]["intercept"]}
-            for h in HEADS
+            h: {key: list(doc["heads"][h][key]) for key in ("classes", "intercept")} for h in HEADS
         },
         "buckets": base64.b64encode(buckets.tobytes()).decode(),
         "table": base64.b64encode(table.tobytes()).decode(),
         "thresholds": dict(doc["thresholds"]),
+        "calibration": dict(doc.get("calibration", {})),
         "info": dict(doc.get("info", {})),
     }
 
@@ -223,8 +266,9 @@ def model_from_document(doc: Mapping[str, Any]) -> TriageModel:
         if doc["format"] == PACKED_FORMAT:
             return _packed_doc(doc)
         heads = {h: _head(h, doc["heads"][h]) for h in HEADS}
-        return TriageModel(heads, _thresholds(doc["thresholds"]), dict(doc.get("info", {})),
-                           pack(heads))
+        info = dict(doc.get("info", {}))
+        th = _thresholds(doc["thresholds"])
+        return TriageModel(heads, th, info, pack(heads), _calibration(doc))
     except (KeyError, TypeError, ValueError) as exc:
         raise RulesError(f"triage model: malformed document: {exc!r}") from None
 
