@@ -23,6 +23,7 @@ _INDOOR_TEMP_RE = re.compile(
     r"|\b(?:it's|its|it is)\s+(?:only\s+)?(\d{2})\s*(?:degrees)?\s+(?:in here|inside)\b",
     re.IGNORECASE,
 )
+_TWO_DIGITS = re.compile(r"\d{2}")
 _CAPPED_TEMP_RE = re.compile(
     r"\b(?:can't|cannot|can not|won't|doesn't|does not|never|not|"
     r"(?:neither of us|nobody|no one) can)\s+(?:get\s+(?:it|the \w+)\s+|"
@@ -116,6 +117,8 @@ def _temperature_words(text: str, vocab: Vocabulary) -> list[Token]:
     """ "It's 55 degrees in my apartment" says "cold inside" without the words: add them.
 
     Indoor readings only (not "95 degrees out"); ``[thresholds]`` say what is cold and hot."""
+    if not _TWO_DIGITS.search(text):  # both readings need a two-digit number: most text has none
+        return []
     th = vocab.decisions.thresholds
     end = len(text)
     # "we can't get it above 60 degrees" (heating) / "won't go below 88" (cooling)
