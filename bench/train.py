@@ -164,6 +164,7 @@ def predict(
 
 def _thresholds(**kw: float) -> dict[str, float]:
     base = {"keep": 0.5, "kind": 1.01, "urgency": 1.01, "contractor": 1.01, "confident": 0.5}
+    base["emergency"] = 1.01
     base.update(kw)
     return base
 
@@ -266,16 +267,18 @@ OBJECTIVE = {
     "keep": lambda m: m["ticket_count_exact"] + m["category_recall"] - m["spurious_ticket_rate"],
     "kind": lambda m: m["category_recall"] + m["subcategory_recall"] - m["spurious_ticket_rate"],
     "urgency": lambda m: m["urgency_recall"] + m["emergency_recall"],
+    "emergency": lambda m: m["urgency_recall"] + m["emergency_recall"],
     "contractor": lambda m: m["contractor_recall"],
 }
 KEEP_GRID = [0.0, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
+EMERGENCY_GRID = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 1.01]
 
 
 def calibrate(emails: list[td.Email], docs: dict[str, dict[str, Any]]) -> dict[str, float]:
     """Thresholds chosen one head at a time on the pooled out-of-fold predictions."""
     th = _thresholds(keep=0.5)
-    for head in ("kind", "urgency", "contractor", "keep", "kind", "urgency"):
-        grid = KEEP_GRID if head == "keep" else GRID
+    for head in ("kind", "urgency", "contractor", "keep", "kind", "urgency", "emergency"):
+        grid = {"keep": KEEP_GRID, "emergency": EMERGENCY_GRID}.get(head, GRID)
         vals = {
             t: OBJECTIVE[head](score(emails, docs, dict(th, **{head: t}))["mean"]) for t in grid
         }

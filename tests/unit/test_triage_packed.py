@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from propdesk.core.rules import default_triage_model
+from propdesk.core.triage import decide
 from propdesk.core.triage_features import BUCKETS, ItemView, feature_strings, features
 from propdesk.core.triage_model import Calibration, model_from_document, packed_document
 
@@ -71,3 +72,14 @@ def test_the_shipped_model_is_calibrated_for_every_decision() -> None:
     assert set(model.calibration) == {"ticket", "category", "urgency", "contractor"}
     for cal in model.calibration.values():
         assert list(cal.y) == sorted(cal.y) and 0.0 <= cal.y[0] <= cal.y[-1] <= 1.0
+
+
+def test_the_emergency_threshold_leans_to_urgency_one_and_says_so() -> None:
+    doc = _format1()
+    doc["heads"]["urgency"]["intercept"] = [0.0, 1.0, -9.0]  # type: ignore[index]
+    view = _view("water on the floor", "")
+    calm = decide(view, model_from_document(doc), {})
+    doc["thresholds"]["emergency"] = 0.2  # type: ignore[index]
+    lean = decide(view, model_from_document(doc), {})
+    assert calm.urgency == "2" and lean.urgency == "1"
+    assert any("emergency threshold 0.20" in n for n in lean.notes)

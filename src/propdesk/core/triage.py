@@ -157,6 +157,10 @@ def decide(
     kind, p_kind = _arbitrate(kind_probs, rule_kind, th.kind, "kind", notes)
     urgency_probs = probas["urgency"]
     urgency, p_urg = _arbitrate(urgency_probs, view.urgency, th.urgency, "urgency", notes)
+    p_one = urgency_probs.get("1", 0.0)
+    if urgency != "1" and p_one >= th.emergency:  # a missed emergency costs most: lean to "1"
+        notes.append(f"model:urgency=1 p={p_one:.2f} (emergency threshold {th.emergency:.2f})")
+        urgency, p_urg = "1", p_one
     contractor, p_con = _arbitrate(
         probas["contractor"], str(view.contractor), th.contractor, "contractor", notes
     )

@@ -73,6 +73,7 @@ class Thresholds:
     urgency: float
     contractor: float
     confident: float  # a decision whose probability is below this is unsure (needs review)
+    emergency: float = 1.01  # urgency "1" at p("1") >= this, even when another is likelier
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,7 @@ def _thresholds(th: Mapping[str, Any]) -> Thresholds:
         urgency=float(th["urgency"]),
         contractor=float(th["contractor"]),
         confident=float(th["confident"]),
+        emergency=float(th.get("emergency", 1.01)),
     )
 
 
