@@ -35,6 +35,7 @@ FIELDS = {
     "triage_confidence",
     "needs_review",
     "unsure",
+    "review_reasons",
 }
 
 
