@@ -9,6 +9,7 @@ the outcome does not hang on the model's exact numbers, which retraining moves."
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -33,6 +34,7 @@ from propdesk.store import outbox
 from propdesk.store.tables import TicketEventRow, TicketRow
 from propdesk.store.tables_outbox import OutboxRow
 from propdesk.store.tickets import ticket_from_row
+from tests.integration.conversation_support import AUTHSERV, Stack, first_mail, reply
 from tests.stack import Dovecot, ImapUser, SmtpPeer
 from tests.stack.configfile import write_config
 
@@ -209,3 +211,42 @@ def test_without_a_triage_address_nothing_extra_is_sent(
     assert sorted(m.rcpt_tos[0] for m in got) == sorted(
         [*(a for _, a in rows), "dana.alone@example.org"]
     )
+
+
+@dataclass
+class TriageStack(Stack):
+    """The conversations stack with a triage address that is also a staff address."""
+
+    @property
+    def config(self) -> Config:
+        triage = TriageConfig(address=TRIAGE, review_below=1.0)  # every model decision unsure
+        return super().config.model_copy(update={"triage": triage})
+
+
+def test_the_triage_address_clears_the_flag_by_replying_reviewed_ok(
+    clean_db: Engine,
+    db_config: DatabaseConfig,
+    mailbox_config: MailboxConfig,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    smtp_peer: SmtpPeer,
+) -> None:
+    stack = TriageStack(clean_db, db_config, mailbox_config, dovecot, imap_user, smtp_peer)
+    stack.conversations = {"staff_addresses": [TRIAGE]}
+    stack.deliver(first_mail(DOUBTFUL[1]))
+    stack.turn()
+    (row,) = stack.tickets()
+    assert row.needs_review
+    (mail,) = stack.mails_to(TRIAGE, "Triage Review Needed")
+    assert "Reviewed: ok" in str(mail.message.get_body(("plain",)).get_content())
+    auth = f"{AUTHSERV}; dkim=pass header.d=property.com; dmarc=pass header.from=property.com"
+    answer = "Reviewed: ok\n\nLooks right, a leak from upstairs; the plumber should look."
+    stack.deliver(
+        reply(mail.message, answer, sender=TRIAGE, headers={"Authentication-Results": auth})
+    )
+    stack.turn()
+    after = stack.ticket(row.ticket_id)
+    assert after.needs_review is False
+    reviewed = [e for e in stack.events(row.ticket_id) if e.kind == "reviewed"]
+    assert [(e.actor, e.data["reasons"]) for e in reviewed] == [(TRIAGE, list(row.review_reasons))]
+    assert not stack.mails_to(TRIAGE, "Command Refused")

@@ -12,11 +12,13 @@ import pytest
 
 from propdesk.cli import main
 from propdesk.config import parse_config
+from propdesk.core.conversation import plan_staff_reply
 from propdesk.core.doubt import review_reasons
-from propdesk.core.models import TicketMetadata
+from propdesk.core.models import TicketMetadata, Urgency
 from propdesk.core.notifications import STAFF, Source, plan_created
 from propdesk.core.review import REVIEW_KIND, plan_review, review_key, with_review_below
 from propdesk.core.rules import load_rules
+from propdesk.core.staff_commands import parse_commands
 from propdesk.core.triage import decide
 from propdesk.core.triage_features import ItemView
 from propdesk.errors import ConfigError
@@ -176,3 +178,21 @@ def test_check_config_says_where_doubt_goes(
     lines = [line for line in capsys.readouterr().out.splitlines() if "triage:" in line]
     assert len(lines) == 1 and lines[0].startswith(expected), lines
     assert code == (2 if expected.startswith("FAIL") else 0)
+
+
+def test_a_staff_reply_reviewed_ok_plans_the_review_and_a_bad_value_is_refused() -> None:
+    keys = RULES.conversation.command_keys
+    assert "reviewed" in keys
+    commands = parse_commands("Reviewed: OK\nUrgency: 1\n\nchecked it", keys)
+    plan = plan_staff_reply(ticket(1), commands, TRIAGE, keys)
+    assert (plan.kind, plan.reviewed, plan.urgency, plan.comment) == (
+        "commands",
+        True,
+        Urgency.HIGH,
+        "checked it",
+    )
+    refused = plan_staff_reply(ticket(1), parse_commands("Reviewed: maybe", keys), TRIAGE, keys)
+    assert refused.kind == "refused" and not refused.reviewed
+    assert refused.refusals == ("Reviewed: expected ok, got 'maybe'",)
+    assert "Reviewed: ok" in refused.help
+    assert not plan_staff_reply(ticket(1), parse_commands("Note: x", keys), TRIAGE, keys).reviewed
