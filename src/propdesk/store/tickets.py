@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, case, func, insert, literal_column, select, update
+from sqlalchemy import ColumnElement, Table, case, insert, literal_column, select, update
 
 from propdesk.core.doubt import review_reasons
 from propdesk.core.lifecycle import EventKind, TicketEvent, apply_status_change
@@ -278,20 +278,23 @@ def save_assignee(db: Executor, pk: int, *, before: str, after: Ticket, by: str)
     )
 
 
+#: What a review changes in the metadata JSON (merged in with ``||``).
+_REVIEWED: ColumnElement[Any] = literal_column("""'{"needs_review": false, "unsure": []}'::jsonb""")
+
+
 def save_reviewed(
     db: Executor, pk: int, *, by: str, at: datetime, note: str | None = None
 ) -> list[str] | None:
-    """Staff checked triage's doubt: ``needs_review`` off (the metadata's copy too) and a
-    ``reviewed`` event keeping the reasons; None when the ticket needed no review (no event)."""
+    """Staff checked triage's doubt: ``needs_review`` off, in the metadata too (so a later
+    assignee's mail no longer says triage was unsure), and a ``reviewed`` event keeping the
+    reasons (so does ``review_reasons``); None when the ticket needed no review (no event)."""
     row = db.execute(
         update(TICKETS)
         .where(TICKETS.c.id == pk, TICKETS.c.needs_review.is_(True))
         .values(
             needs_review=False,
             updated_at=at,
-            metadata=func.jsonb_set(
-                TICKETS.c.metadata, literal_column("'{needs_review}'"), literal_column("'false'")
-            ),
+            metadata=TICKETS.c.metadata.op("||")(_REVIEWED),
         )
         .returning(TICKETS.c.review_reasons)
     ).first()
