@@ -159,7 +159,10 @@ def decide(
     urgency, p_urg = _arbitrate(urgency_probs, view.urgency, th.urgency, "urgency", notes)
     p_one = urgency_probs.get("1", 0.0)
     if urgency != "1" and p_one >= th.emergency:  # a missed emergency costs most: lean to "1"
-        notes.append(f"model:urgency=1 p={p_one:.2f} (emergency threshold {th.emergency:.2f})")
+        notes[-1] = (  # the urgency note says the final answer (``core.doubt`` quotes it)
+            f"model:urgency=1 p={p_one:.2f} (emergency threshold {th.emergency:.2f}; "
+            f"rules: {view.urgency})"
+        )
         urgency, p_urg = "1", p_one
     contractor, p_con = _arbitrate(
         probas["contractor"], str(view.contractor), th.contractor, "contractor", notes
