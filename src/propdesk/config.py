@@ -33,6 +33,7 @@ from propdesk.config_base import _Model
 from propdesk.config_features import IncidentsConfig, PagingConfig, SafetyConfig
 from propdesk.config_sections import ConversationsConfig as ConversationsConfig
 from propdesk.config_sections import EscalationConfig as EscalationConfig
+from propdesk.config_sections import HousekeepingConfig as HousekeepingConfig
 from propdesk.config_sections import MetricsConfig as MetricsConfig
 from propdesk.config_sections import ReportConfig as ReportConfig
 from propdesk.config_sections import RetentionConfig as RetentionConfig
@@ -118,6 +119,10 @@ class MailboxConfig(_Model):
     idle: bool = True
     idle_renew_seconds: float = Field(default=25 * 60, gt=0, le=29 * 60)  # RFC 2177: < 29 min
     idle_liveness_seconds: float = Field(default=120.0, gt=0)  # silent this long: DONE, re-IDLE
+    # Housekeeping: processed mail older than this (INTERNALDATE) is expunged or archived.
+    processed_keep_days: int | None = Field(default=None, ge=1)
+    processed_retention: Literal["expunge", "archive"] = "archive"
+    processed_archive_folder: str = Field(default="Archive-%Y-%m", min_length=1)  # strftime
 
     @model_validator(mode="after")
     def _credentials(self) -> MailboxConfig:
@@ -125,6 +130,11 @@ class MailboxConfig(_Model):
             raise ValueError("auth = 'login' needs password = { env | file | credential = ... }")
         if self.auth == "xoauth2" and self.oauth_token is None and not self.oauth_token_command:
             raise ValueError("auth = 'xoauth2' needs oauth_token or oauth_token_command")
+        if "%Y" not in self.processed_archive_folder:
+            raise ValueError("processed_archive_folder needs %Y (e.g. 'Archive-%Y-%m'): dated")
+        archive = date(2026, 12, 1).strftime(self.processed_archive_folder)
+        if archive in (self.folder, self.processed_folder):
+            raise ValueError(f"processed_archive_folder {archive!r} is a folder we read or fill")
         return self
 
 
@@ -287,6 +297,7 @@ class Config(_Model):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     startup: StartupConfig = Field(default_factory=StartupConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    housekeeping: HousekeepingConfig = Field(default_factory=HousekeepingConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)

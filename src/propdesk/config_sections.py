@@ -42,9 +42,12 @@ class ConversationsConfig(_Model):
 
 
 class MetricsConfig(_Model):
-    """/metrics, /healthz and /readyz on one HTTP server; empty ``listen`` turns it off."""
+    """/metrics, /healthz and /readyz on one HTTP server, on loopback by default; an empty
+    ``listen`` turns it off."""
 
-    listen: str = Field(default="", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$")
+    listen: str = Field(
+        default="127.0.0.1:9464", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$"
+    )
     stale_intervals: int = Field(default=3, ge=1)  # health fails after this many missed turns
 
 
@@ -53,6 +56,13 @@ class RetentionConfig(_Model):
     attachments and phone numbers (off when unset)."""
 
     closed_days: int | None = Field(default=None, ge=1)
+
+
+class HousekeepingConfig(_Model):
+    """The processed-folder pass (each mailbox's ``processed_keep_days``): how often, how much."""
+
+    interval_seconds: float = Field(default=3600.0, gt=0)
+    max_messages_per_pass: int = Field(default=500, ge=1, le=100000)
 
 
 class StartupConfig(_Model):

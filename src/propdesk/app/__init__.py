@@ -40,6 +40,7 @@ from propdesk.app.features import _deadline_task, deadline_hook, incident_hook, 
 from propdesk.app.features import advice_texts as advice_texts
 from propdesk.app.features import deadline_pass as deadline_pass
 from propdesk.app.features import pager as pager
+from propdesk.app.housekeeping import housekeeping_task
 from propdesk.app.pipeline import analyser as analyser
 from propdesk.app.pipeline import business_hours as business_hours
 from propdesk.app.pipeline import parser as parser
@@ -136,7 +137,10 @@ def outbox_delivery(
         own_addresses(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
         pager=pager(config),
-        should_stop=(lambda: shared.stop.requested) if shared is not None else lambda: False,
+        # between mails it yields to a stop request and to new mail announced by IDLE
+        should_stop=(lambda: shared.stop.requested or shared.stop.woken)
+        if shared is not None
+        else lambda: False,
         outages=shared.outages if shared is not None else None,
     )
 
@@ -204,9 +208,10 @@ def _outbox_task(
     delivery = outbox_delivery(config, made, clock=clock, shared=shared)
 
     def run() -> object:
-        # In slices: a backlog of notifications never holds new mail up for long.
+        # In slices, each ended early by new mail: a backlog never holds new mail up for long.
         stats = delivery.run_once(limit=OUTBOX_SLICE_ROWS)
-        return Again(stats) if stats.handled >= OUTBOX_SLICE_ROWS else stats
+        more = stats.handled >= OUTBOX_SLICE_ROWS or stats.stop_requested
+        return Again(stats) if more else stats
 
     return PeriodicTask(delivery.name, config.intervals.outbox_seconds, run, close=delivery.close)
 
@@ -231,6 +236,7 @@ PERIODIC_TASKS: list[TaskFactory] = [
     _deadline_task,
     reporting.digest_task,
     _auto_close_task,
+    housekeeping_task,
 ]
 
 
@@ -334,7 +340,7 @@ def daemon(
         prepare=None if pool is None else prepare_in(pool),
     )
     made = sessions(pooled)
-    shared = Shared(stop if stop is not None else StopFlag(), Outages(clock))
+    shared = Shared(stop if stop is not None else StopFlag(), Outages(clock), metrics)
     pollers = [
         MailboxPoller(
             mb,

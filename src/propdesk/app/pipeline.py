@@ -15,7 +15,7 @@ from propdesk.core.pipeline import analyse_items
 from propdesk.core.review import with_review_below
 from propdesk.core.rules import Rules, load_rules
 from propdesk.ingest import Analyse, Analysis, Parse
-from propdesk.mail.header_limits import HeaderLimits
+from propdesk.mail.header_limits import limits_of
 from propdesk.mail.parse import parse_message
 
 
@@ -33,12 +33,7 @@ def business_hours(config: Config) -> BusinessHours:
 def parser(config: Config) -> Parse:
     intake = config.intake
     own = own_addresses(config)
-    limits = HeaderLimits(
-        max_message_id_chars=intake.max_message_id_chars,
-        max_subject_chars=intake.max_subject_chars,
-        max_name_chars=intake.max_name_chars,
-        max_references=intake.max_references,
-    )
+    limits = limits_of(intake)
 
     def parse(raw: bytes) -> InboundMessage:
         return parse_message(

@@ -40,3 +40,9 @@ def mailbox_lock(unpooled: Engine, mailbox: str) -> Iterator[bool]:
 def xact_lock(session: Session, namespace: str, name: str) -> None:
     """A transaction-scoped advisory lock (released at commit/rollback)."""
     session.execute(select(func.pg_advisory_xact_lock(lock_key(namespace, name))))
+
+
+def try_xact_lock(session: Session, namespace: str, name: str) -> bool:
+    """Try a transaction-scoped advisory lock; False when another transaction holds it."""
+    key = lock_key(namespace, name)
+    return bool(session.execute(select(func.pg_try_advisory_xact_lock(key))).scalar_one())
