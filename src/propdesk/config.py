@@ -120,7 +120,8 @@ class MailboxConfig(_Model):
     idle_renew_seconds: float = Field(default=25 * 60, gt=0, le=29 * 60)  # RFC 2177: < 29 min
     idle_liveness_seconds: float = Field(default=120.0, gt=0)  # silent this long: DONE, re-IDLE
     # Housekeeping: processed mail older than this (INTERNALDATE) is expunged or archived.
-    processed_keep_days: int | None = Field(default=None, ge=1)
+    # Default 90 days, so the folder never grows without bound; 0 keeps everything for ever.
+    processed_keep_days: int = Field(default=90, ge=0)
     processed_retention: Literal["expunge", "archive"] = "archive"
     processed_archive_folder: str = Field(default="Archive-%Y-%m", min_length=1)  # strftime
 

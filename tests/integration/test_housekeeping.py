@@ -139,7 +139,7 @@ def test_housekeeping_is_off_without_keep_days(
     clean_db: Engine, db_config: DatabaseConfig, dovecot: Dovecot, imap_user: ImapUser
 ) -> None:
     config = _config(db_config, dovecot, imap_user).model_copy(deep=True)
-    config.mailboxes[0] = config.mailboxes[0].model_copy(update={"processed_keep_days": None})
+    config.mailboxes[0] = config.mailboxes[0].model_copy(update={"processed_keep_days": 0})
     old = _mail(dovecot, imap_user, 1, days_ago=400)
     _run_once(config)
     assert _ids(dovecot, imap_user, "Processed") == {old}

@@ -215,7 +215,7 @@ def test_config_repr_holds_no_secret_value() -> None:
 def test_housekeeping_errors_name_the_key(tmp_path: Path) -> None:
     bad = MINIMAL + 'processed_keep_days = 30\nprocessed_retention = "delete"\n'
     assert "mailboxes[0].processed_retention" in _error(tmp_path, bad)
-    bad = MINIMAL + "processed_keep_days = 0\n"
+    bad = MINIMAL + "processed_keep_days = -1\n"
     assert "mailboxes[0].processed_keep_days" in _error(tmp_path, bad)
     message = _error(tmp_path, MINIMAL + 'processed_archive_folder = "Archive"\n')
     assert "mailboxes[0]" in message and "needs %Y" in message
@@ -231,7 +231,9 @@ def test_housekeeping_settings_load(tmp_path: Path) -> None:
     text = MINIMAL + 'processed_keep_days = 90\nprocessed_retention = "expunge"\n'
     mailbox = load_config(_write(tmp_path, text)).mailboxes[0]
     assert (mailbox.processed_keep_days, mailbox.processed_retention) == (90, "expunge")
-    assert load_config(_write(tmp_path, MINIMAL)).mailboxes[0].processed_keep_days is None
+    assert load_config(_write(tmp_path, MINIMAL)).mailboxes[0].processed_keep_days == 90
+    off = load_config(_write(tmp_path, MINIMAL + "processed_keep_days = 0\n"))
+    assert off.mailboxes[0].processed_keep_days == 0
 
 
 def test_metrics_listen_on_loopback_by_default_and_off_when_empty(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ def keepers(
             metrics=shared.metrics if shared is not None else None,
         )
         for mb in config.mailboxes
-        if mb.processed_keep_days is not None
+        if mb.processed_keep_days > 0
     ]
 
 

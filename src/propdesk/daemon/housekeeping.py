@@ -82,7 +82,7 @@ class ProcessedFolderKeeper:
 
     @property
     def enabled(self) -> bool:
-        return self.config.processed_keep_days is not None
+        return self.config.processed_keep_days > 0
 
     def run_pass(self) -> KeepReport:
         """One bounded pass; raises ``MailboxError`` / store errors (the loop logs them)."""
@@ -111,7 +111,6 @@ class ProcessedFolderKeeper:
         if not imap.folder_exists(cfg.processed_folder):
             return
         uidvalidity = imap.select(cfg.processed_folder)
-        assert cfg.processed_keep_days is not None
         cutoff = self._clock.now() - timedelta(days=cfg.processed_keep_days)
         metas = self._candidates(imap, uidvalidity, cutoff)
         known = self._committed(imap, metas)
