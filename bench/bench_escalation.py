@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -152,11 +153,15 @@ def reset(cfg: DatabaseConfig) -> None:
         conn.execute("VACUUM ANALYZE tickets")
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=EscalationConfig().batch_size)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     configure_logging("warning", "console", sys.stderr)
@@ -184,9 +189,13 @@ def main() -> int:
             print(
                 f"run {run + 1}: {elapsed:.2f} s  examined {report.examined}, "
                 f"escalated {len(report.escalated)}, warned {len(report.warned)}, "
-                f"breached {len(report.breached)} ({report.examined / elapsed:,.0f} tickets/s)"
+                f"breached {len(report.breached)} ({report.examined / elapsed:,.0f} tickets/s) "
+                f"[load {_load()}]"
             )
-        print(f"median of {args.runs}: {statistics.median(times):.2f} s for {args.tickets} tickets")
+        print(
+            f"median of {args.runs}: {statistics.median(times):.2f} s for {args.tickets} due "
+            f"tickets (batch {args.batch_size}) [load {_load()}]"
+        )
         # The steady state: the same open tickets, none due any more. The pass is one index
         # range scan that finds nothing, whatever the number of open tickets.
         eng = app.engine(config)
@@ -201,7 +210,8 @@ def main() -> int:
         finally:
             eng.dispose()
         print(
-            f"idle pass (nothing due, {args.tickets} open): {statistics.median(idle) * 1000:.1f} ms"
+            f"idle pass (nothing due, {args.tickets} open): median of {args.runs} "
+            f"{statistics.median(idle) * 1000:.1f} ms [load {_load()}]"
         )
     finally:
         if not args.keep:

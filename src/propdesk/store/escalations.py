@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Boolean,
@@ -99,8 +99,7 @@ def _state(row: Row[Any]) -> TicketState:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class DueState:
+class DueState(NamedTuple):
     """One ticket as the pass plans it: the columns planning reads, and what is recorded."""
 
     pk: int
@@ -136,23 +135,18 @@ _FACTS = _with_history(
 def _due_state(row: Any) -> DueState:
     pk, ticket_id, urgency, status, received, started, resolved, closed, assignee = row[:9]
     contractor, after_hours, next_at, applied, breached = row[9:]
-    return DueState(
-        pk=pk,
-        facts=EscalationFacts(
-            ticket_id=ticket_id,
-            urgency=Urgency(urgency),
-            status=TicketStatus(status),
-            received_at=received,
-            started_at=started,
-            resolved_at=resolved,
-            closed_at=closed,
-            assigned_to=assignee,
-            metadata=RuleFlags(requires_contractor=contractor, after_hours=after_hours),
-        ),
-        next_escalation_at=next_at,
-        applied=frozenset(applied),
-        breached=frozenset(breached),
+    facts = EscalationFacts(
+        ticket_id,
+        Urgency(urgency),
+        TicketStatus(status),
+        received,
+        started,
+        resolved,
+        closed,
+        assignee,
+        RuleFlags(contractor, after_hours),
     )
+    return DueState(pk, facts, frozenset(applied), frozenset(breached), next_at)
 
 
 _DUE = (
