@@ -38,6 +38,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -158,6 +159,7 @@ _DUE = (
     .where(incidents.not_held(bindparam("now")))
     .order_by(TICKETS.c.next_escalation_at, TICKETS.c.id)
 )
+_NO_JIT = text("SET LOCAL jit = off")  # this transaction only
 _AFTER = tuple_(TICKETS.c.next_escalation_at, TICKETS.c.id) > tuple_(
     bindparam("after_at"), bindparam("after_pk")
 )
@@ -169,6 +171,9 @@ def due(
     """Lock up to ``limit`` open tickets whose next escalation time has come, earliest first;
     with ``after`` (the previous batch's last ``(next_escalation_at, pk)``) only those after it,
     so each batch's index scan starts where the last one ended."""
+    # The planner's estimate for a large due range passes jit_above_cost: compiling the query
+    # took longer than running it (40 ms and more per batch, measured at 100,000 due tickets).
+    db.execute(_NO_JIT)
     stmt = _DUE if after is None else _DUE.where(_AFTER)
     stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=TICKETS)
     params: dict[str, Any] = {"now": now}
