@@ -43,6 +43,7 @@ from propdesk.app.features import pager as pager
 from propdesk.app.pipeline import analyser as analyser
 from propdesk.app.pipeline import business_hours as business_hours
 from propdesk.app.pipeline import parser as parser
+from propdesk.app.pipeline import rules as rules
 from propdesk.app.probes import PROBES as PROBES
 from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
@@ -162,7 +163,7 @@ def notification_hooks(
     config: Config, the_rules: Rules | None = None, *, clock: Clock = SYSTEM_CLOCK
 ) -> NotificationHooks:
     """The in-transaction hooks ingest calls to queue notifications (and record bounces)."""
-    the_rules = the_rules or load_rules(config.rules.file)
+    the_rules = the_rules or rules(config)
     return NotificationHooks(
         the_rules.policy.sla,
         message_id_domain(config),
@@ -177,6 +178,7 @@ def notification_hooks(
         timezone=config.business_hours.timezone,
         max_photo_bytes=config.notifications.assignment_photos_max_bytes,
         flood_notify=config.flood.notify or the_rules.policy.default_assignment.assignee,
+        triage_address=config.triage.address,
     )
 
 
@@ -237,11 +239,6 @@ def report(
 ) -> dict[str, Any]:
     """The report's figures for ``window``, aggregated by PostgreSQL, as one JSON-ready dict."""
     return reporting.report(config, db, window, rules(config))
-
-
-def rules(config: Config) -> Rules:
-    """The default rules plus the ops override named in the config (validated)."""
-    return load_rules(config.rules.file)
 
 
 def sessions(eng: Engine) -> sessionmaker[Session]:

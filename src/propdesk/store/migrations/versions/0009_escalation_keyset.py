@@ -6,7 +6,7 @@ before it had just rescheduled (dead until vacuum); by (next_escalation_at, id) 
 taken it starts where the previous batch ended. Same name and predicate (open tickets only).
 
 Revision ID: 0009_escalation_keyset
-Revises: 0008_incidents
+Revises: 0009_triage_review
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_escalation_keyset"
-down_revision = "0008_incidents"
+down_revision = "0009_triage_review"
 branch_labels = None
 depends_on = None
 
