@@ -277,6 +277,9 @@ class NotificationsConfig(_Model):
     max_attempts: int = Field(default=20, ge=1)
     batch_size: int = Field(default=1000, ge=1, le=100000)
     max_pass_seconds: float = Field(default=10.0, gt=0)
+    # rows claimed, sent and committed together: after a crash at most this many are re-sent
+    delivery_batch: int = Field(default=100, ge=1, le=10000)
+    delivery_workers: int = Field(default=1, ge=1, le=16)  # SMTP connections in parallel
 
 
 class Config(_Model):

@@ -142,6 +142,8 @@ def outbox_delivery(
         if shared is not None
         else lambda: False,
         outages=shared.outages if shared is not None else None,
+        # the extra delivery workers' kept connections (a given sender serves alone)
+        sender_factory=(lambda: smtp_sender(config)) if sender is None else None,
     )
 
 
@@ -198,19 +200,18 @@ def _notification_hooks(config: Config, the_rules: Rules, clock: Clock) -> Inges
     return notification_hooks(config, the_rules, clock=clock)
 
 
-#: Outbox rows per slice of the delivery task (a fraction of a second of SMTP).
-OUTBOX_SLICE_ROWS = 20
-
-
 def _outbox_task(
     config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, shared: Shared
 ) -> PeriodicTask:
     delivery = outbox_delivery(config, made, clock=clock, shared=shared)
+    # One batch per worker a slice (a fraction of a second of SMTP): a backlog of notifications
+    # never holds new mail up for long, and ``run --once`` runs slices until it is drained.
+    slice_rows = config.notifications.delivery_batch * config.notifications.delivery_workers
 
     def run() -> object:
-        # In slices, each ended early by new mail: a backlog never holds new mail up for long.
-        stats = delivery.run_once(limit=OUTBOX_SLICE_ROWS)
-        more = stats.handled >= OUTBOX_SLICE_ROWS or stats.stop_requested
+        # ended early by its budget, or by new mail announced by IDLE: the rest at once after
+        stats = delivery.run_once(limit=slice_rows)
+        more = stats.budget_spent or stats.stop_requested
         return Again(stats) if more else stats
 
     return PeriodicTask(delivery.name, config.intervals.outbox_seconds, run, close=delivery.close)

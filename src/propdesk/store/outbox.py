@@ -2,7 +2,7 @@
 
 ``add`` and ``mark_bounced`` take the caller's ``Session`` or ``Connection``, so the ingest hooks
 write into the ingest transaction and the escalation and status-change services into theirs.
-Delivery works through a ``DeliveryPass`` (one locked row per short transaction); the CLI lists,
+Delivery works through a ``DeliveryPass`` (locked rows, one transaction per batch); the CLI lists,
 counts and re-queues rows. Every outbox row is mapped here (``OutboxItem``, ``listing``).
 """
 
@@ -141,33 +141,59 @@ def _item(row: Row[Any]) -> OutboxItem:
     )
 
 
+# The sorted subquery feeds the locks in key order (the outer projection follows its rows).
+_LOCK_TENANTS = text(
+    "SELECT pg_advisory_xact_lock(k) FROM"
+    " (SELECT hashtext(r) AS k FROM unnest(CAST(:tenants AS text[])) AS r ORDER BY 1) AS s"
+)
+
+
 class DeliveryPass:
-    """One delivery pass: one connection, one short transaction per claimed row on it (no pool
-    checkout and pre-ping per row: the round trips are most of a row's cost)."""
+    """One delivery pass: one connection; rows are claimed a batch at a time, each batch in one
+    transaction that holds the rows' locks while they are sent (no pool checkout and pre-ping
+    per row: the round trips are most of a row's cost).
+
+    The bound on re-sends after a crash: each outcome is written (``finish``) as soon as the
+    server answered, but it is committed with its batch. A process killed between a ``250`` and
+    its batch's commit leaves the whole batch pending: at most ``limit`` rows of ``claim_batch``
+    are sent twice, each with its one Message-ID, so receivers can drop the copy. Never more:
+    the rows of earlier batches are committed, the rows of later ones not yet sent.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     @contextmanager
-    def claim(self, now: datetime) -> Iterator[OutboxItem | None]:
-        """Lock the next due pending row until the block ends (other daemons skip it); None when
-        nothing is due. ``finish`` and ``sent_since`` inside the block run in its transaction."""
+    def claim_batch(self, now: datetime, limit: int) -> Iterator[list[OutboxItem]]:
+        """Lock up to ``limit`` due pending rows, oldest due first, until the block ends (other
+        daemons skip them; rows left untouched stay pending); an empty list when nothing is due.
+        ``finish``, ``sent_since`` and ``blobs`` inside the block run in its transaction, which
+        commits when the block ends."""
         stmt = (
             select(outbox)
             .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
             .order_by(outbox.c.next_attempt_at, outbox.c.id)
-            .limit(1)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         )
         with self._conn.begin():
-            row = self._conn.execute(stmt).first()
-            yield None if row is None else _item(row)
+            batch = [_item(row) for row in self._conn.execute(stmt)]
+            self._lock_tenants(batch)
+            yield batch
+
+    def _lock_tenants(self, batch: Sequence[OutboxItem]) -> None:
+        """Take the batch's per-tenant cap locks (see ``sent_since``) at once, in one global
+        order: two workers whose batches share tenants then wait for each other instead of
+        deadlocking."""
+        tenants = sorted({r.recipient for r in batch if r.audience == "tenant"})
+        if tenants:
+            self._conn.execute(_LOCK_TENANTS, {"tenants": tenants})
 
     def sent_since(self, recipient: str, since: datetime, kind: str | None = None) -> int:
-        """Tenant-bound mails to ``recipient`` (of ``kind``, or any) sent since ``since``, counted
-        under a per-recipient transaction lock so two daemons cannot both take the last slot of
-        the cap."""
-        self._conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(recipient))))
+        """Tenant-bound mails to ``recipient`` (of ``kind``, or any) sent since ``since``. For a
+        tenant of the claimed batch the count is taken under the per-tenant lock ``claim_batch``
+        holds until the batch commits, so two daemons cannot both take the last slot of the
+        cap."""
         stmt = (
             select(func.count())
             .select_from(outbox)

@@ -108,9 +108,11 @@ class TicketRow(Base):
     )
 
     __table_args__ = (
+        # keyset order of the escalation pass (revision 0009_escalation_keyset)
         Index(
             "ix_tickets_next_escalation_open",
             "next_escalation_at",
+            "id",
             postgresql_where=text(OPEN_STATUS_SQL),
         ),
         Index("ix_tickets_created_at", "created_at"),
