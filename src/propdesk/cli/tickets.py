@@ -11,7 +11,6 @@ from typing import Any
 from propdesk import app
 from propdesk.cli import _sla
 from propdesk.core.models import TicketStatus
-from propdesk.store import ticket_views as views
 
 ORDER = 50
 
@@ -48,6 +47,8 @@ def register(sub: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from propdesk.store import ticket_views as views
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
@@ -75,6 +76,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from propdesk.store import ticket_views as views
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
@@ -96,6 +99,8 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_attachment(args: argparse.Namespace) -> int:
+    from propdesk.store import ticket_views as views
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
