@@ -17,6 +17,8 @@ to mypy (a unit test keeps the two in step).
 from __future__ import annotations
 
 import importlib
+import sys
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
@@ -133,3 +135,16 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_HOME})
+
+
+class _App(ModuleType):
+    """This package as a module object that keeps its names: importing ``app.supervision`` (the
+    module) would otherwise hide ``app.supervision`` (the function) as the import binds it."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _HOME and isinstance(value, ModuleType):
+            return  # the submodule stays reachable through sys.modules and its import path
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _App
