@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import propdesk.app
+from propdesk.store import migrate, schema_version
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,3 +90,7 @@ def test_every_app_name_resolves_to_its_definition() -> None:
     assert propdesk.app.supervision is sys.modules["propdesk.app.supervision"].supervision
     with pytest.raises(AttributeError):
         _ = propdesk.app.no_such_name  # type: ignore[attr-defined]
+
+
+def test_schema_head_read_without_alembic_is_alembics_head() -> None:
+    assert schema_version.head_revision() == migrate.head_revision(None)  # type: ignore[arg-type]
