@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from propdesk.app.conversations import supervisor as supervisor
     from propdesk.app.database import engine as engine
     from propdesk.app.digest import digest_service as digest_service
+    from propdesk.app.escalation import escalation_hooks as escalation_hooks
+    from propdesk.app.escalation import escalation_service as escalation_service
     from propdesk.app.features import advice_texts as advice_texts
     from propdesk.app.features import deadline_pass as deadline_pass
     from propdesk.app.features import pager as pager
@@ -57,8 +59,6 @@ if TYPE_CHECKING:
     from propdesk.app.services import HookFactory as HookFactory
     from propdesk.app.services import TaskFactory as TaskFactory
     from propdesk.app.services import daemon as daemon
-    from propdesk.app.services import escalation_hooks as escalation_hooks
-    from propdesk.app.services import escalation_service as escalation_service
     from propdesk.app.services import incident_service as incident_service
     from propdesk.app.services import ingest_service as ingest_service
     from propdesk.app.services import migrate as migrate
@@ -79,6 +79,7 @@ _HOME: dict[str, str] = {
     ),
     "engine": ".database",
     "digest_service": ".digest",
+    **dict.fromkeys(("escalation_hooks", "escalation_service"), ".escalation"),
     **dict.fromkeys(("advice_texts", "deadline_pass", "pager"), ".features"),
     **dict.fromkeys(("load", "rules"), ".loading"),
     **dict.fromkeys(("analyser", "business_hours", "parser"), ".pipeline"),
@@ -95,8 +96,6 @@ _HOME: dict[str, str] = {
             "HookFactory",
             "TaskFactory",
             "daemon",
-            "escalation_hooks",
-            "escalation_service",
             "incident_service",
             "ingest_service",
             "migrate",

@@ -24,6 +24,7 @@ from propdesk.app.conversations import (
 )
 from propdesk.app.database import _safe_error, engine
 from propdesk.app.digest import digest_task, render_digest
+from propdesk.app.escalation import _escalation_task, escalation_hooks
 from propdesk.app.features import (
     _deadline_task,
     advice_texts,
@@ -49,7 +50,6 @@ from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
-from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.incident_service import IncidentService
 from propdesk.ingest import Analyse, IngestHook, IngestLimits, IngestService
 from propdesk.ingest.service import DirectoryFor
@@ -61,7 +61,7 @@ from propdesk.notify.delivery import OutboxDelivery
 from propdesk.notify.hooks import NotificationHooks
 from propdesk.outages import Outages
 from propdesk.status_service import StatusChangeService
-from propdesk.store import migrate as migrations
+from propdesk.store import schema_version
 from propdesk.store.conversations import TenantDirectory
 from propdesk.store.session import sessions as store_sessions
 
@@ -70,6 +70,8 @@ log = get_logger(__name__)
 
 def migrate(config: Config) -> None:
     """Upgrade the schema to head and log from which revision to which."""
+    from propdesk.store import migrate as migrations  # noqa: PLC0415 - Alembic: only here
+
     eng = engine(config, pooled=False)
     try:
         before = migrations.current_revision(eng)
@@ -178,44 +180,6 @@ def _outbox_task(
     return PeriodicTask(delivery.name, config.intervals.outbox_seconds, run, close=delivery.close)
 
 
-def escalation_service(
-    config: Config,
-    db: Engine | sessionmaker[Session] | None,
-    *,
-    the_rules: Rules | None = None,
-    clock: Clock | None = None,
-) -> EscalationService:
-    """The escalation/SLA service: the loop's periodic pass (``run_pass``) and, with ``db``
-    None, the creation hook's planner (it writes in the ingest transaction)."""
-    return EscalationService(
-        db,
-        the_rules or load_rules(config.rules.file),
-        clock=clock if clock is not None else SYSTEM_CLOCK,
-        message_id_domain=message_id_domain(config),
-        warn_before=timedelta(minutes=config.escalation.warn_before_resolution_minutes),
-        batch_size=config.escalation.batch_size,
-        enabled=config.escalation.enabled,
-    )
-
-
-def escalation_hooks(
-    config: Config, the_rules: Rules | None = None, clock: Clock = SYSTEM_CLOCK
-) -> EscalationHook:
-    """In the creation transaction: escalations due at once, and each ticket's next time."""
-    return EscalationHook(escalation_service(config, None, the_rules=the_rules, clock=clock))
-
-
-def _escalation_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: Shared
-) -> PeriodicTask:
-    service = escalation_service(config, made, the_rules=the_rules, clock=clock)
-
-    def run() -> str:
-        return service.run_pass().summary()
-
-    return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
-
-
 def incident_service(config: Config, eng: Engine, *, clock: Clock | None = None) -> IncidentService:
     """List, show, merge, split incidents; a status change reaches every linked ticket."""
     clk = clock if clock is not None else SYSTEM_CLOCK
@@ -307,7 +271,7 @@ def daemon(
     pooled = engine(config)
     unpooled = engine(config, pooled=False)  # advisory locks must not go back to a pool
     try:
-        current, head = migrations.current_revision(unpooled), migrations.head_revision(unpooled)
+        current, head = schema_version.current_revision(unpooled), schema_version.head_revision()
     except Exception as exc:
         pooled.dispose()
         unpooled.dispose()
