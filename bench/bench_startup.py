@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shlex
 import signal
 import statistics
@@ -42,11 +43,20 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+#: CPU seconds (user + system) of each timed subprocess, in order: what the load does not
+#: inflate (on an idle machine the wall time is about this plus the servers' share).
+cpu_seconds: list[float] = []
+
+
 def timed(argv: list[str], env: dict[str, str]) -> float:
-    """Wall time of one fresh subprocess (it must succeed)."""
+    """Wall time of one fresh subprocess (it must succeed); its CPU goes to ``cpu_seconds``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(argv, env=env, check=True, cwd=REPO, capture_output=True)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seconds.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return elapsed
 
 
 def median_of(runs: int, measure: object) -> tuple[float, list[float]]:
@@ -55,10 +65,11 @@ def median_of(runs: int, measure: object) -> tuple[float, list[float]]:
     return statistics.median(times), times
 
 
-def show(label: str, figure: tuple[float, list[float]], target: str = "") -> None:
+def show(label: str, figure: tuple[float, list[float]], target: str = "", cpu: bool = True) -> None:
     median, times = figure
     runs = ", ".join(f"{t:.3f}" for t in times)
-    print(f"{label:38s} median {median:.3f} s (runs {runs}){target}  load {load_average()}")
+    spent = f"; CPU median {statistics.median(cpu_seconds[-len(times) :]):.3f} s" if cpu else ""
+    print(f"{label:38s} median {median:.3f} s (runs {runs}){target}{spent}  load {load_average()}")
 
 
 def model_load() -> float:
@@ -104,7 +115,7 @@ def main() -> int:
     helped = median_of(args.runs, lambda: timed([*py, "-m", "propdesk", "--help"], ENV))
     show("propdesk --help", helped, " (target < 0.5 s idle)")
     model = median_of(args.runs, model_load)
-    show("triage model load (apart)", model)
+    show("triage model load (apart)", model, cpu=False)
     if args.no_stack:
         return 0
     with tempfile.TemporaryDirectory(prefix="propdesk-bench-startup-") as tmp:
@@ -116,7 +127,7 @@ def main() -> int:
             total = median_of(args.runs, lambda: timed(once, env))
             show("propdesk run --once (nothing to do)", total)
             without = (total[0] - model[0], [t - model[0] for t in total[1]])
-            show("  ... without the model's load", without, " (target < 0.5 s idle)")
+            show("  ... without the model's load", without, " (target < 0.5 s idle)", cpu=False)
         finally:
             stack.send_signal(signal.SIGTERM)
             stack.wait(timeout=60)
