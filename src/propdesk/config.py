@@ -37,6 +37,7 @@ from propdesk.config_sections import MetricsConfig as MetricsConfig
 from propdesk.config_sections import ReportConfig as ReportConfig
 from propdesk.config_sections import RetentionConfig as RetentionConfig
 from propdesk.config_sections import StartupConfig as StartupConfig
+from propdesk.config_sections import TriageConfig as TriageConfig
 from propdesk.errors import ConfigError
 
 CONFIG_ENV = "PROPDESK_CONFIG"
@@ -290,6 +291,7 @@ class Config(_Model):
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
     paging: PagingConfig = Field(default_factory=PagingConfig)
+    triage: TriageConfig = Field(default_factory=TriageConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -86,3 +86,20 @@ class ReportConfig(_Model):
         if bad:
             raise ValueError(f"digest_recipients: not an email address: {bad[0]!r}")
         return self
+
+
+class TriageConfig(_Model):
+    """Doubt as a feature: where a needs-review ticket's triage mail goes (besides its assignee;
+    empty: nowhere else) and below which model probability a decision needs review (default:
+    the model's calibrated threshold)."""
+
+    address: str = ""
+    review_below: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("address")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and ("@" not in value or any(c.isspace() or c in "<>,;" for c in value)):
+            raise ValueError(f"not an email address: {value!r}")
+        return value

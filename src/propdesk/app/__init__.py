@@ -41,10 +41,10 @@ if TYPE_CHECKING:
     from propdesk.app.features import deadline_pass as deadline_pass
     from propdesk.app.features import pager as pager
     from propdesk.app.loading import load as load
-    from propdesk.app.loading import rules as rules
     from propdesk.app.pipeline import analyser as analyser
     from propdesk.app.pipeline import business_hours as business_hours
     from propdesk.app.pipeline import parser as parser
+    from propdesk.app.pipeline import rules as rules
     from propdesk.app.probes import PROBES as PROBES
     from propdesk.app.probes import Probe as Probe
     from propdesk.app.probes import ProbeResult as ProbeResult
@@ -81,8 +81,8 @@ _HOME: dict[str, str] = {
     "digest_service": ".digest",
     **dict.fromkeys(("escalation_hooks", "escalation_service"), ".escalation"),
     **dict.fromkeys(("advice_texts", "deadline_pass", "pager"), ".features"),
-    **dict.fromkeys(("load", "rules"), ".loading"),
-    **dict.fromkeys(("analyser", "business_hours", "parser"), ".pipeline"),
+    "load": ".loading",
+    **dict.fromkeys(("analyser", "business_hours", "parser", "rules"), ".pipeline"),
     **dict.fromkeys(
         ("PROBES", "Probe", "ProbeResult", "_probe_smtp", "probe", "probe_local"), ".probes"
     ),

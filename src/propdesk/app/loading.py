@@ -1,5 +1,5 @@
-"""Reading the config (and configuring logging from it) and the rules: what every command does
-first, so it imports neither the database nor the mail adapters."""
+"""Reading the config (and configuring logging from it): what every command does first, so it
+imports neither the database nor the mail adapters. (The rules: ``app.pipeline.rules``.)"""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import os
 from typing import TYPE_CHECKING
 
 from propdesk.config import config_path, load_config
-from propdesk.core.rules import load_rules
 from propdesk.logging import configure_logging
 
 if TYPE_CHECKING:
     from propdesk.config import Config
-    from propdesk.core.rules import Rules
 
 
 def load(explicit_path: str | os.PathLike[str] | None, log_format: str | None = None) -> Config:
@@ -20,9 +18,3 @@ def load(explicit_path: str | os.PathLike[str] | None, log_format: str | None = 
     config = load_config(config_path(explicit_path))
     configure_logging(config.logging.level, log_format or config.logging.format)
     return config
-
-
-def rules(config: Config) -> Rules:
-    """The default rules plus the ops override named in the config (validated), with the
-    shipped triage model."""
-    return load_rules(config.rules.file)

@@ -33,8 +33,7 @@ from propdesk.app.features import (
     pager,
     recurrence_hook,
 )
-from propdesk.app.loading import rules
-from propdesk.app.pipeline import analyser, business_hours, parser
+from propdesk.app.pipeline import analyser, business_hours, parser, rules
 from propdesk.app.running import Daemon, reloader
 from propdesk.app.supervision import MAX_SLEEP_SECONDS, Supervision, idle_watchers
 from propdesk.clock import SYSTEM_CLOCK, Clock
@@ -131,7 +130,7 @@ def notification_hooks(
     config: Config, the_rules: Rules | None = None, *, clock: Clock = SYSTEM_CLOCK
 ) -> NotificationHooks:
     """The in-transaction hooks ingest calls to queue notifications (and record bounces)."""
-    the_rules = the_rules or load_rules(config.rules.file)
+    the_rules = the_rules or rules(config)
     return NotificationHooks(
         the_rules.policy.sla,
         message_id_domain(config),
@@ -146,6 +145,7 @@ def notification_hooks(
         timezone=config.business_hours.timezone,
         max_photo_bytes=config.notifications.assignment_photos_max_bytes,
         flood_notify=config.flood.notify or the_rules.policy.default_assignment.assignee,
+        triage_address=config.triage.address,
     )
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection, Row, Table, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from propdesk.core.notifications import Planned
 from propdesk.mail.compose import Outgoing, make_message_id, make_notice_message_id
@@ -42,7 +43,7 @@ def add(
     delay: timedelta | None = None,
 ) -> list[Written]:
     """Insert the planned notifications as pending rows due now (or after ``delay``), in the
-    caller's transaction."""
+    caller's transaction; a row whose ``dedupe_key`` is already stored is not added again."""
     if not planned:
         return []
     ids = db.execute(
@@ -74,11 +75,12 @@ def add(
                 "attempts": 0,
                 "next_attempt_at": p.not_before or (now if delay is None else now + delay),
                 "coalesce_key": p.coalesce_key,
+                "dedupe_key": p.dedupe_key,
                 "created_at": now,
                 "updated_at": now,
             }
         )
-    db.execute(outbox.insert(), rows)
+    db.execute(pg_insert(outbox).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
     return written
 
 
