@@ -1,13 +1,11 @@
-"""Adapters built from the config: the database engine, the SMTP sender, our own addresses, the
-notification templates (secrets resolved here, at the edge, and never logged) and the analysis
-worker pool."""
+"""Adapters built from the config: the SMTP sender, our own addresses, the notification
+templates (secrets resolved here, at the edge, and never logged) and the analysis worker pool.
+The database engine is ``propdesk.app.database`` (the report needs it without all of these)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-
-from sqlalchemy import Engine
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config
@@ -16,20 +14,6 @@ from propdesk.daemon.analysis import AnalysisPool, AnalysisSetup
 from propdesk.ingest.types import Analysis, Prepare
 from propdesk.mail.compose import Templates
 from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
-from propdesk.store.engine import make_engine
-
-
-def engine(config: Config, *, pooled: bool = True) -> Engine:
-    """The database engine, with the password resolved from its secret reference."""
-    db = config.database
-    password = db.password.resolve() if db.password is not None else None
-    return make_engine(db, password, config.timeouts.database_seconds, pooled=pooled)
-
-
-def _safe_error(exc: BaseException) -> str:
-    """An error as one line, without connection strings (which could carry a password)."""
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f"{type(exc).__name__}: {message}"
 
 
 def smtp_sender(config: Config) -> SmtpSender:

@@ -1,6 +1,7 @@
 """The composition root's wiring of escalation and SLA tracking: the service (the loop's
 periodic pass, and with no database the creation hook's planner) and its periodic task.
-Re-exported by ``propdesk.app``; the lists (``INGEST_HOOKS``, ``PERIODIC_TASKS``) stay there.
+Read as ``propdesk.app.<name>``; the lists (``INGEST_HOOKS``, ``PERIODIC_TASKS``) are in
+``services``.
 """
 
 from __future__ import annotations

@@ -76,12 +76,16 @@ def deadline_hook(config: Config, the_rules: Rules, clock: Clock = SYSTEM_CLOCK)
 
 
 def deadline_pass(
-    config: Config, db: Engine | sessionmaker[Session], *, clock: Clock | None = None
+    config: Config,
+    db: Engine | sessionmaker[Session],
+    *,
+    clock: Clock | None = None,
+    the_rules: Rules | None = None,
 ) -> DeadlinePass:
     """Escalates each ticket past its statutory deadline once."""
     return DeadlinePass(
         db,
-        load_rules(config.rules.file).policy.sla,
+        (the_rules or load_rules(config.rules.file)).policy.sla,
         message_id_domain(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
         batch_size=config.escalation.batch_size,
@@ -91,7 +95,7 @@ def deadline_pass(
 def _deadline_task(
     config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: Shared
 ) -> PeriodicTask:
-    task = deadline_pass(config, made, clock=clock)
+    task = deadline_pass(config, made, clock=clock, the_rules=the_rules)
     return PeriodicTask(task.name, config.intervals.escalation_seconds, task.run_once)
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from propdesk.app.adapters import _safe_error, engine, own_addresses, smtp_sender, templates
+from propdesk.app.adapters import own_addresses, smtp_sender, templates
+from propdesk.app.database import _safe_error, engine
 from propdesk.config import Config, SecretRef
 from propdesk.core.rules import load_rules
 from propdesk.errors import ConfigError, MailboxError, RulesError

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from propdesk.app.adapters import engine as make_engine
+from propdesk.app.database import engine as make_engine
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config, MailboxConfig
 from propdesk.daemon.health import Health, HealthServer

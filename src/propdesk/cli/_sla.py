@@ -11,13 +11,11 @@ from __future__ import annotations
 import argparse
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from propdesk.core.escalation import sla_clocks
-from propdesk.core.models import iso_utc
-from propdesk.core.rules import Rules
-from propdesk.store import escalations
-from propdesk.store.db import Database, reading
+if TYPE_CHECKING:
+    from propdesk.core.rules import Rules
+    from propdesk.store.db import Database
 
 _DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?$")
 
@@ -52,6 +50,11 @@ def add_list_options(parser: argparse.ArgumentParser) -> None:
 def show_dict(rules: Rules, db: Database, ticket_pk: int, now: datetime) -> dict[str, Any]:
     """``tickets show``: each SLA clock with its state at ``now`` (a breach recorded by a pass
     stays breached), and every escalation sent."""
+    from propdesk.core.escalation import sla_clocks
+    from propdesk.core.models import iso_utc
+    from propdesk.store import escalations
+    from propdesk.store.db import reading
+
     with reading(db) as session:
         sent, state = escalations.history(session, ticket_pk)
     states = sla_clocks(state.ticket, rules.policy, now, state.breached)

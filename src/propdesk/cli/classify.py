@@ -24,16 +24,15 @@ import secrets
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
-from propdesk.core.doubt import review_reasons
-from propdesk.core.hours import BusinessHours
-from propdesk.core.location import UNIT_NOT_SPECIFIED
-from propdesk.core.models import Ticket
-from propdesk.core.pipeline import MessageAnalysis, analyse_message
-from propdesk.core.rules import Rules, load_rules
-from propdesk.mail.parse import parse_message
+
+if TYPE_CHECKING:  # the parser, the pipeline and the rules load when a file is classified
+    from propdesk.core.hours import BusinessHours
+    from propdesk.core.models import Ticket
+    from propdesk.core.pipeline import MessageAnalysis
+    from propdesk.core.rules import Rules
 
 ORDER = 50
 
@@ -63,6 +62,9 @@ def register(sub: Any) -> None:
 
 def ticket_json(ticket: Ticket) -> dict[str, Any]:
     """The fields of the classify JSON contract for one ticket."""
+    from propdesk.core.doubt import review_reasons
+    from propdesk.core.location import UNIT_NOT_SPECIFIED
+
     meta = ticket.metadata
     return {
         "category": ticket.category.value,
@@ -90,6 +92,9 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
 
 def analyse_file(path: str, rules: Rules, hours: BusinessHours, now: datetime) -> MessageAnalysis:
     """Parse and analyse one file; OSError propagates (the caller reports it per file)."""
+    from propdesk.core.pipeline import analyse_message
+    from propdesk.mail.parse import parse_message
+
     raw = Path(path).read_bytes()
     msg = parse_message(raw)
     # No mail server received it: the Date header (else now) stands in for received_at.
@@ -144,6 +149,9 @@ def run(args: argparse.Namespace, clock: Clock = SYSTEM_CLOCK) -> int:
 
 
 def _run(args: argparse.Namespace, clock: Clock) -> int:
+    from propdesk.core.hours import BusinessHours
+    from propdesk.core.rules import load_rules
+
     rules = load_rules(args.rules, model=not args.rules_only)
     hours = BusinessHours()
     now = clock.now()

@@ -12,7 +12,6 @@ from typing import Any
 from propdesk import app
 from propdesk.cli.ticket_status import _status
 from propdesk.core.lifecycle import InvalidTransition
-from propdesk.incident_service import IncidentNotFound
 
 ORDER = 96
 
@@ -53,6 +52,8 @@ def _iso(value: Any) -> Any:
 
 
 def _run(args: argparse.Namespace, action: Any) -> int:
+    from propdesk.incident_service import IncidentNotFound
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:

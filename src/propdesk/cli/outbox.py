@@ -8,9 +8,7 @@ import sys
 from typing import Any
 
 from propdesk import app
-from propdesk.store import outbox as repo
-from propdesk.store.db import reading, transaction
-from propdesk.store.tables_outbox import OUTBOX_STATUSES
+from propdesk.store.outbox_statuses import OUTBOX_STATUSES
 
 ORDER = 60
 
@@ -42,6 +40,9 @@ def _json_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from propdesk.store import outbox as repo
+    from propdesk.store.db import reading
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
@@ -69,6 +70,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_retry(args: argparse.Namespace) -> int:
+    from propdesk.store import outbox as repo
+    from propdesk.store.db import transaction
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:

@@ -7,10 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from propdesk import app
-from propdesk.core.notes import redact_phones
 from propdesk.errors import ConfigError
-from propdesk.store.db import transaction
-from propdesk.store.purge import purge
 
 ORDER = 75
 
@@ -31,6 +28,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from propdesk.core.notes import redact_phones
+    from propdesk.store.db import transaction
+    from propdesk.store.purge import purge
+
     config = app.load(args.config, log_format=args.log_format)
     days = args.closed_days if args.closed_days is not None else config.retention.closed_days
     if days is None:

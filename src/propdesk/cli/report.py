@@ -13,15 +13,13 @@ import sys
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from propdesk import app
-from propdesk.clock import Clock
-from propdesk.core.report_model import report_window
 from propdesk.errors import ConfigError
-from propdesk.reports.csv_export import write_csv
-from propdesk.reports.text import render_text
-from propdesk.store.report_export import CSV_COLUMNS, export_rows
+
+if TYPE_CHECKING:
+    from propdesk.clock import Clock
 
 ORDER = 70
 FORMATS = ("text", "json", "html", "csv")
@@ -79,6 +77,10 @@ def _out(path: str | None) -> AbstractContextManager[TextIO]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # What a format needs loads when it is asked for: matplotlib only for HTML, and neither
+    # the daemon nor the triage model for any of them (see ``propdesk.app.reporting``).
+    from propdesk.core.report_model import report_window
+
     config = app.load(args.config, log_format=args.log_format)
     try:
         window = report_window(
@@ -94,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
     eng = app.engine(config)
     try:
         if args.format == "csv":
+            from propdesk.reports.csv_export import write_csv
+            from propdesk.store.report_export import CSV_COLUMNS, export_rows
+
             with _out(args.output) as out:
                 write_csv(out, CSV_COLUMNS, export_rows(eng, window))
             return 0
@@ -104,10 +109,11 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             out.write(json.dumps(report) + "\n")
         elif args.format == "html":
-            # matplotlib loads only when a chart is drawn: text and JSON stay fast.
-            from propdesk.reports.html import render_html  # noqa: PLC0415
+            from propdesk.reports.html import render_html
 
             out.write(render_html(report))
         else:
+            from propdesk.reports.text import render_text
+
             out.write(render_text(report))
     return 0

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from propdesk import app
-from propdesk.daemon import signals
-from propdesk.daemon.loop import TurnReport
-from propdesk.daemon.metrics import Metrics
-from propdesk.daemon.startup import wait_for_database
 from propdesk.errors import StoreError
+
+if TYPE_CHECKING:
+    from propdesk.daemon.loop import TurnReport
 
 ORDER = 30
 
@@ -36,6 +35,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from propdesk.daemon import signals
+    from propdesk.daemon.metrics import Metrics
+    from propdesk.daemon.startup import wait_for_database
+
     config = app.load(args.config, log_format=args.log_format)
     stop = signals.StopFlag()
     restore = signals.install(stop)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import urllib.error
-import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from propdesk import app
-from propdesk.daemon.health import parse_listen
-from propdesk.store.db import reading
-from propdesk.store.ops_stats import OpsSnapshot, snapshot
+
+if TYPE_CHECKING:
+    from propdesk.store.ops_stats import OpsSnapshot
 
 ORDER = 35
 
@@ -26,6 +24,11 @@ def register(sub: Any) -> None:
 
 def _daemon_lines(listen: str) -> tuple[list[str], bool]:
     """/readyz of the running daemon, when ``[metrics] listen`` says where it is."""
+    import urllib.error
+    import urllib.request
+
+    from propdesk.daemon.health import parse_listen
+
     if not listen:
         return ["daemon: not checked ([metrics] listen is empty)"], True
     host, port = parse_listen(listen)
@@ -72,6 +75,9 @@ def _snapshot_lines(snap: OpsSnapshot) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from propdesk.store.db import reading
+    from propdesk.store.ops_stats import snapshot
+
     config = app.load(args.config, log_format=args.log_format)
     lines, ok = _daemon_lines(config.metrics.listen)
     eng = app.engine(config, pooled=False)

@@ -16,8 +16,6 @@ from typing import Any
 from propdesk import app
 from propdesk.core.tenants import CSV_COLUMNS, parse_directory_csv
 from propdesk.errors import PropdeskError
-from propdesk.store import tenants as directory
-from propdesk.store.db import reading, transaction
 
 ORDER = 55
 
@@ -61,6 +59,9 @@ def _read(path: str) -> str:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from propdesk.store import tenants as directory
+    from propdesk.store.db import transaction
+
     parsed = parse_directory_csv(_read(args.file))
     if parsed.errors:
         for error in parsed.errors:
@@ -88,6 +89,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from propdesk.store import tenants as directory
+    from propdesk.store.db import reading
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
@@ -107,6 +111,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from propdesk.store import tenants as directory
+    from propdesk.store.db import reading
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:

@@ -13,7 +13,6 @@ from typing import Any
 
 from propdesk import app
 from propdesk.cli.ticket_status import _who, tickets_actions
-from propdesk.status_service import TicketNotFound
 
 ORDER = 96  # after the module that builds the ``tickets`` group
 
@@ -34,6 +33,8 @@ def register(sub: Any) -> None:
 
 
 def run_review(args: argparse.Namespace) -> int:
+    from propdesk.status_service import TicketNotFound
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:

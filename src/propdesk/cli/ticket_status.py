@@ -15,7 +15,6 @@ from typing import Any
 from propdesk import app
 from propdesk.core.lifecycle import InvalidTransition
 from propdesk.core.models import TicketStatus
-from propdesk.status_service import BadAddress, TicketNotFound
 
 ORDER = 95  # after the module that builds the ``tickets`` group
 
@@ -67,6 +66,8 @@ def _who(args: argparse.Namespace) -> str:
 
 
 def run_set_status(args: argparse.Namespace) -> int:
+    from propdesk.status_service import TicketNotFound
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
@@ -86,6 +87,8 @@ def run_set_status(args: argparse.Namespace) -> int:
 
 
 def run_assign(args: argparse.Namespace) -> int:
+    from propdesk.status_service import BadAddress, TicketNotFound
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:

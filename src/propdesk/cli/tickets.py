@@ -14,7 +14,6 @@ from typing import Any
 from propdesk import app
 from propdesk.cli import _sla
 from propdesk.core.models import TicketStatus
-from propdesk.store import ticket_views as views
 
 ORDER = 50
 
@@ -52,6 +51,8 @@ def register(sub: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from propdesk.store import ticket_views as views
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
@@ -81,6 +82,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from propdesk.store import ticket_views as views
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:
@@ -102,6 +105,8 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_attachment(args: argparse.Namespace) -> int:
+    from propdesk.store import ticket_views as views
+
     config = app.load(args.config, log_format=args.log_format)
     eng = app.engine(config)
     try:

@@ -29,7 +29,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from propdesk.store.base import Base
 
-OUTBOX_STATUSES = ("pending", "sent", "dead", "suppressed", "bounced")
 AUDIENCES = ("tenant", "staff")
 
 outbox_id_seq = Sequence("outbox_id_seq", metadata=Base.metadata)
