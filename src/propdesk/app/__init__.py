@@ -25,6 +25,7 @@ from propdesk.app.adapters import _safe_error
 from propdesk.app.adapters import analysis_pool as analysis_pool
 from propdesk.app.adapters import engine as engine
 from propdesk.app.adapters import own_addresses as own_addresses
+from propdesk.app.adapters import prepare_all_in as prepare_all_in
 from propdesk.app.adapters import prepare_in as prepare_in
 from propdesk.app.adapters import smtp_sender as smtp_sender
 from propdesk.app.adapters import templates as templates
@@ -69,7 +70,7 @@ from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.incident_service import IncidentService
 from propdesk.ingest import Analyse, IngestHook, IngestLimits, IngestService
 from propdesk.ingest.service import DirectoryFor
-from propdesk.ingest.types import Prepare
+from propdesk.ingest.types import Prepare, PrepareAll
 from propdesk.logging import configure_logging, get_logger
 from propdesk.mail.compose import Composer, message_id_domain
 from propdesk.mail.smtp import SmtpSender
@@ -294,6 +295,7 @@ def ingest_service(
     clock: Clock = SYSTEM_CLOCK,
     directory: DirectoryFor = TenantDirectory,
     prepare: Prepare | None = None,
+    prepare_all: PrepareAll | None = None,
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -322,6 +324,7 @@ def ingest_service(
         directory=directory,
         fill=lambda ticket, tenant: fill_from_directory(ticket, tenant, policy),
         prepare=prepare,
+        prepare_all=prepare_all,
     )
 
 
@@ -371,6 +374,7 @@ def daemon(
         clock=clock,
         directory=directory,
         prepare=None if pool is None else prepare_in(pool),
+        prepare_all=None if pool is None else prepare_all_in(pool),
     )
     made = sessions(pooled)
     shared = Shared(stop if stop is not None else StopFlag(), Outages(clock))
@@ -410,6 +414,7 @@ def daemon(
         service = ingest_service(
             config, pooled, the_rules=new_rules, analyse=analyse, extra_hooks=extra_hooks,
             clock=clock, prepare=None if pool is None else prepare_in(pool),
+            prepare_all=None if pool is None else prepare_all_in(pool),
         )  # fmt: skip
         fresh = [factory(config, new_rules, made, clock, shared) for factory in PERIODIC_TASKS]
         return service, fresh

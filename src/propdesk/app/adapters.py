@@ -4,7 +4,7 @@ worker pool."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -13,7 +13,8 @@ from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config
 from propdesk.core.message import InboundMessage
 from propdesk.daemon.analysis import AnalysisPool, AnalysisSetup
-from propdesk.ingest.types import Analysis, Prepare
+from propdesk.errors import AnalysisError
+from propdesk.ingest.types import Ahead, Analysis, Prepare, PrepareAll
 from propdesk.mail.compose import Templates
 from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
 from propdesk.store.engine import make_engine
@@ -88,3 +89,20 @@ def prepare_in(pool: AnalysisPool) -> Prepare:
         return done.parsed, analysis
 
     return prepare
+
+
+def prepare_all_in(pool: AnalysisPool) -> PrepareAll:
+    """The pool as batched ingest calls it: a whole batch submitted at once, results in order."""
+
+    def prepare_all(
+        tasks: Sequence[tuple[bytes, datetime]], now: datetime, should_stop: Callable[[], bool]
+    ) -> Iterator[Ahead | AnalysisError]:
+        for done in pool.prepare_all(tasks, now, should_stop):
+            if isinstance(done, AnalysisError):
+                yield done
+                continue
+            result = done.analysis
+            analysis = None if result is None else Analysis(result.tickets, result.ignored_reason)
+            yield done.parsed, analysis
+
+    return prepare_all
