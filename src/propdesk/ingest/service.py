@@ -158,14 +158,14 @@ class IngestService:
         """Record fetched messages (in order) in one transaction per batch; the results of the
         first ones, all of them unless a stop request came (the rest: read again later).
 
-        A batch is committed early once ``max_seconds`` passed since it began (slow analyses
-        do not hold back the messages prepared before them); the bound is looked at between
-        messages, one analysis is bounded by its own budget.
+        A batch is committed early once ``max_seconds`` passed since its first message was
+        ready (slow analyses do not hold back the messages prepared before them); the bound is
+        looked at between messages, one analysis is bounded by its own budget.
         """
         results: list[Result] = []
         chunk: list[Item] = []
         monotonic = self._clock.monotonic
-        began = monotonic()
+        began = 0.0  # when the chunk's first message was ready
         items = prepared(
             msgs,
             self._clock.now(),
@@ -175,10 +175,12 @@ class IngestService:
         )
         try:
             for item in items:
+                if not chunk:
+                    began = monotonic()
                 chunk.append(item)
                 if max_seconds is not None and monotonic() - began >= max_seconds:
                     results += self._commit(mailbox, uidvalidity, chunk)
-                    chunk, began = [], monotonic()
+                    chunk = []
                 if should_stop():  # what was read is still recorded, the rest waits
                     break
         except AnalysisStopped:
