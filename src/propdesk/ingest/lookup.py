@@ -10,7 +10,7 @@ from propdesk.core.conversation import BODY_MARKER, SUBJECT_TAG, order_refs, tic
 from propdesk.core.message import InboundMessage
 from propdesk.ingest.chain import IngestLimits
 from propdesk.ingest.stages import ticket_refs
-from propdesk.store import conversations, ingest_repo
+from propdesk.store import conversations, ingest_lookups
 from propdesk.store.session import Session
 
 #: The flood limits count mail per hour (the window of ``[flood]``'s limits).
@@ -19,15 +19,17 @@ FLOOD_WINDOW = timedelta(hours=1)
 
 def flood_query(
     limits: IngestLimits, release: bool, now: datetime
-) -> ingest_repo.FloodQuery | None:
+) -> ingest_lookups.FloodQuery | None:
     """What the flood stage needs counted (None: the limits are off or do not apply)."""
     if release or not (limits.per_sender_per_hour or limits.per_mailbox_per_hour):
         return None
-    return ingest_repo.FloodQuery(
+    return ingest_lookups.FloodQuery(
         window=FLOOD_WINDOW,
         now=now,
         by_sender=bool(limits.per_sender_per_hour),
         by_mailbox=bool(limits.per_mailbox_per_hour),
+        sender_limit=limits.per_sender_per_hour,
+        mailbox_limit=limits.per_mailbox_per_hour,
     )
 
 

@@ -80,7 +80,7 @@ from propdesk.ingest.types import (
 )
 from propdesk.logging import bind_message_context
 from propdesk.mail.imap import FetchedMessage, MessageMeta
-from propdesk.store import ingest_repo
+from propdesk.store import ingest_lookups, ingest_repo
 from propdesk.store import session as store
 from propdesk.store.ingest_repo import CONTENT_KEY, IMAP_KEY
 from propdesk.store.tables import InboundMessageRow
@@ -249,12 +249,16 @@ class IngestService:
         out: list[Result] = []
         try:
             with self._sessions.begin() as s:
+                # the per-message advisory locks of the batch, in one statement (parsed ahead)
+                ahead = [a[0] for a in map(Item.prepared, items) if a is not None]
+                ingest_lookups.batch_locks(s, ahead)
                 for item in items:
                     msg = item.msg
                     with bind_message_context(mailbox=mailbox, uid=msg.uid):
                         row = new_row(mailbox, uidvalidity, msg, sha256=item.sha, outcome="ignored")
                         attempt = Attempt(ahead=item.prepared())
-                        out.append(self._run(s, row, msg.raw, attempt))
+                        locked = attempt.ahead is not None
+                        out.append(self._run(s, row, msg.raw, attempt, locked=locked))
                 failpoint("before_commit", len(items))
             failpoint("after_commit", len(items))
         except Exception as exc:
@@ -326,8 +330,10 @@ class IngestService:
         attempt: Attempt,
         *,
         release: bool = False,
+        locked: bool = False,
     ) -> Result:
-        """Decide the outcome of ``row`` (new, quarantined or held) and write what it causes."""
+        """Decide the outcome of ``row`` (new, quarantined or held) and write what it causes;
+        ``locked``: its batch holds the message's advisory locks already."""
         assert row.sha256 is not None
         ahead = attempt.ahead
         parsed = self._parse(raw) if ahead is None else ahead[0]
@@ -343,7 +349,7 @@ class IngestService:
             refs=refs,
             received_at=row.received_at,
             now=now,
-            lookups=ingest_repo.lookups(
+            lookups=ingest_lookups.lookups(
                 s,
                 row,
                 refs,
@@ -351,6 +357,7 @@ class IngestService:
                 requester_of(parsed, self._staff),
                 directory=self._directory(s),
                 matched_by=matched_by,
+                locked=locked,
             ),
             staff=self._staff,
             analyse=self._analyse if ahead is None else analysed(ahead, self._analyse),
