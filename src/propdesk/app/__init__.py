@@ -34,6 +34,9 @@ from propdesk.app.conversations import auto_close as auto_close
 from propdesk.app.conversations import conversation_policy as conversation_policy
 from propdesk.app.conversations import staff_addresses as staff_addresses
 from propdesk.app.conversations import supervisor as supervisor
+from propdesk.app.escalation import _escalation_task
+from propdesk.app.escalation import escalation_hooks as escalation_hooks
+from propdesk.app.escalation import escalation_service as escalation_service
 from propdesk.app.features import _deadline_task, deadline_hook, incident_hook, recurrence_hook
 from propdesk.app.features import advice_texts as advice_texts
 from propdesk.app.features import deadline_pass as deadline_pass
@@ -66,7 +69,6 @@ from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import ConfigError, StoreError
-from propdesk.escalation_service import EscalationHook, EscalationService
 from propdesk.incident_service import IncidentService
 from propdesk.ingest import Analyse, IngestHook, IngestLimits, IngestService
 from propdesk.ingest.service import DirectoryFor
@@ -206,44 +208,6 @@ def _outbox_task(
         return Again(stats) if stats.handled >= OUTBOX_SLICE_ROWS else stats
 
     return PeriodicTask(delivery.name, config.intervals.outbox_seconds, run, close=delivery.close)
-
-
-def escalation_service(
-    config: Config,
-    db: Engine | sessionmaker[Session] | None,
-    *,
-    the_rules: Rules | None = None,
-    clock: Clock | None = None,
-) -> EscalationService:
-    """The escalation/SLA service: the loop's periodic pass (``run_pass``) and, with ``db``
-    None, the creation hook's planner (it writes in the ingest transaction)."""
-    return EscalationService(
-        db,
-        the_rules or load_rules(config.rules.file),
-        clock=clock if clock is not None else SYSTEM_CLOCK,
-        message_id_domain=message_id_domain(config),
-        warn_before=timedelta(minutes=config.escalation.warn_before_resolution_minutes),
-        batch_size=config.escalation.batch_size,
-        enabled=config.escalation.enabled,
-    )
-
-
-def escalation_hooks(
-    config: Config, the_rules: Rules | None = None, clock: Clock = SYSTEM_CLOCK
-) -> EscalationHook:
-    """In the creation transaction: escalations due at once, and each ticket's next time."""
-    return EscalationHook(escalation_service(config, None, the_rules=the_rules, clock=clock))
-
-
-def _escalation_task(
-    config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, _shared: Shared
-) -> PeriodicTask:
-    service = escalation_service(config, made, the_rules=the_rules, clock=clock)
-
-    def run() -> str:
-        return service.run_pass().summary()
-
-    return PeriodicTask(service.name, config.intervals.escalation_seconds, run)
 
 
 def incident_service(config: Config, eng: Engine, *, clock: Clock | None = None) -> IncidentService:

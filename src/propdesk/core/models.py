@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+
+from propdesk.core.utc import ensure_utc, iso_utc, parse_iso_utc
 
 
 class Category(StrEnum):
@@ -119,27 +121,6 @@ class EstimatedCost(StrEnum):
 
 
 TICKET_ID_RE = re.compile(r"^TKT-[0-9A-F]{8}$")
-
-
-def ensure_utc(value: datetime, name: str = "datetime") -> datetime:
-    """Return ``value`` in UTC; refuse naive datetimes (they are always a caller bug here)."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
-    return value.astimezone(UTC)
-
-
-def iso_utc(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a ``Z`` suffix, as the spec's JSON shows ("2025-06-17T10:30:00Z")."""
-    if value is None:
-        return None
-    return ensure_utc(value).isoformat().replace("+00:00", "Z")
-
-
-def parse_iso_utc(value: str | None) -> datetime | None:
-    """Inverse of ``iso_utc``; a string without an offset is refused, never assumed local."""
-    if value is None:
-        return None
-    return ensure_utc(datetime.fromisoformat(value.replace("Z", "+00:00")), value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, case, insert, select, update
 
 from propdesk.core.lifecycle import EventKind, TicketEvent, apply_status_change
 from propdesk.core.mail_facts import Photo, is_photo
@@ -28,6 +28,7 @@ from propdesk.core.models import (
     TicketStatus,
     Urgency,
 )
+from propdesk.store import incidents
 from propdesk.store.db import Executor
 from propdesk.store.repository import clean_json, clean_opt, clean_text
 from propdesk.store.tables import (
@@ -179,7 +180,11 @@ def save_urgency(
 ) -> None:
     """Store an urgency change (a staff command), the SLA deadlines of the new urgency
     (``due``: response, resolution) and its ``urgency_changed`` event."""
-    values: dict[str, Any] = {"urgency": after.urgency.value, "updated_at": after.updated_at}
+    values: dict[str, Any] = {
+        "urgency": after.urgency.value,
+        "updated_at": after.updated_at,
+        "next_escalation_at": _replan(after),
+    }
     if due is not None:
         values["response_due_at"], values["resolution_due_at"] = due
     db.execute(update(TICKETS).where(TICKETS.c.id == pk).values(**values))
@@ -206,7 +211,21 @@ def save_status(db: Executor, pk: int, ticket: Ticket) -> None:
             resolved_at=ticket.resolved_at,
             closed_at=ticket.closed_at,
             status_notes=ticket.status_notes,
+            next_escalation_at=_replan(ticket),
         )
+    )
+
+
+def _replan(ticket: Ticket) -> Any:
+    """SQL for ``next_escalation_at`` after a status or urgency change: due at once, so the next
+    pass plans the ticket from its new state (a raised urgency must not wait for the old, later
+    time; a reopened one must breach again); never for Resolved/Closed; an incident's follower
+    keeps its hold (it escalates through its lead)."""
+    if not ticket.is_open:
+        return None
+    return case(
+        (incidents.not_held(ticket.updated_at), ticket.updated_at),
+        else_=TICKETS.c.next_escalation_at,
     )
 
 
