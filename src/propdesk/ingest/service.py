@@ -159,17 +159,28 @@ class IngestService:
         first ones, all of them unless a stop request came (the rest: read again later).
 
         A batch is committed early once ``max_seconds`` passed since its first message was
-        ready (slow analyses do not hold back the messages prepared before them); the bound is
-        looked at between messages, one analysis is bounded by its own budget.
+        ready, also while a slow analysis is awaited (it does not hold back the messages
+        prepared before it); the moves still follow the whole batch.
         """
         results: list[Result] = []
         chunk: list[Item] = []
         monotonic = self._clock.monotonic
         began = 0.0  # when the chunk's first message was ready
+
+        def flush(due: bool) -> None:
+            nonlocal chunk
+            if chunk and (not due or monotonic() - began >= (max_seconds or float("inf"))):
+                results.extend(self._commit(mailbox, uidvalidity, chunk))
+                chunk = []
+
+        def stop_or_flush() -> bool:  # asked every fraction of a second while a worker runs
+            flush(due=True)
+            return should_stop()
+
         items = prepared(
             msgs,
             self._clock.now(),
-            should_stop,
+            stop_or_flush,
             prepare=self._prepare,
             prepare_all=self._prepare_all,
         )
@@ -178,17 +189,14 @@ class IngestService:
                 if not chunk:
                     began = monotonic()
                 chunk.append(item)
-                if max_seconds is not None and monotonic() - began >= max_seconds:
-                    results += self._commit(mailbox, uidvalidity, chunk)
-                    chunk = []
+                flush(due=True)
                 if should_stop():  # what was read is still recorded, the rest waits
                     break
         except AnalysisStopped:
             pass  # the message in analysis is read again later; those before it are recorded
         finally:
             items.close()
-        if chunk:
-            results += self._commit(mailbox, uidvalidity, chunk)
+        flush(due=False)
         return results
 
     def record_unread(
