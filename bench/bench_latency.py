@@ -1,10 +1,10 @@
 """Bench: append -> ticket committed latency with IMAP IDLE, the default config.
 
-A ``propdesk run`` process (the default config: poll every 30 s, IDLE on) watches a fresh
-Dovecot user and a fresh database. 200 tenant emails are APPENDed one every 100 ms over one IMAP
-connection; each append's wall time is kept by Message-ID. Latency is the ticket row's
-``created_at`` (the daemon's clock, taken in the transaction just before COMMIT) minus the
-append's start. Prints p50, p90, p99 and max with the load average before and after.
+A ``propdesk run`` process (the default config: poll every 30 s, IDLE on, /metrics served)
+watches a fresh Dovecot user and a fresh database. 200 tenant emails are APPENDed one every
+100 ms over one IMAP connection; each append's wall time is kept by Message-ID. Latency is the
+ticket row's ``created_at`` (the daemon's clock, taken in the transaction just before COMMIT)
+minus the append's start. Prints p50, p90, p99 and max with the load average before and after.
 
     PYTHONPATH=src:. python bench/bench_latency.py [--emails 200] [--every 0.1]
 """
@@ -27,11 +27,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.integration.ingest_support import tenant_mail
-from tests.stack import Dovecot, SmtpPeer, create_database, drop_database
+from tests.stack import Dovecot, SmtpPeer, create_database, drop_database, free_port
 from tests.stack.configfile import write_config
 from tests.stack.postgres import SHARED_HOST, SHARED_PORT
 
-from propdesk.config import Config
+from propdesk.config import Config, MetricsConfig
 from propdesk.store.engine import make_engine
 from propdesk.store.tables import InboundMessageRow, MessageTicketRow, TicketRow
 
@@ -72,7 +72,10 @@ def main() -> int:
         db = create_database(SHARED_HOST, SHARED_PORT)
         workdir = Path(tempfile.mkdtemp(prefix="propdesk-bench-"))
         boxes = [dovecot.mailbox_config(u, name=f"mb{i}") for i, u in enumerate(users)]
-        config = Config(database=db, mailboxes=boxes, smtp=smtp.smtp_config())
+        # The defaults, with /metrics served as by default on loopback, on a port of its own
+        # (another bench or daemon of this machine may hold 9464).
+        metrics = MetricsConfig(listen=f"127.0.0.1:{free_port()}")
+        config = Config(database=db, mailboxes=boxes, smtp=smtp.smtp_config(), metrics=metrics)
         path = write_config(workdir / "propdesk.toml", config)
         env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
         with (workdir / "daemon.log").open("w") as log:

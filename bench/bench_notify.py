@@ -67,7 +67,7 @@ def tenant_emails(count: int) -> list[bytes]:
 class PeerProcess:
     """The aiosmtpd peer in a child process, so its parsing does not share our GIL."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, pipelining: bool = False) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.port = free_port()
         self.host = "127.0.0.1"
@@ -75,7 +75,9 @@ class PeerProcess:
         self._ready = ctx.Event()
         self._stop = ctx.Event()
         self._proc = ctx.Process(
-            target=_peer_main, args=(self.port, self._count, self._ready, self._stop), daemon=True
+            target=_peer_main,
+            args=(self.port, self._count, self._ready, self._stop, pipelining),
+            daemon=True,
         )
 
     def start(self) -> PeerProcess:
@@ -100,8 +102,8 @@ class PeerProcess:
             time.sleep(0.005)
 
 
-def _peer_main(port: int, count: Any, ready: Any, stop: Any) -> None:
-    peer = SmtpPeer(port=port)
+def _peer_main(port: int, count: Any, ready: Any, stop: Any, pipelining: bool = False) -> None:
+    peer = SmtpPeer(port=port, pipelining=pipelining)
     record = peer._record
 
     def counting(*args: Any) -> None:

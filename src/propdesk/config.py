@@ -33,10 +33,12 @@ from propdesk.config_base import _Model
 from propdesk.config_features import IncidentsConfig, PagingConfig, SafetyConfig
 from propdesk.config_sections import ConversationsConfig as ConversationsConfig
 from propdesk.config_sections import EscalationConfig as EscalationConfig
+from propdesk.config_sections import HousekeepingConfig as HousekeepingConfig
 from propdesk.config_sections import MetricsConfig as MetricsConfig
 from propdesk.config_sections import ReportConfig as ReportConfig
 from propdesk.config_sections import RetentionConfig as RetentionConfig
 from propdesk.config_sections import StartupConfig as StartupConfig
+from propdesk.config_sections import TriageConfig as TriageConfig
 from propdesk.errors import ConfigError
 
 CONFIG_ENV = "PROPDESK_CONFIG"
@@ -121,6 +123,11 @@ class MailboxConfig(_Model):
     idle: bool = True
     idle_renew_seconds: float = Field(default=25 * 60, gt=0, le=29 * 60)  # RFC 2177: < 29 min
     idle_liveness_seconds: float = Field(default=120.0, gt=0)  # silent this long: DONE, re-IDLE
+    # Housekeeping: processed mail older than this (INTERNALDATE) is expunged or archived.
+    # Default 90 days, so the folder never grows without bound; 0 keeps everything for ever.
+    processed_keep_days: int = Field(default=90, ge=0)
+    processed_retention: Literal["expunge", "archive"] = "archive"
+    processed_archive_folder: str = Field(default="Archive-%Y-%m", min_length=1)  # strftime
 
     @model_validator(mode="after")
     def _credentials(self) -> MailboxConfig:
@@ -128,6 +135,11 @@ class MailboxConfig(_Model):
             raise ValueError("auth = 'login' needs password = { env | file | credential = ... }")
         if self.auth == "xoauth2" and self.oauth_token is None and not self.oauth_token_command:
             raise ValueError("auth = 'xoauth2' needs oauth_token or oauth_token_command")
+        if "%Y" not in self.processed_archive_folder:
+            raise ValueError("processed_archive_folder needs %Y (e.g. 'Archive-%Y-%m'): dated")
+        archive = date(2026, 12, 1).strftime(self.processed_archive_folder)
+        if archive in (self.folder, self.processed_folder):
+            raise ValueError(f"processed_archive_folder {archive!r} is a folder we read or fill")
         return self
 
 
@@ -269,6 +281,9 @@ class NotificationsConfig(_Model):
     max_attempts: int = Field(default=20, ge=1)
     batch_size: int = Field(default=1000, ge=1, le=100000)
     max_pass_seconds: float = Field(default=10.0, gt=0)
+    # rows claimed, sent and committed together: after a crash at most this many are re-sent
+    delivery_batch: int = Field(default=100, ge=1, le=10000)
+    delivery_workers: int = Field(default=1, ge=1, le=16)  # SMTP connections in parallel
 
 
 class Config(_Model):
@@ -290,10 +305,12 @@ class Config(_Model):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     startup: StartupConfig = Field(default_factory=StartupConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    housekeeping: HousekeepingConfig = Field(default_factory=HousekeepingConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
     paging: PagingConfig = Field(default_factory=PagingConfig)
+    triage: TriageConfig = Field(default_factory=TriageConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -42,9 +42,12 @@ class ConversationsConfig(_Model):
 
 
 class MetricsConfig(_Model):
-    """/metrics, /healthz and /readyz on one HTTP server; empty ``listen`` turns it off."""
+    """/metrics, /healthz and /readyz on one HTTP server, on loopback by default; an empty
+    ``listen`` turns it off."""
 
-    listen: str = Field(default="", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$")
+    listen: str = Field(
+        default="127.0.0.1:9464", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$"
+    )
     stale_intervals: int = Field(default=3, ge=1)  # health fails after this many missed turns
 
 
@@ -53,6 +56,13 @@ class RetentionConfig(_Model):
     attachments and phone numbers (off when unset)."""
 
     closed_days: int | None = Field(default=None, ge=1)
+
+
+class HousekeepingConfig(_Model):
+    """The processed-folder pass (each mailbox's ``processed_keep_days``): how often, how much."""
+
+    interval_seconds: float = Field(default=3600.0, gt=0)
+    max_messages_per_pass: int = Field(default=500, ge=1, le=100000)
 
 
 class StartupConfig(_Model):
@@ -86,3 +96,20 @@ class ReportConfig(_Model):
         if bad:
             raise ValueError(f"digest_recipients: not an email address: {bad[0]!r}")
         return self
+
+
+class TriageConfig(_Model):
+    """Doubt as a feature: where a needs-review ticket's triage mail goes (besides its assignee;
+    empty: nowhere else) and below which model probability a decision needs review (default:
+    the model's calibrated threshold)."""
+
+    address: str = ""
+    review_below: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("address")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and ("@" not in value or any(c.isspace() or c in "<>,;" for c in value)):
+            raise ValueError(f"not an email address: {value!r}")
+        return value

@@ -18,7 +18,7 @@ from typing import Any
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.core import escalation as policy
 from propdesk.core.escalation import SLA_WARNING_RULE
-from propdesk.core.models import Ticket, ensure_utc
+from propdesk.core.models import ensure_utc
 from propdesk.core.notifications import plan_escalation
 from propdesk.core.rules import Rules
 from propdesk.ingest import IngestHook
@@ -26,7 +26,7 @@ from propdesk.logging import get_logger
 from propdesk.store import escalations as store
 from propdesk.store import outbox
 from propdesk.store.db import Database, Executor, transaction
-from propdesk.store.escalations import TicketState
+from propdesk.store.escalations import DueState
 
 log = get_logger(__name__)
 
@@ -125,7 +125,8 @@ class EscalationService:
         """One pass over every ticket whose next escalation time has come, batch by batch.
 
         Each batch is its own transaction, so a long pass never holds locks on everything and
-        a crash loses at most one batch's work (which the next pass redoes).
+        a crash loses at most one batch's work (which the next pass redoes). Batches follow
+        each other by keyset: the next starts after the last ticket of the one before.
         """
         now = ensure_utc(now if now is not None else self._clock.now(), "now")
         started = self._clock.monotonic()
@@ -134,12 +135,16 @@ class EscalationService:
             return report
         if self._db is None:
             raise RuntimeError("EscalationService built without a database cannot run a pass")
+        after: tuple[datetime, int] | None = None
         while True:
             with transaction(self._db) as session:
-                batch = store.due(session, now, self._batch_size)
+                batch = store.due(session, now, self._batch_size, after)
                 self._process(session, batch, now, report)
             if len(batch) < self._batch_size:
                 break
+            last = batch[-1]
+            assert last.next_escalation_at is not None  # it was due
+            after = (last.next_escalation_at, last.pk)
         report.seconds = self._clock.monotonic() - started
         log.info(
             "escalation.pass",
@@ -155,35 +160,39 @@ class EscalationService:
     # -- shared by both ----------------------------------------------------------------------
 
     def _process(
-        self, session: Executor, batch: Sequence[TicketState], now: datetime, report: PassReport
+        self, session: Executor, batch: Sequence[DueState], now: datetime, report: PassReport
     ) -> None:
-        """Decide for the locked ``batch``, record what is new, write outbox rows, reschedule."""
+        """Decide for the locked ``batch``, record what is new, write outbox rows, reschedule:
+        planning in one loop over the batch, each kind of write one statement for the batch."""
         if not batch:
             return
         report.examined += len(batch)
-        tickets: dict[int, Ticket] = {}
+        ticket_ids: dict[int, str] = {}
         esc_rows: list[tuple[int, str, str, datetime]] = []  # (ticket_pk, rule, target, due_at)
         breach_rows: list[tuple[int, str, datetime]] = []  # (ticket_pk, kind, deadline)
         next_at: dict[int, datetime | None] = {}
+        rules, warn_before, plan = self._rules, self._warn_before, policy.plan
         for state in batch:
             pk = state.pk
-            tickets[pk] = state.ticket
-            plan = policy.plan(
-                state.ticket,
+            ticket_ids[pk] = state.facts.ticket_id
+            verdict = plan(
+                state.facts,
                 now,
-                self._rules,
+                rules,
                 applied=state.applied,
                 breached=state.breached,
-                warn_before=self._warn_before,
+                warn_before=warn_before,
             )
-            esc_rows.extend((pk, rule, target, due_at) for rule, target, due_at in plan.escalations)
-            breach_rows.extend((pk, kind, deadline) for kind, deadline in plan.breaches)
-            if plan.next_at != state.next_escalation_at:
-                next_at[pk] = plan.next_at
+            for rule, target, due_at in verdict.escalations:
+                esc_rows.append((pk, rule, target, due_at))
+            for kind, deadline in verdict.breaches:
+                breach_rows.append((pk, kind, deadline))
+            if verdict.next_at != state.next_escalation_at:
+                next_at[pk] = verdict.next_at
 
-        self._record_escalations(session, esc_rows, tickets, now, report)
+        self._record_escalations(session, esc_rows, ticket_ids, now, report)
         for pk, kind, at in store.record_breaches(session, breach_rows, now):
-            ticket_id = tickets[pk].ticket_id
+            ticket_id = ticket_ids[pk]
             report.breached.append(Breached(ticket_id, kind, at))
             log.info("escalation.sla_breached", ticket_id=ticket_id, kind=kind)
         store.reschedule(session, next_at)
@@ -192,15 +201,17 @@ class EscalationService:
         self,
         session: Executor,
         esc_rows: list[tuple[int, str, str, datetime]],
-        tickets: Mapping[int, Ticket],
+        ticket_ids: Mapping[int, str],
         now: datetime,
         report: PassReport,
     ) -> None:
-        """Insert under the unique (ticket, rule); only rows that went in get an outbox row."""
+        """Insert under the unique (ticket, rule); only rows that went in get an outbox row
+        (the whole tickets, for the mails, are read for those alone)."""
         inserted = store.record_escalations(session, esc_rows, now)
         if not inserted:
             return
         sla = self._rules.policy.sla
+        tickets = store.tickets_by_pk(session, sorted({r.ticket_pk for r in inserted}))
         planned = [
             plan_escalation(
                 tickets[r.ticket_pk],
@@ -212,7 +223,7 @@ class EscalationService:
         ]
         written = outbox.add(session, planned, now, self._domain)
         for r, w in zip(inserted, written, strict=True):
-            ticket_id = tickets[r.ticket_pk].ticket_id
+            ticket_id = ticket_ids[r.ticket_pk]
             done = Escalated(ticket_id, r.rule, r.target, r.due_at, w.id)
             (report.warned if r.rule == SLA_WARNING_RULE else report.escalated).append(done)
             log.info(

@@ -132,6 +132,16 @@ class StatusChangeService:
         )
         return source, facts
 
+    def mark_reviewed(
+        self, ticket_id: str, *, by: str, note: str | None = None, now: datetime | None = None
+    ) -> list[str] | None:
+        """Staff checked a ticket triage was unsure of: it leaves ``tickets list --needs-review``.
+        The reasons it had; None when it needed no review (nothing written). No mail."""
+        at = now if now is not None else self.clock.now()
+        with transaction(self.db) as tx:
+            locked = self._locked(tx, ticket_id)
+            return tickets.save_reviewed(tx, locked.pk, by=by, at=at, note=note)
+
     @staticmethod
     def _locked(tx: Executor, ticket_id: str) -> tickets.LockedTicket:
         locked = tickets.lock(tx, ticket_id)

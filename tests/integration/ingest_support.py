@@ -166,6 +166,9 @@ def write_config(config: Config, path: Path, **intervals: float) -> Path:
         "[logging]",
         'format = "json"',
         "",
+        "[metrics]",
+        'listen = ""  # on by default: daemons of parallel tests must not fight for the port',
+        "",
         "[intervals]",
     ]
     lines += [f"{k} = {v}" for k, v in intervals.items()]

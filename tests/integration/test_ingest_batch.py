@@ -98,9 +98,7 @@ def test_a_reply_delivered_twice_in_one_batch_has_one_effect(
     assert outcomes(clean_db) == {"ticketed": 3, "comment": 1, "duplicate": 1}
     with Session(clean_db) as s:
         comments = s.scalar(
-            select(func.count())
-            .select_from(TicketEventRow)
-            .where(TicketEventRow.kind == "comment")
+            select(func.count()).select_from(TicketEventRow).where(TicketEventRow.kind == "comment")
         )
     assert comments == 1
     assert FolderCounts(dovecot, imap_user)["Processed"] == 5

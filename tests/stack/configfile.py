@@ -32,6 +32,10 @@ def _table(header: str, data: dict[str, Any]) -> str:
 def config_toml(config: Config) -> str:
     """The TOML text of a config (defaults included, unset optional keys left out)."""
     data = config.model_dump(mode="json", exclude_none=True, exclude={"source"})
+    if "metrics" not in config.model_fields_set:
+        # The endpoint is on by default (127.0.0.1:9464): a test that chose no port of its own
+        # runs without it, so daemons of one test, or of parallel sessions, never fight for it.
+        data["metrics"]["listen"] = ""
     parts: list[str] = []
     for mailbox in data.pop("mailboxes", []):
         parts.append(_table("[[mailboxes]]", mailbox))

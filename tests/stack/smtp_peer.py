@@ -90,6 +90,17 @@ class _Handler:
         return "250 2.0.0 OK queued"
 
 
+class _PipeliningHandler(_Handler):
+    """Also offers PIPELINING (RFC 2920), as Postfix does: aiosmtpd reads commands from a
+    buffered stream, so pipelined commands work; it only does not say so."""
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
 @dataclass
 class SmtpPeer:
     """The peer. ``start()``, ``stop()``, ``received``, ``wait_for(n)``, ``fail_next(...)``."""
@@ -100,6 +111,7 @@ class SmtpPeer:
     auth: tuple[str, str] | None = None  # (username, password) to require AUTH LOGIN/PLAIN
     received: list[ReceivedMail] = field(default_factory=list)
     quits: int = 0  # clients that said QUIT (a clean shutdown does)
+    pipelining: bool = False  # offer PIPELINING in the EHLO answer
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -116,7 +128,8 @@ class SmtpPeer:
             kwargs.update(
                 authenticator=self._authenticate, auth_required=True, auth_require_tls=False
             )
-        controller = Controller(_Handler(self), hostname=self.host, port=self.port, **kwargs)
+        handler = (_PipeliningHandler if self.pipelining else _Handler)(self)
+        controller = Controller(handler, hostname=self.host, port=self.port, **kwargs)
         # After stop() the port can linger briefly; retry instead of failing the outage test.
         deadline = time.monotonic() + 10
         while True:

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from propdesk.config import BusinessHoursConfig, IntakeConfig
-from propdesk.daemon.analysis import AnalysisPool, AnalysisSetup
+from propdesk.app.pipeline import parser
+from propdesk.config import BusinessHoursConfig, Config, IntakeConfig
+from propdesk.daemon.analysis import AnalysisPool, AnalysisSetup, worker
 from propdesk.errors import AnalysisPoisoned, AnalysisStopped, AnalysisTimeout
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -95,3 +96,17 @@ def test_a_stop_request_ends_the_wait_for_a_long_analysis(pool: AnalysisPool) ->
     threading.Timer(0.5, stop.set).start()
     with pytest.raises(AnalysisStopped):
         pool.prepare(_huge(), NOW, NOW, stop.is_set)
+
+
+def test_the_worker_parses_with_the_configured_header_limits() -> None:
+    """The pool's parse must store what the in-process parser stores (``[intake]`` limits)."""
+    intake = IntakeConfig(max_message_id_chars=100)
+    raw = (
+        "From: tenant@example.org\nTo: desk@example.com\nSubject: tap\n"
+        f"Message-ID: <{'x' * 150}@example.org>\n\nThe tap leaks in unit 4B.\n"
+    ).encode()
+    run = worker(AnalysisSetup(intake, BusinessHoursConfig(), None, ()))
+    now = datetime.now(UTC)
+    in_pool = run((raw, now, now)).parsed.message_id
+    assert in_pool.startswith("<sha256.")
+    assert in_pool == parser(Config(intake=intake))(raw).message_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +36,7 @@ FIELDS = {
     "triage_confidence",
     "needs_review",
     "unsure",
+    "review_reasons",
 }
 
 
@@ -110,3 +112,31 @@ def test_a_file_without_date_takes_its_time_from_the_clock_passed_in(
     assert classify.run(args, Clock(now=lambda: fixed)) == 0
     (line,) = capsys.readouterr().out.splitlines()
     assert [t["after_hours"] for t in json.loads(line)["tickets"]] == [after_hours]
+
+
+def test_json_explains_the_models_part_and_its_doubt(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Every model decision is named with its probability in ``matched_rules``; each unsure one
+    has a reason (``urgency=2 p=0.62``); ``--rules-only`` has no model part and no doubt."""
+    eml = tmp_path / "stain.eml"
+    eml.write_bytes(
+        b"From: t@example.com\r\nTo: m@property.com\r\nSubject: ceiling\r\n"
+        b"Date: Mon, 07 Dec 2026 10:00:00 +0000\r\n\r\nThere's a stain on the bathroom ceiling "
+        b"that seems bigger than last week. Unit 4D\r\n"
+    )
+    _, (out,) = _json_lines(capsys, str(eml))
+    (ticket,) = out["tickets"]
+    model = [r for r in ticket["matched_rules"] if r.startswith("model:")]
+    heads = [r.split("=")[0].split(" ")[0] for r in model]
+    assert set(heads) == {"model:keep", "model:kind", "model:urgency", "model:contractor"}, model
+    assert all(re.search(r" p=[01]\.\d\d", r) for r in model), model
+    assert 0.0 <= ticket["triage_confidence"] <= 1.0
+    assert ticket["needs_review"] == bool(ticket["unsure"])
+    assert [r.split("=")[0].split(" ")[0] for r in ticket["review_reasons"]] == ticket["unsure"]
+    _, (plain,) = _json_lines(capsys, "--rules-only", str(eml))
+    (rules_only,) = plain["tickets"]
+    assert set(rules_only) == FIELDS
+    assert (rules_only["triage_confidence"], rules_only["needs_review"]) == (None, False)
+    assert rules_only["review_reasons"] == [] and rules_only["unsure"] == []
+    assert not any(r.startswith("model:") for r in rules_only["matched_rules"])

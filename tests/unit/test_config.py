@@ -209,3 +209,35 @@ def test_config_repr_holds_no_secret_value() -> None:
         {"mailboxes": [{"name": "m", "host": "h", "username": "u", "password": {"env": "X"}}]}
     )
     assert "X" in repr(config.mailboxes[0].password)  # only where it lives
+
+
+# --- housekeeping and the metrics endpoint ------------------------------------------------------
+def test_housekeeping_errors_name_the_key(tmp_path: Path) -> None:
+    bad = MINIMAL + 'processed_keep_days = 30\nprocessed_retention = "delete"\n'
+    assert "mailboxes[0].processed_retention" in _error(tmp_path, bad)
+    bad = MINIMAL + "processed_keep_days = -1\n"
+    assert "mailboxes[0].processed_keep_days" in _error(tmp_path, bad)
+    message = _error(tmp_path, MINIMAL + 'processed_archive_folder = "Archive"\n')
+    assert "mailboxes[0]" in message and "needs %Y" in message
+    message = _error(
+        tmp_path, MINIMAL + 'processed_archive_folder = "%Y"\nprocessed_folder = "2026"\n'
+    )
+    assert "is a folder we read or fill" in message
+    bad = MINIMAL + "\n[housekeeping]\nmax_messages_per_pass = 0\n"
+    assert "housekeeping.max_messages_per_pass" in _error(tmp_path, bad)
+
+
+def test_housekeeping_settings_load(tmp_path: Path) -> None:
+    text = MINIMAL + 'processed_keep_days = 90\nprocessed_retention = "expunge"\n'
+    mailbox = load_config(_write(tmp_path, text)).mailboxes[0]
+    assert (mailbox.processed_keep_days, mailbox.processed_retention) == (90, "expunge")
+    assert load_config(_write(tmp_path, MINIMAL)).mailboxes[0].processed_keep_days == 90
+    off = load_config(_write(tmp_path, MINIMAL + "processed_keep_days = 0\n"))
+    assert off.mailboxes[0].processed_keep_days == 0
+
+
+def test_metrics_listen_on_loopback_by_default_and_off_when_empty(tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, MINIMAL)).metrics.listen == "127.0.0.1:9464"
+    off = load_config(_write(tmp_path, MINIMAL + '\n[metrics]\nlisten = ""\n'))
+    assert off.metrics.listen == ""
+    assert "metrics.listen" in _error(tmp_path, MINIMAL + '\n[metrics]\nlisten = "9464"\n')

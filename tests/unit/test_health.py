@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from propdesk.app.supervision import supervision
+from propdesk.config import Config, MetricsConfig
 from propdesk.daemon.health import Health, HealthServer
 from propdesk.daemon.metrics import Metrics
 from propdesk.errors import ConfigError
@@ -94,3 +96,26 @@ def test_metrics_and_unknown_paths(
 def test_bad_listen_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="HOST:PORT"):
         HealthServer("9464", Metrics().registry, None)
+
+
+def test_a_taken_port_names_the_key_and_the_way_out() -> None:
+    first = HealthServer("127.0.0.1:0", Metrics().registry, None)
+    try:
+        with pytest.raises(ConfigError, match=r'metrics.listen .*listen = ""'):
+            HealthServer(f"127.0.0.1:{first.port}", Metrics().registry, None)
+    finally:
+        first.close()
+
+
+def test_supervision_serves_unless_listen_is_empty() -> None:
+    """``run`` serves by default (the default is loopback); ``listen = ""`` turns it off."""
+    off = supervision(Config(metrics=MetricsConfig(listen="")), Metrics(), environ={})
+    try:
+        assert off.server is None
+    finally:
+        off.close()
+    on = supervision(Config(metrics=MetricsConfig(listen="127.0.0.1:0")), Metrics(), environ={})
+    try:
+        assert on.server is not None and _get(on.server.port, "/metrics")[0] == 200
+    finally:
+        on.close()

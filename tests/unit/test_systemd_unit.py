@@ -80,3 +80,26 @@ def test_notify_watchdog_and_restart_policy() -> None:
     assert s["RestartPreventExitStatus"] == ["2"]  # a config error is not retried
     # A 15-minute database outage at boot is waited out in-process, not by restarts.
     assert Config().startup.database_wait_seconds >= 15 * 60
+
+
+def test_the_purge_timer_and_its_service_verify(tmp_path: Path) -> None:
+    """The daily retention purge the README installs: both units pass ``systemd-analyze
+    verify`` (the binary made to exist, as above)."""
+    binary = tmp_path / "bin" / "propdesk"
+    binary.parent.mkdir()
+    binary.write_text("#!/bin/sh\nexit 0\n")
+    binary.chmod(0o755)
+    service = (UNIT.parent / "propdesk-purge.service").read_text()
+    assert f"{SHIPPED_BINARY} purge" in service
+    (tmp_path / "propdesk-purge.service").write_text(service.replace(SHIPPED_BINARY, str(binary)))
+    timer = tmp_path / "propdesk-purge.timer"
+    timer.write_text((UNIT.parent / "propdesk-purge.timer").read_text())
+    done = subprocess.run(
+        [_analyze(), "verify", str(timer), str(tmp_path / "propdesk-purge.service")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    complaints = [line for line in done.stderr.splitlines() if "propdesk-purge" in line]
+    assert done.returncode == 0 and not complaints, done.stderr

@@ -96,3 +96,15 @@ def test_a_set_up_that_always_fails_breaks_the_pool_not_the_task() -> None:
     pool: Pool = WorkerPool(pool_tasks.broken_setup, "x", size=1, budget_seconds=5.0)
     with pool, pytest.raises(PoolBroken, match="died on start"):
         pool.submit(("any", 0.0)).result(timeout=WAIT)
+
+
+def test_start_sets_the_workers_up_before_any_task(pool: Pool) -> None:
+    assert pool.ready_count() == 0  # lazy until asked
+    assert pool.start(WAIT)
+    assert pool.ready_count() == 2 and len(pool.pids()) == 2
+    assert pool.submit(("first", 0.0)).result(timeout=WAIT).startswith("p:first:")
+
+
+def test_start_gives_up_after_its_wait_when_set_up_fails() -> None:
+    with WorkerPool(pool_tasks.broken_setup, "p", size=1, budget_seconds=2.0) as broken:
+        assert broken.start(0.5) is False  # bounded: the daemon goes on, the pool keeps trying

@@ -41,9 +41,11 @@ from propdesk.app.features import _deadline_task, deadline_hook, incident_hook, 
 from propdesk.app.features import advice_texts as advice_texts
 from propdesk.app.features import deadline_pass as deadline_pass
 from propdesk.app.features import pager as pager
+from propdesk.app.housekeeping import housekeeping_task
 from propdesk.app.pipeline import analyser as analyser
 from propdesk.app.pipeline import business_hours as business_hours
 from propdesk.app.pipeline import parser as parser
+from propdesk.app.pipeline import rules as rules
 from propdesk.app.probes import PROBES as PROBES
 from propdesk.app.probes import Probe as Probe
 from propdesk.app.probes import ProbeResult as ProbeResult
@@ -136,8 +138,13 @@ def outbox_delivery(
         own_addresses(config),
         clock=clock if clock is not None else SYSTEM_CLOCK,
         pager=pager(config),
-        should_stop=(lambda: shared.stop.requested) if shared is not None else lambda: False,
+        # between mails it yields to a stop request and to new mail announced by IDLE
+        should_stop=(lambda: shared.stop.requested or shared.stop.woken)
+        if shared is not None
+        else lambda: False,
         outages=shared.outages if shared is not None else None,
+        # the extra delivery workers' kept connections (a given sender serves alone)
+        sender_factory=(lambda: smtp_sender(config)) if sender is None else None,
     )
 
 
@@ -161,7 +168,7 @@ def notification_hooks(
     config: Config, the_rules: Rules | None = None, *, clock: Clock = SYSTEM_CLOCK
 ) -> NotificationHooks:
     """The in-transaction hooks ingest calls to queue notifications (and record bounces)."""
-    the_rules = the_rules or load_rules(config.rules.file)
+    the_rules = the_rules or rules(config)
     return NotificationHooks(
         the_rules.policy.sla,
         message_id_domain(config),
@@ -176,6 +183,7 @@ def notification_hooks(
         timezone=config.business_hours.timezone,
         max_photo_bytes=config.notifications.assignment_photos_max_bytes,
         flood_notify=config.flood.notify or the_rules.policy.default_assignment.assignee,
+        triage_address=config.triage.address,
     )
 
 
@@ -193,19 +201,19 @@ def _notification_hooks(config: Config, the_rules: Rules, clock: Clock) -> Inges
     return notification_hooks(config, the_rules, clock=clock)
 
 
-#: Outbox rows per slice of the delivery task (a fraction of a second of SMTP).
-OUTBOX_SLICE_ROWS = 20
-
-
 def _outbox_task(
     config: Config, the_rules: Rules, made: sessionmaker[Session], clock: Clock, shared: Shared
 ) -> PeriodicTask:
     delivery = outbox_delivery(config, made, clock=clock, shared=shared)
+    # One batch per worker a slice (a fraction of a second of SMTP): a backlog of notifications
+    # never holds new mail up for long, and ``run --once`` runs slices until it is drained.
+    slice_rows = config.notifications.delivery_batch * config.notifications.delivery_workers
 
     def run() -> object:
-        # In slices: a backlog of notifications never holds new mail up for long.
-        stats = delivery.run_once(limit=OUTBOX_SLICE_ROWS)
-        return Again(stats) if stats.handled >= OUTBOX_SLICE_ROWS else stats
+        # ended early by its budget, or by new mail announced by IDLE: the rest at once after
+        stats = delivery.run_once(limit=slice_rows)
+        more = stats.budget_spent or stats.stop_requested
+        return Again(stats) if more else stats
 
     return PeriodicTask(delivery.name, config.intervals.outbox_seconds, run, close=delivery.close)
 
@@ -230,6 +238,7 @@ PERIODIC_TASKS: list[TaskFactory] = [
     _deadline_task,
     reporting.digest_task,
     _auto_close_task,
+    housekeeping_task,
 ]
 
 
@@ -238,11 +247,6 @@ def report(
 ) -> dict[str, Any]:
     """The report's figures for ``window``, aggregated by PostgreSQL, as one JSON-ready dict."""
     return reporting.report(config, db, window, rules(config))
-
-
-def rules(config: Config) -> Rules:
-    """The default rules plus the ops override named in the config (validated)."""
-    return load_rules(config.rules.file)
 
 
 def sessions(eng: Engine) -> sessionmaker[Session]:
@@ -341,7 +345,7 @@ def daemon(
         prepare_all=None if pool is None else prepare_all_in(pool),
     )
     made = sessions(pooled)
-    shared = Shared(stop if stop is not None else StopFlag(), Outages(clock))
+    shared = Shared(stop if stop is not None else StopFlag(), Outages(clock), metrics)
     pollers = [
         MailboxPoller(
             mb,

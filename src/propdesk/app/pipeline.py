@@ -1,5 +1,6 @@
-"""The per-message pipeline as the composition root builds it: the parser with the config's
-limits, business hours, and the core analysis as ingest's ``analyse`` stage calls it."""
+"""The per-message pipeline as the composition root builds it: the rules with the config's
+review threshold, the parser with the config's limits, business hours, and the core analysis as
+ingest's ``analyse`` stage calls it."""
 
 from __future__ import annotations
 
@@ -11,10 +12,17 @@ from propdesk.config import Config
 from propdesk.core.hours import BusinessHours
 from propdesk.core.message import InboundMessage
 from propdesk.core.pipeline import analyse_items
-from propdesk.core.rules import Rules
+from propdesk.core.review import with_review_below
+from propdesk.core.rules import Rules, load_rules
 from propdesk.ingest import Analyse, Analysis, Parse
-from propdesk.mail.header_limits import HeaderLimits
+from propdesk.mail.header_limits import limits_of
 from propdesk.mail.parse import parse_message
+
+
+def rules(config: Config) -> Rules:
+    """The default rules plus the ops override named in the config (validated), deciding doubt
+    at the config's ``[triage] review_below`` (default: the model's calibrated threshold)."""
+    return with_review_below(load_rules(config.rules.file), config.triage.review_below)
 
 
 def business_hours(config: Config) -> BusinessHours:
@@ -25,12 +33,7 @@ def business_hours(config: Config) -> BusinessHours:
 def parser(config: Config) -> Parse:
     intake = config.intake
     own = own_addresses(config)
-    limits = HeaderLimits(
-        max_message_id_chars=intake.max_message_id_chars,
-        max_subject_chars=intake.max_subject_chars,
-        max_name_chars=intake.max_name_chars,
-        max_references=intake.max_references,
-    )
+    limits = limits_of(intake)
 
     def parse(raw: bytes) -> InboundMessage:
         return parse_message(

@@ -159,6 +159,7 @@ def probe_local(config: Config, *, secrets: bool = True) -> Iterator[ProbeResult
         yield ProbeResult("templates", True, f"{where}: each renders a sample", local=True)
     except (ConfigError, RulesError) as exc:
         yield ProbeResult("templates", False, str(exc), local=True)
+    yield _triage_line(config)
     if not secrets:
         return
     for key, ref in _secret_refs(config):
@@ -170,6 +171,22 @@ def probe_local(config: Config, *, secrets: bool = True) -> Iterator[ProbeResult
         if shutil.which(command[0]) is None:
             detail = f"{command[0]!r} is not an executable on PATH"
             yield ProbeResult(key, False, detail, local=True)
+
+
+def _triage_line(config: Config) -> ProbeResult:
+    """Where doubt goes: a triage address (never one of ours: delivery would drop it as a loop),
+    or, without one, the assignee alone and ``tickets list --needs-review``."""
+    triage = config.triage
+    below = "model's threshold" if triage.review_below is None else f"p < {triage.review_below}"
+    if not triage.address:
+        detail = f"no [triage] address: needs-review tickets ({below}) go to their assignee only"
+        detail += "; list them with `propdesk tickets list --needs-review`"
+    elif triage.address in own_addresses(config):
+        detail = f"address {triage.address} is one of ours: its mail would be dropped as a loop"
+        return ProbeResult("triage", False, detail, local=True)
+    else:
+        detail = f"needs-review tickets ({below}) also go to {triage.address}"
+    return ProbeResult("triage", True, detail, local=True)
 
 
 # Probes run by `check-config --connect`, in order, after ``probe_local``. Adapters add theirs.

@@ -35,6 +35,11 @@ class Daemon:
     engines: tuple[Engine, ...]
     pool: AnalysisPool | None = None  # the analysis workers (None: analysis in-process)
 
+    def warm_up(self) -> None:
+        """The analysis workers started and set up now, before the loop (and READY=1)."""
+        if self.pool is not None:
+            self.pool.warm_up()
+
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()  # first: a stop must not wait for a long analysis

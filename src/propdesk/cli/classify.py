@@ -4,7 +4,8 @@ Uses the same parser (``propdesk.mail.parse``) and the same pipeline
 (``propdesk.core.pipeline``) as the ingest daemon, with the package's default rules or
 ``--rules FILE`` (an ops override, replacing whole tables as in the daemon), and the shipped
 triage model (``--rules-only`` leaves it out). Each ticket carries ``triage_confidence`` (0-1),
-``needs_review`` and ``unsure`` (the decisions triage was unsure of). ``--format json``
+``needs_review``, ``unsure`` (the decisions triage was unsure of) and ``review_reasons`` (each
+with the model's answer and probability: ``urgency=2 p=0.62``). ``--format json``
 prints one JSON object per input file, one per line, in input order; a file that cannot be read
 gives ``{"file": PATH, "error": ...}`` on its line, the others are still processed, and the exit
 code is 1.
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
+from propdesk.core.doubt import review_reasons
 from propdesk.core.hours import BusinessHours
 from propdesk.core.location import UNIT_NOT_SPECIFIED
 from propdesk.core.models import Ticket
@@ -82,6 +84,7 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "triage_confidence": meta.triage_confidence,
         "needs_review": meta.needs_review,
         "unsure": list(meta.unsure),
+        "review_reasons": list(review_reasons(meta.unsure, meta.matched_rules)),
     }
 
 
@@ -123,7 +126,9 @@ def _print_text(path: str, result: MessageAnalysis) -> None:
             f"after hours {'yes' if t['after_hours'] else 'no'}"
         )
         if t["triage_confidence"] is not None:
-            review = f", needs review ({', '.join(t['unsure'])})" if t["needs_review"] else ""
+            review = (
+                f", needs review ({'; '.join(t['review_reasons'])})" if t["needs_review"] else ""
+            )
             print(f"     triage confidence {t['triage_confidence']:.2f}{review}")
         for rule in t["matched_rules"]:
             print(f"       · {rule}")

@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         return stop.exit_code()
     try:
         if not args.once:
+            daemon.warm_up()  # the first mail must not wait for the workers' start
             daemon.loop.run_forever()
             supervised.notifier.stopping("stopped")
             return stop.exit_code()

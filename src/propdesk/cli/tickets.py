@@ -1,4 +1,7 @@
-"""``propdesk tickets list|show|attachment``: read tickets straight from the database."""
+"""``propdesk tickets list|show|attachment``: read tickets straight from the database.
+
+``show``'s JSON carries ``triage_confidence``, ``needs_review`` and ``review_reasons`` (which
+decision triage was unsure of, ``urgency=2 p=0.62``) from the ticket's own columns."""
 
 from __future__ import annotations
 
@@ -31,7 +34,8 @@ def register(sub: Any) -> None:
     ls.add_argument(
         "--needs-review",
         action="store_true",
-        help="only tickets triage was unsure of (see metadata.unsure for which decision)",
+        help="only tickets triage was unsure of and nobody has checked yet (`tickets review "
+        "TKT-... --ok` clears one); review_reasons says which decision was unsure",
     )
     _sla.add_list_options(ls)
     ls.set_defaults(func=run_list)
@@ -70,6 +74,8 @@ def run_list(args: argparse.Namespace) -> int:
             f"{t['ticket_id']}  {t['status']:<11}  U{t['urgency']}  {t['category']:<12}  "
             f"{(t['subcategory'] or '-'):<16}  {t['assigned_to']:<28}  {t['short_description']}"
         )
+        if args.needs_review:
+            print(f"    unsure: {'; '.join(t['review_reasons']) or '-'}")
     print(f"{len(rows)} ticket(s)", file=sys.stderr)
     return 0
 

@@ -93,6 +93,24 @@ def _clause(
     )
 
 
+_DASHES = "-\u2013\u2014"
+
+
+def _after_dash(text: str, start: str) -> bool:
+    """``start`` follows a spaced dash (hyphen, en or em dash) in ``text``: the regex search
+    ``whitespace, dash, whitespace*, start`` without compiling a pattern per piece (``start``
+    is stripped, so the spaces after the dash are all skipped)."""
+    j = text.find(start)
+    while j != -1:
+        k = j
+        while k > 0 and text[k - 1].isspace():
+            k -= 1
+        if k >= 2 and text[k - 1] in _DASHES and text[k - 2].isspace():
+            return True
+        j = text.find(start, j + 1)
+    return False
+
+
 def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list[Clause]:
     """Clauses of ``text``: sentences, split further where halves are about different things."""
     out: list[Clause] = []
@@ -117,7 +135,7 @@ def clauses(text: str, vocab: Vocabulary, *, from_subject: bool = False) -> list
             strong = b is not None and ev.topic_scores[b] >= vocab.decisions.thresholds.min_piece
             # "a party until 3am - thumping music, people yelling": after a dash, the same
             # kind of matter is the detail of the first, not a second matter
-            dashed = re.search(r"\s[-\u2013\u2014]\s*" + re.escape(piece.strip()[:12]), sent.text)
+            dashed = _after_dash(sent.text, piece.strip()[:12])
             second = _two_problems(current, ev, vocab) and not (dashed and a == b)
             # halves about the same kind of thing stay one clause unless each names its own
             # thing and problem: "my door is not closing good, the key sometimes does not lock"

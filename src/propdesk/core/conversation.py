@@ -114,6 +114,7 @@ class ReplyPlan:
     """What one reply does to its (locked) ticket, and why.
 
     ``status``/``status_note``: a lifecycle move; ``assign``/``urgency``: staff changes;
+    ``reviewed``: staff checked what triage was unsure of (``needs_review`` off);
     ``rating``: recorded (latest wins); ``notify_assignee``: a ``tenant_replied`` digest mail;
     ``escalate``: mail the supervisor (low rating); ``refusals``: the staff reply's refused lines
     (nothing applied; the sender gets them with ``help``).
@@ -127,6 +128,7 @@ class ReplyPlan:
     assign: str | None = None
     urgency: Urgency | None = None
     notes: tuple[str, ...] = ()
+    reviewed: bool = False
     rating: int | None = None
     notify_assignee: bool = False
     escalate: bool = False
@@ -219,4 +221,5 @@ def plan_staff_reply(
         assign=None if assign_cmd is None else assign_cmd.value,
         urgency=None if urgency_cmd is None else urgency_cmd.urgency,
         notes=tuple(c.value for c in commands.commands if c.key == "note"),
+        reviewed="reviewed" in by_key,
     )

@@ -23,7 +23,7 @@ CONVERSATION_TABLES: frozenset[str] = frozenset({"reply_intent", "staff_commands
 #: The intents a cue list can name (``rating`` and ``unsure`` have no cue list).
 CUE_INTENTS: tuple[str, ...] = ("still_broken", "fixed_thanks", "close_it", "new_problem")
 #: The command keys the code knows how to apply; ``[staff_commands] keys`` picks among them.
-KNOWN_COMMANDS: frozenset[str] = frozenset({"status", "assign", "note", "urgency"})
+KNOWN_COMMANDS: frozenset[str] = frozenset({"status", "assign", "note", "urgency", "reviewed"})
 
 
 @dataclass(frozen=True)

@@ -129,14 +129,19 @@ def evidence(
     contractor = t.contractor
     if vocab.decisions.ordinal_start_re.match(text):  # "First, ..." ("first floor" is not)
         cues.add("separator")
+    # only rules with a group hit here can have all their groups hit (most clauses: none)
+    named = {g.rsplit(":", 1)[0] for g in groups_hit}
     fired = frozenset(
         rule.name
         for rule in vocab.urgency_rules
-        if all(f"{rule.name}:{g}" in groups_hit for g in range(len(rule.groups)))
+        if (rule.name in named or not rule.groups)
+        and all(f"{rule.name}:{g}" in groups_hit for g in range(len(rule.groups)))
     )
     context: list[str] = []
     for ctx in vocab.context_rules:
-        if all(f"{ctx.name}:{g}" in groups_hit for g in range(len(ctx.groups))):
+        if (ctx.name in named or not ctx.groups) and all(
+            f"{ctx.name}:{g}" in groups_hit for g in range(len(ctx.groups))
+        ):
             scores[ctx.topic] = scores.get(ctx.topic, 0.0) + ctx.weight
             topic_hits.setdefault(ctx.topic, []).append(f"context '{ctx.name}'")
             context.append(ctx.name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from propdesk.core.textmatch import Match, Token, longest_matches, normalise, tokenize
 from propdesk.core.vocabulary import Role, Vocabulary
@@ -23,6 +24,7 @@ _INDOOR_TEMP_RE = re.compile(
     r"|\b(?:it's|its|it is)\s+(?:only\s+)?(\d{2})\s*(?:degrees)?\s+(?:in here|inside)\b",
     re.IGNORECASE,
 )
+_TWO_DIGITS = re.compile(r"\d{2}")
 _CAPPED_TEMP_RE = re.compile(
     r"\b(?:can't|cannot|can not|won't|doesn't|does not|never|not|"
     r"(?:neither of us|nobody|no one) can)\s+(?:get\s+(?:it|the \w+)\s+|"
@@ -86,6 +88,37 @@ def _masks_situation(role: Role) -> bool:
     )
 
 
+class _PhraseKind(NamedTuple):
+    """What a phrase's roles make of it in ``find_hits`` (the same for every text)."""
+
+    evidence: bool  # some role of it is not a co-occurrence role
+    rules: frozenset[str]  # the situation rules its co-occurrence roles belong to
+    masks: bool  # some other role of it may hide a shorter situation phrase
+
+
+_KINDS: dict[int, tuple[Vocabulary, dict[str, _PhraseKind]]] = {}
+
+
+def _phrase_kinds(vocab: Vocabulary) -> dict[str, _PhraseKind]:
+    """Every phrase's kind, worked out once per vocabulary (kept with the vocabulary it is for,
+    so a reused id never answers for another one)."""
+    got = _KINDS.get(id(vocab))
+    if got is not None and got[0] is vocab:
+        return got[1]
+    kinds = {
+        phrase: _PhraseKind(
+            evidence=any(r.kind not in _COOCCURRENCE_KINDS for r in roles),
+            rules=frozenset(_rule_of(r) for r in roles if r.kind in _COOCCURRENCE_KINDS),
+            masks=any(r.kind not in _COOCCURRENCE_KINDS and _masks_situation(r) for r in roles),
+        )
+        for phrase, roles in vocab.roles.items()
+    }
+    if len(_KINDS) >= 8:  # tests build many vocabularies; a daemon has one
+        _KINDS.clear()
+    _KINDS[id(vocab)] = (vocab, kinds)
+    return kinds
+
+
 def _locative(tokens: list[Token], first: int, vocab: Vocabulary) -> bool:
     """The phrase names where something is ("behind the fridge", "next to the sink",
     "through his bathroom light fixture": a determiner may be followed by two modifiers)."""
@@ -116,6 +149,8 @@ def _temperature_words(text: str, vocab: Vocabulary) -> list[Token]:
     """ "It's 55 degrees in my apartment" says "cold inside" without the words: add them.
 
     Indoor readings only (not "95 degrees out"); ``[thresholds]`` say what is cold and hot."""
+    if not _TWO_DIGITS.search(text):  # both readings need a two-digit number: most text has none
+        return []
     th = vocab.decisions.thresholds
     end = len(text)
     # "we can't get it above 60 degrees" (heating) / "won't go below 88" (cooling)
@@ -139,23 +174,15 @@ def find_hits(text: str, vocab: Vocabulary) -> list[Hit]:
     tokens = tokenize(text, vocab.spelling) + _temperature_words(text, vocab)
     norm = normalise(text)
     found = vocab.index.find_all(tokens)
-    evidence_layer: list[Match] = longest_matches(
-        m for m in found if any(r.kind not in _COOCCURRENCE_KINDS for r in vocab.roles[m.phrase])
-    )
+    kinds = _phrase_kinds(vocab)
+    evidence_layer: list[Match] = longest_matches(m for m in found if kinds[m.phrase].evidence)
     # Each situation rule competes longest-first only with its own phrases and with things:
     # "building lost" (one rule's group) must not hide "lost power" (another rule's group).
-    rules = sorted(
-        {_rule_of(r) for m in found for r in vocab.roles[m.phrase] if r.kind in _COOCCURRENCE_KINDS}
-    )
+    rules = sorted({r for m in found for r in kinds[m.phrase].rules})
     layers: list[tuple[list[Match], str | None]] = [(evidence_layer, None)]
     for rule in rules:
         layer = longest_matches(
-            m
-            for m in found
-            if any(
-                _rule_of(r) == rule if r.kind in _COOCCURRENCE_KINDS else _masks_situation(r)
-                for r in vocab.roles[m.phrase]
-            )
+            m for m in found if kinds[m.phrase].masks or rule in kinds[m.phrase].rules
         )
         layers.append((layer, rule))
     hits: list[Hit] = []

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from propdesk.core.doubt import review_reasons
 from propdesk.core.mail_facts import Photo, local_time, plan_photos, urgency_reason
 from propdesk.core.models import Ticket, TicketStatus, Urgency
 from propdesk.core.policy import SlaTarget
@@ -71,6 +72,7 @@ class Planned:
     references: tuple[str, ...] = field(default_factory=tuple)
     not_before: datetime | None = None  # held until then (an incident follower's staff mail)
     coalesce_key: str | None = None  # pending rows with one key are one mail (digests)
+    dedupe_key: str | None = None  # at most one row ever per key (a ticket's triage mail)
 
 
 def describe_span(span: timedelta) -> str:
@@ -87,7 +89,7 @@ def describe_span(span: timedelta) -> str:
 
 def ticket_context(ticket: Ticket, sla: Mapping[Urgency, SlaTarget]) -> dict[str, Any]:
     """The JSON-ready fields templates may use for one ticket."""
-    target = sla.get(ticket.urgency)
+    target, meta = sla.get(ticket.urgency), ticket.metadata
     return {
         "ticket_id": ticket.ticket_id,
         "short_description": ticket.short_description,
@@ -115,6 +117,9 @@ def ticket_context(ticket: Ticket, sla: Mapping[Urgency, SlaTarget]) -> dict[str
         "statutory": _statutory(ticket),
         "response_due": "",  # the deadlines themselves, where the caller knows them
         "resolution_due": "",
+        "needs_review": meta.needs_review,  # triage was unsure of a decision (core.review)
+        "triage_confidence": meta.triage_confidence,
+        "review_reasons": list(review_reasons(meta.unsure, meta.matched_rules)),
     }
 
 

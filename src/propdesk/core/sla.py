@@ -14,9 +14,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
-from propdesk.core.models import Ticket, TicketStatus, ensure_utc
+from propdesk.core.models import Ticket, TicketStatus, Urgency, ensure_utc
 from propdesk.core.policy import Policy, SlaTarget
+
+
+class Clocked(Protocol):
+    """What the SLA clocks read of a ticket: a core ``Ticket``, or the few columns the
+    escalation pass loads for each due ticket (``propdesk.core.escalation.EscalationFacts``)."""
+
+    @property
+    def ticket_id(self) -> str: ...
+    @property
+    def urgency(self) -> Urgency: ...
+    @property
+    def received_at(self) -> datetime: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+
 
 #: Elapsed share of a target from which an open clock counts as near breach.
 NEAR_BREACH_FRACTION = 0.8
@@ -70,12 +90,12 @@ class SlaCompliance:
     resolution_time_met: bool
 
 
-def sla_target(ticket: Ticket, policy: Policy) -> SlaTarget:
+def sla_target(ticket: Clocked, policy: Policy) -> SlaTarget:
     """The targets for the ticket's urgency."""
     return policy.sla[ticket.urgency]
 
 
-def sla_deadlines(ticket: Ticket, policy: Policy) -> SlaDeadlines:
+def sla_deadlines(ticket: Clocked, policy: Policy) -> SlaDeadlines:
     """Response and resolution deadlines, counted from ``received_at``."""
     target = sla_target(ticket, policy)
     return SlaDeadlines(
@@ -83,12 +103,12 @@ def sla_deadlines(ticket: Ticket, policy: Policy) -> SlaDeadlines:
     )
 
 
-def responded_at(ticket: Ticket) -> datetime | None:
+def responded_at(ticket: Clocked) -> datetime | None:
     """When the response clock stopped: work started, or (closed straight from New) closed."""
     return ticket.started_at or ticket.closed_at
 
 
-def resolved_or_closed_at(ticket: Ticket) -> datetime | None:
+def resolved_or_closed_at(ticket: Clocked) -> datetime | None:
     """When the resolution clock stopped: resolved, or closed without a resolution."""
     return ticket.resolved_at or ticket.closed_at
 
@@ -107,7 +127,7 @@ def _clock(
 
 
 def sla_status(
-    ticket: Ticket, policy: Policy, now: datetime, near: float = NEAR_BREACH_FRACTION
+    ticket: Clocked, policy: Policy, now: datetime, near: float = NEAR_BREACH_FRACTION
 ) -> SlaStatus:
     """Both clocks at ``now``. A clock that stopped is MET or BREACHED for good."""
     now = ensure_utc(now, "now")

@@ -4,6 +4,7 @@
     Assign: plumber2@property.com
     Note: part ordered, back Thursday
     Urgency: 1
+    Reviewed: ok
 
 Only the whitelisted keys (``[staff_commands] keys``) are commands; the command lines are removed
 from the comment text. A line that looks like a command with an unknown key, or a value that makes
@@ -29,6 +30,7 @@ _STATUSES = {s.value.lower(): s for s in TicketStatus}
 #: A command value is short; longer text is cut (refusals quote values, and reasons are logged).
 _VALUE_CHARS = 500
 _URGENCIES = {u.value: u for u in Urgency}
+_REVIEWED = frozenset({"ok", "yes", "done"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +65,9 @@ def allowed_help(keys: Collection[str]) -> str:
         "assign": "Assign: someone@example.com",
         "note": "Note: text",
         "urgency": "Urgency: 1 | 2 | 3",
+        "reviewed": "Reviewed: ok",
     }
-    return "\n".join(lines[k] for k in ("status", "assign", "note", "urgency") if k in keys)
+    return "\n".join(lines[k] for k in lines if k in keys)
 
 
 def _parse_one(key: str, value: str) -> Command | str:  # noqa: PLR0911 - one answer per key
@@ -90,6 +93,10 @@ def _parse_one(key: str, value: str) -> Command | str:  # noqa: PLR0911 - one an
         if urgency is None:
             return f"Urgency: expected 1, 2 or 3, got {value!r}"
         return Command(key, value, urgency=urgency)
+    if key == "reviewed":  # triage's doubt checked (propdesk.core.review)
+        if value.strip().lower() not in _REVIEWED:
+            return f"Reviewed: expected ok, got {value!r}"
+        return Command(key, "ok")
     return Command(key, value, note=value)  # note
 
 

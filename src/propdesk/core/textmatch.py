@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _TOKEN_RE = re.compile(r"[a-z0-9\u00c0-\u024f]+(?:'[a-z]+)?")
 _SUFFIXES = frozenset({"", "s", "es", "ed", "d", "ing", "er", "ers", "y"})
@@ -28,9 +29,10 @@ GAP = "..."
 _STARTING_MAX = 50_000  # distinct words whose starting phrases are remembered
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One word of the text, lower-cased, with its character span in the original text."""
+class Token(NamedTuple):
+    """One word of the text, lower-cased, with its character span in the original text.
+
+    A named tuple, not a dataclass: a clause makes dozens, and a tuple is built at C speed."""
 
     text: str
     start: int
@@ -48,7 +50,7 @@ class WordPattern:
     def matches(self, token: str) -> bool:
         if token in self.words:
             return True
-        if any(_inflects(stem, token) for stem in self.stems):
+        if self.stems and any(_inflects(stem, token) for stem in self.stems):
             return True
         # "the lift's broken", "our ceiling's leaking": a contracted or possessive 's leaves
         # the noun itself (only when no phrase word spells the whole token)
@@ -66,9 +68,9 @@ class Phrase:
     parts: tuple[WordPattern | None, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A phrase found in a token list: tokens ``[first, last]`` inclusive."""
+class Match(NamedTuple):
+    """A phrase found in a token list: tokens ``[first, last]`` inclusive (a named tuple, as
+    ``Token``)."""
 
     phrase: str
     first: int
@@ -109,12 +111,21 @@ def tokenize(text: str, spelling: Mapping[str, str] | None = None) -> list[Token
     """Word tokens of ``text`` (normalised); ``spelling`` maps common misspellings to words."""
     tokens: list[Token] = []
     norm = normalise(text)
+    # boundaries hold no word characters, so each lies between two words: one scan finds them
+    # all (the next boundary at or after the previous word's end decides "after a break")
+    bounds = [b.start() for b in _BREAK_RE.finditer(norm)]
+    nb, k = len(bounds), 0
+    prev_end = -1
     for m in _TOKEN_RE.finditer(norm):
         word = m.group(0)
         if spelling:
             word = spelling.get(word, word)
-        after_break = bool(tokens) and bool(_BREAK_RE.search(norm, tokens[-1].end, m.start()))
-        tokens.append(Token(word, m.start(), m.end(), after_break))
+        start = m.start()
+        while k < nb and bounds[k] < prev_end:
+            k += 1
+        after_break = prev_end >= 0 and k < nb and bounds[k] < start
+        tokens.append(Token(word, start, m.end(), after_break))
+        prev_end = m.end()
     return tokens
 
 
@@ -161,6 +172,9 @@ class PhraseIndex:
         # word -> the phrases whose first word it is, in index order: tried once per word,
         # not once per occurrence (a long email repeats its words)
         self._starting: dict[str, tuple[Phrase, ...]] = {}
+        # (word, next word) -> the phrases starting at ``word`` that may match there, each
+        # with what is left to check: most phrases are decided by their first two words
+        self._pairs: dict[tuple[str, str | None], tuple[_Candidate, ...]] = {}
 
     def starting_with(self, word: str) -> tuple[Phrase, ...]:
         """The phrases whose first word matches ``word`` (in the order they were indexed)."""
@@ -176,17 +190,67 @@ class PhraseIndex:
             self._starting[word] = found
         return found
 
+    def _candidates(self, word: str, following: str | None) -> tuple[_Candidate, ...]:
+        """The phrases starting with ``word`` that ``following`` (the next word, or None at
+        the end) does not already rule out, in index order."""
+        key = (word, following)
+        found = self._pairs.get(key)
+        if found is None:
+            out: list[_Candidate] = []
+            for phrase in self.starting_with(word):
+                rest = phrase.parts[1:]
+                if not rest:
+                    out.append((phrase.text, _ONE, rest))
+                elif None in rest:
+                    out.append((phrase.text, _GAPPED, rest))
+                elif following is not None and rest[0].matches(following):  # type: ignore[union-attr]
+                    out.append((phrase.text, _RUN, rest[1:]))
+            found = tuple(out)
+            if len(self._pairs) >= _STARTING_MAX:
+                self._pairs.clear()
+            self._pairs[key] = found
+        return found
+
     def find_all(self, tokens: Sequence[Token]) -> list[Match]:
         """Every occurrence of every phrase (overlaps included)."""
         words = [t.text for t in tokens]
         breaks = [t.after_break for t in tokens]
+        n = len(words)
         found: list[Match] = []
         for i, word in enumerate(words):
-            for phrase in self.starting_with(word):
-                end = _match_at(phrase.parts, words, i, breaks)
-                if end is not None:
-                    found.append(Match(phrase.text, i, end))
+            following = words[i + 1] if i + 1 < n else None
+            for text, shape, rest in self._candidates(word, following):
+                if shape is _ONE:
+                    found.append(Match(text, i, i))
+                elif shape is _GAPPED:
+                    end = _match_at(rest, words, i + 1, breaks, adjacent=True)
+                    if end is not None:
+                        found.append(Match(text, i, end))
+                elif not breaks[i + 1] and _adjacent_run(rest, words, breaks, i + 2, n):
+                    found.append(Match(text, i, i + 1 + len(rest)))
         return found
+
+
+_ONE, _GAPPED, _RUN = "one word", "with a gap", "adjacent words"
+# (phrase text, shape, the parts still to match: after the first word, or after the second)
+_Candidate = tuple[str, str, tuple[WordPattern | None, ...]]
+
+
+def _adjacent_run(
+    parts: Sequence[WordPattern | None],
+    words: Sequence[str],
+    breaks: Sequence[bool],
+    i: int,
+    n: int,
+) -> bool:
+    """``parts`` (no gap among them) match ``words[i:]`` word by word, no clause boundary
+    between: ``_match_at(parts, words, i, breaks, adjacent=True)`` without the recursion."""
+    if i + len(parts) > n:
+        return False
+    return all(
+        not breaks[k] and part.matches(words[k])  # type: ignore[union-attr]
+        for k, part in enumerate(parts, i)
+    )
 
 
 def _match_at(

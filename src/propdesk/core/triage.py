@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
 from propdesk.core.classify import Classification
@@ -35,6 +36,7 @@ class Decision:
     confidence: float
     unsure: tuple[str, ...]  # the decisions below the confident threshold
     notes: tuple[str, ...]
+    raw: Mapping[str, float] = dataclasses.field(default_factory=dict)  # p of each decision
 
 
 def kind_key(category: str, subcategory: str | None) -> str:
@@ -49,6 +51,7 @@ def split_kind(key: str) -> tuple[str, str | None]:
     return category, sub or None
 
 
+@cache
 def _valid_kind(key: str) -> bool:
     category, sub = split_kind(key)
     if category not in _CATEGORIES:
@@ -144,19 +147,25 @@ def decide(
     """Combine the rules' decisions in ``view`` with the model's, then the safety list (which
     only ever raises urgency to "1")."""
     th = model.thresholds
-    buckets = features(view)
-    heads = model.heads
+    probas = model.probas(features(view))
     notes: list[str] = []
-    p_keep = heads["keep"].proba(buckets).get("True", 0.0)
+    p_keep = probas["keep"].get("True", 0.0)
     keep = p_keep >= th.keep
     notes.append(f"model:keep p={p_keep:.2f}")
     rule_kind = kind_key(view.category, view.subcategory)
-    kind_probs = {k: p for k, p in heads["kind"].proba(buckets).items() if _valid_kind(k)}
+    kind_probs = {k: p for k, p in probas["kind"].items() if _valid_kind(k)}
     kind, p_kind = _arbitrate(kind_probs, rule_kind, th.kind, "kind", notes)
-    urgency_probs = heads["urgency"].proba(buckets)
+    urgency_probs = probas["urgency"]
     urgency, p_urg = _arbitrate(urgency_probs, view.urgency, th.urgency, "urgency", notes)
+    p_one = urgency_probs.get("1", 0.0)
+    if urgency != "1" and p_one >= th.emergency:  # a missed emergency costs most: lean to "1"
+        notes[-1] = (  # the urgency note says the final answer (``core.doubt`` quotes it)
+            f"model:urgency=1 p={p_one:.2f} (emergency threshold {th.emergency:.2f}; "
+            f"rules: {view.urgency})"
+        )
+        urgency, p_urg = "1", p_one
     contractor, p_con = _arbitrate(
-        heads["contractor"].proba(buckets), str(view.contractor), th.contractor, "contractor", notes
+        probas["contractor"], str(view.contractor), th.contractor, "contractor", notes
     )
     found = hazards(view.matched_rules, safety or {})
     if found:  # a listed hazard is always a ticket, and an emergency
@@ -165,7 +174,9 @@ def decide(
             urgency, p_urg = "1", urgency_probs.get("1", 0.0)
             notes.append(f"safety:{found[0]} raises urgency to 1")
     category, subcategory = split_kind(kind)
-    sure = {"ticket": p_keep, "category": p_kind, "urgency": p_urg, "contractor": p_con}
+    raw = {"ticket": p_keep, "category": p_kind, "urgency": p_urg, "contractor": p_con}
+    # how often such a decision was right in cross-validation (the raw p where uncalibrated)
+    sure = {k: model.calibrated(k, p) for k, p in raw.items()}
     unsure = tuple(k for k, p in sure.items() if p < th.confident)
     return Decision(
         keep=keep,
@@ -176,6 +187,7 @@ def decide(
         confidence=min(sure.values()),
         unsure=unsure,
         notes=tuple(notes),
+        raw=raw,
     )
 
 

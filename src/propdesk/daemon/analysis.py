@@ -31,6 +31,7 @@ from propdesk.core.rules import load_rules
 from propdesk.daemon.pool import BudgetExceeded, TaskFailed, WorkerDied, WorkerPool
 from propdesk.errors import AnalysisError, AnalysisPoisoned, AnalysisStopped, AnalysisTimeout
 from propdesk.logging import get_logger
+from propdesk.mail.header_limits import limits_of
 from propdesk.mail.parse import parse_message
 
 log = get_logger(__name__)
@@ -65,6 +66,7 @@ def worker(setup: AnalysisSetup) -> Callable[[Task], Prepared]:
     bh = setup.business_hours
     hours = BusinessHours.from_values(bh.timezone, bh.parsed_hours(), bh.holidays)
     intake = setup.intake
+    limits = limits_of(intake)
 
     def run(task: Task) -> Prepared:
         raw, received_at, now = task
@@ -74,6 +76,8 @@ def worker(setup: AnalysisSetup) -> Callable[[Task], Prepared]:
             own_addresses=setup.own_addresses,
             blocked_senders=intake.blocked_senders,
             loop_header=intake.loop_header,
+            limits=limits,  # as the in-process parser: the [intake] header limits
+            max_forward_depth=intake.max_forward_depth,
         )
         if parsed.not_ticket is not None:
             return Prepared(parsed, None)
@@ -112,6 +116,7 @@ class AnalysisPool:
         )
         self.budget_seconds = budget_seconds
         self.deaths_max = deaths_max
+        self._monotonic = clock.monotonic
 
     @property
     def workers(self) -> WorkerPool[AnalysisSetup, Task, Prepared]:
@@ -194,6 +199,14 @@ class AnalysisPool:
                     raise AnalysisStopped("stopped while the message was analysed") from None
             except TaskFailed as exc:  # a bug met in parse or analysis: this message's fault
                 raise AnalysisError(str(exc)) from exc
+
+    def warm_up(self, wait_seconds: float = 60.0) -> bool:
+        """Start the workers and wait (bounded) until they have loaded the rules."""
+        started = self._monotonic()
+        ready = self._pool.start(wait_seconds)
+        seconds = round(self._monotonic() - started, 2)
+        (log.info if ready else log.warning)("analysis.warm", ready=ready, seconds=seconds)
+        return ready
 
     def close(self) -> None:
         """Kill the workers now (a stop must not wait for a long analysis)."""

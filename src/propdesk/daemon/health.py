@@ -123,7 +123,10 @@ class HealthServer:
         try:
             self._server = family_server((host, port), handler)
         except OSError as exc:
-            raise ConfigError(f"metrics.listen {listen}: cannot bind: {exc.strerror}") from None
+            raise ConfigError(
+                f"metrics.listen {listen}: cannot bind: {exc.strerror} (a second daemon on "
+                'this host needs a port of its own; listen = "" turns the endpoint off)'
+            ) from None
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="propdesk-health", daemon=True

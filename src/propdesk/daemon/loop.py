@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
+from propdesk.daemon.metrics import Metrics
 from propdesk.daemon.poll import MailboxPoller, PassReport
 from propdesk.daemon.signals import StopFlag
 from propdesk.errors import StoreError
@@ -45,6 +46,7 @@ class Shared:
 
     stop: StopFlag
     outages: Outages
+    metrics: Metrics | None = None  # the process's counters (None: not counted, e.g. --once)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,13 @@ class Metrics:
             ["mailbox"],
             registry=r,
         )
+        self.housekeeping = Counter(
+            "propdesk_processed_housekeeping_total",
+            "Processed-folder mail past processed_keep_days: expunged, archived, or kept_unknown "
+            "(no committed row says it was processed; counted at each pass that sees it)",
+            ["mailbox", "action"],
+            registry=r,
+        )
         self.mailbox_up = Gauge(
             "propdesk_mailbox_up", "1 if the last poll reached the mailbox", ["mailbox"], registry=r
         )

@@ -147,6 +147,21 @@ class WorkerPool(Generic[A, T, R]):
 
     # -- the caller's side ---------------------------------------------------------------------
 
+    def start(self, wait_seconds: float, sleep: Callable[[float], None] = time.sleep) -> bool:
+        """Start the workers now (not with the first task) and wait up to ``wait_seconds`` for
+        all of them to be set up; True when they are. The daemon does this before READY=1, so
+        the first mail after a start does not wait for imports and rules."""
+        with self._lock:
+            if self._closed:
+                return False
+            self._start_all()
+        until = self._monotonic() + wait_seconds
+        while self.ready_count() < self.size:
+            if self._monotonic() >= until:
+                return False
+            sleep(0.05)
+        return True
+
     def submit(self, task: T) -> Future[R]:
         """Queue ``task``; the future holds its result or a ``PoolError``."""
         with self._lock:

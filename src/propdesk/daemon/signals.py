@@ -48,6 +48,11 @@ class StopFlag:
             self._woken.add(mailbox)
             self._event.set()
 
+    @property
+    def woken(self) -> bool:
+        """A watcher announced new mail the loop has not taken yet (long tasks yield to it)."""
+        return bool(self._woken)
+
     def request_reload(self, _signum: int = 0, _frame: FrameType | None = None) -> None:
         """SIGHUP's handler: reload rules and templates at the loop's next turn."""
         self.reload_requested = True

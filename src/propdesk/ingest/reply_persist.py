@@ -49,6 +49,8 @@ def apply_plan(
         after = replace(after, urgency=plan.urgency, updated_at=at)
         due = None if due_dates is None else due_dates(after)
         tickets.save_urgency(s, thread.pk, before=before, after=after, by=sender, due=due)
+    if plan.reviewed:  # off the needs-review list; nothing when it was not on it
+        tickets.save_reviewed(s, thread.pk, by=sender, at=at, note=plan.reason)
     for note in plan.notes:
         add_event(s, ticket_row, kind="note", actor=sender, at=at, data={"text": note}, message=row)
     if plan.rating is not None:

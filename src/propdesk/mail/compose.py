@@ -49,6 +49,7 @@ TEMPLATES: dict[str, str] = {
     "ticket_reopened": "Ticket Reopened",
     "low_rating": "Low Satisfaction Rating",
     "command_refused": "Command Refused",
+    "triage_review": "Triage Review Needed",  # core.review.plan_review: the triage address
 }
 ACKNOWLEDGEMENT_KINDS = frozenset({ACKNOWLEDGEMENT_KIND, ADVICE_KIND})
 
@@ -221,6 +222,9 @@ def sample_context() -> dict[str, Any]:
         "floor": "3",
         "urgency_reason": "emergency: water from above",
         "notes": [{"kind": "access", "text": "The key is under the mat."}],
+        "needs_review": True,
+        "triage_confidence": 0.62,
+        "review_reasons": ["urgency=2 p=0.62 (rules: 1)"],
     }
     return {
         "tickets": [ticket, {**ticket, "ticket_id": "TKT-00000001", "safety_advice": ["gas"]}],

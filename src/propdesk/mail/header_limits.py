@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 #: The domain of ids we make up; ``notify`` never threads to them (they are not the sender's).
 SYNTHETIC_DOMAIN = "propdesk.invalid"
@@ -35,6 +36,16 @@ class HeaderLimits:
 
 
 DEFAULT_LIMITS = HeaderLimits()
+
+
+def limits_of(intake: Any) -> HeaderLimits:
+    """The limits an ``[intake]`` config section sets (its keys have the same names)."""
+    return HeaderLimits(
+        max_message_id_chars=intake.max_message_id_chars,
+        max_subject_chars=intake.max_subject_chars,
+        max_name_chars=intake.max_name_chars,
+        max_references=intake.max_references,
+    )
 
 
 def hashed_message_id(value: str) -> str:

@@ -22,7 +22,7 @@ import ssl
 import subprocess
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import tenacity
@@ -51,7 +51,6 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 _FETCH_META = [b"RFC822.SIZE", b"INTERNALDATE"]
-_FETCH_BODY = [b"BODY.PEEK[]", b"RFC822.SIZE", b"INTERNALDATE"]
 #: UIDs per metadata FETCH command (keeps command lines short).
 _META_CHUNK = 500
 #: Seconds a token command may run.
@@ -303,12 +302,14 @@ class ImapMailbox:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def search_uids(self, above_uid: int = 0) -> list[int]:
-        """UIDs in the selected folder greater than ``above_uid``, ascending.
+    def search_uids(self, above_uid: int = 0, *, before: date | None = None) -> list[int]:
+        """UIDs in the selected folder greater than ``above_uid`` (and received before the day
+        ``before``, which servers read in their own time zone: a coarse filter), ascending.
 
         ``UID n:*`` always matches the highest UID even when it is below n, hence the filter.
         """
-        criteria: list[str] = ["ALL"] if above_uid <= 0 else ["UID", f"{above_uid + 1}:*"]
+        criteria: list[Any] = ["ALL"] if above_uid <= 0 else ["UID", f"{above_uid + 1}:*"]
+        criteria += [] if before is None else ["BEFORE", before]
         try:
             found = self.client.search(criteria)
         except NETWORK_ERRORS as exc:
@@ -331,20 +332,21 @@ class ImapMailbox:
                 out.append(MessageMeta(uid, int(data[b"RFC822.SIZE"]), _utc(data[b"INTERNALDATE"])))
         return out
 
-    def fetch_bodies(self, metas: Sequence[MessageMeta]) -> list[FetchedMessage]:
-        """Read one batch with BODY.PEEK[] (never sets \\Seen)."""
+    def fetch_bodies(self, metas: Sequence[MessageMeta], part: str = "") -> list[FetchedMessage]:
+        """Read one batch with BODY.PEEK[] (never sets \\Seen); ``part="HEADER"``: the header."""
         if not metas:
             return []
+        items = [f"BODY.PEEK[{part}]".encode(), b"RFC822.SIZE", b"INTERNALDATE"]
         try:
-            resp = self.client.fetch([m.uid for m in metas], _FETCH_BODY)
+            resp = self.client.fetch([m.uid for m in metas], items)
         except NETWORK_ERRORS as exc:
-            raise self._error("FETCH BODY.PEEK[]", exc) from None
+            raise self._error(f"FETCH BODY.PEEK[{part}]", exc) from None
         out: list[FetchedMessage] = []
         for meta in metas:
             data = resp.get(meta.uid)
-            if data is None or b"BODY[]" not in data:
+            if data is None or f"BODY[{part}]".encode() not in data:
                 continue  # expunged by someone else between SEARCH and FETCH
-            raw = data[b"BODY[]"]
+            raw = data[f"BODY[{part}]".encode()]
             out.append(
                 FetchedMessage(
                     uid=meta.uid,
@@ -371,11 +373,21 @@ class ImapMailbox:
                 self.client.move(ids, folder)
             elif mode == "copy_expunge":
                 self.client.copy(ids, folder)
-                self.client.add_flags(ids, [b"\\Deleted"], silent=True)
-                self.client.uid_expunge(ids)  # exactly these UIDs, never a plain EXPUNGE
+                self._expunge(ids)
         except NETWORK_ERRORS as exc:
             raise self._error(f"{mode} to {folder}", exc) from None
         return mode
+
+    def expunge(self, uids: Sequence[int]) -> None:
+        """Delete exactly these UIDs of the selected folder (needs UIDPLUS)."""
+        try:
+            self._expunge(list(uids))
+        except NETWORK_ERRORS as exc:
+            raise self._error("UID EXPUNGE", exc) from None
+
+    def _expunge(self, ids: list[int]) -> None:
+        self.client.add_flags(ids, [b"\\Deleted"], silent=True)
+        self.client.uid_expunge(ids)  # exactly these UIDs, never a plain EXPUNGE
 
 
 def _quietly_close(client: IMAPClient) -> None:

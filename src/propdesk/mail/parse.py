@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Collection
+from email import message_from_bytes
+from email.policy import compat32
 from typing import Any
 
 from propdesk.core.message import InboundMessage, NotTicketReason
@@ -128,6 +130,16 @@ def parse_message(
     except Exception as exc:  # the last line of defence: a bug here must not stop the daemon
         defect = f"parse failed: {type(exc).__name__}: {str(exc)[:200]}"
         return InboundMessage(**_asdict_minimal(raw, sha), defects=(defect,))
+
+
+def header_message_id(header: bytes, limit: int = 250) -> str | None:
+    """The Message-ID ``parse_message`` stores, from the header block alone (no MIME tree, no
+    mail-parser: cheap); None when the mail has none of its own (the stored id then comes from
+    the whole message's hash). Housekeeping matches processed mail to its row with it."""
+    defects: list[str] = []
+    msg = message_from_bytes(normalise(as_bytes(header), defects), policy=compat32)
+    found = message_id_of(first_values(decoded_headers(msg, defects)), "", defects, limit)
+    return None if any(d.startswith("no Message-ID") for d in defects) else found
 
 
 def _asdict_minimal(raw: bytes, sha: str) -> dict[str, Any]:

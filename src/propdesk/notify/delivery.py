@@ -1,11 +1,18 @@
 """Outbox delivery: a periodic task of the daemon loop that sends due rows over SMTP.
 
-Each row is claimed, sent and marked in ONE short transaction that holds the row lock (``FOR
-UPDATE SKIP LOCKED``) while the SMTP conversation runs. Why per row and not per batch: if the
-process dies between the server's ``250`` and the commit, only that one row goes back to pending
-and is sent again (with the same Message-ID, so the duplicate is recognisable); a batch
-transaction would re-send the whole batch. Several daemons can share the database: each skips the
-rows another holds.
+Rows go in batches (``[notifications] delivery_batch``, default 100): one transaction claims a
+batch ``FOR UPDATE SKIP LOCKED`` (several daemons, and several workers of one daemon, each skip
+the rows another holds), holds the row locks while the batch is sent over the worker's kept SMTP
+connection, writes each outcome as the server answers and commits once at the end. Why batches:
+a commit per mail was most of a mail's cost. The price, and the documented bound: if the process
+dies between a server's ``250`` and its batch's commit, the whole batch goes back to pending and
+is sent again, so **at most one batch per worker is re-sent after a crash**, every copy with the
+same Message-ID (receivers and our own reply matching recognise it). ``delivery_batch = 1`` gives
+the old one-re-send bound at the old speed.
+
+``delivery_workers`` (default 1) runs that many passes side by side, each with its own database
+connection and its own kept SMTP connection; the pass's row and time budgets are shared.
+Where the server offers PIPELINING the SMTP adapter sends each envelope in one round trip.
 
 Failures never make the loop wait: 4xx or a lost connection stores ``next_attempt_at`` with
 exponential backoff and ends the pass if the server could not be reached at all; 5xx marks the row
@@ -20,6 +27,7 @@ that the work is done.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -29,6 +37,7 @@ from typing import Protocol
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import NotificationsConfig
 from propdesk.core.notifications import ACKNOWLEDGEMENT_KIND, PAGE_KIND, TENANT, capped
+from propdesk.ingest.failpoints import failpoint
 from propdesk.logging import get_logger
 from propdesk.mail.compose import Composer, Outgoing, OutgoingFile
 from propdesk.mail.smtp import Outcome, SendResult
@@ -60,11 +69,23 @@ class PassStats:
     suppressed: int = 0
     stopped_early: bool = False
     stop_requested: bool = False  # the daemon is stopping: the rest waits for the next run
+    budget_spent: bool = False  # the row or time budget ended the pass: more may be due now
     errors: list[str] = field(default_factory=list)
 
     @property
     def handled(self) -> int:
         return self.sent + self.retry + self.dead + self.suppressed
+
+    def add(self, other: PassStats) -> None:
+        """Fold one worker's figures into the pass's."""
+        self.sent += other.sent
+        self.retry += other.retry
+        self.dead += other.dead
+        self.suppressed += other.suppressed
+        self.stopped_early |= other.stopped_early
+        self.stop_requested |= other.stop_requested
+        self.budget_spent |= other.budget_spent
+        self.errors.extend(other.errors)
 
     @property
     def idle(self) -> bool:
@@ -103,12 +124,14 @@ class OutboxDelivery:
         pager: Pager | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         outages: Outages | None = None,
+        sender_factory: Callable[[], Sender] | None = None,
     ) -> None:
-        # A plain connection per row: the ORM session adds nothing here but overhead.
         self._should_stop = should_stop  # looked at between mails: SIGTERM ends the pass
         self._outages = outages if outages is not None else Outages(clock)
         self._db = db
-        self._sender = sender
+        # one kept SMTP connection per worker; the extra workers' senders come from the factory
+        self._senders = [sender]
+        self._sender_factory = sender_factory
         self._composer = composer
         self._settings = settings
         self._policy = RecipientPolicy(own_addresses)
@@ -122,21 +145,13 @@ class OutboxDelivery:
         """Deliver due rows until none is left, ``limit`` (default: batch_size) were handled or
         ``max_pass_seconds`` passed, so a backlog drains fast without starving ingestion; stop
         early if SMTP is down."""
-        stats = PassStats()
-        budget = limit if limit is not None else self._settings.batch_size
-        monotonic = self._clock.monotonic
-        deadline = monotonic() + self._settings.max_pass_seconds
-        with repo.delivery_pass(self._db) as rows:
-            while stats.handled < budget and monotonic() < deadline:
-                if self._should_stop():
-                    stats.stop_requested = True
-                    break
-                outcome = self._one(rows, stats)
-                if outcome is None:
-                    break
-                if outcome is _STOP:
-                    stats.stopped_early = True
-                    break
+        budget = _Budget(limit if limit is not None else self._settings.batch_size)
+        deadline = self._clock.monotonic() + self._settings.max_pass_seconds
+        senders = self._workers()
+        if len(senders) == 1:
+            stats = self._work(senders[0], budget, deadline)
+        else:
+            stats = self._in_parallel(senders, budget, deadline)
         if stats.handled:
             log.info(
                 "outbox.pass",
@@ -145,37 +160,91 @@ class OutboxDelivery:
                 dead=stats.dead,
                 suppressed=stats.suppressed,
                 stopped_early=stats.stopped_early,
+                workers=len(senders),
             )
         return stats
 
     def close(self) -> None:
-        """Close the kept SMTP connection (at shutdown)."""
-        self._sender.close()
+        """Close the kept SMTP connections (at shutdown)."""
+        for sender in self._senders:
+            sender.close()
 
-    def _one(self, rows: DeliveryPass, stats: PassStats) -> object | None:
-        now = self._clock.now()
-        with rows.claim(now) as row:
-            if row is None:
-                return None
-            if row.kind == PAGE_KIND:
-                return self._page(rows, row, now, stats)
-            reason = self._refusal(rows, row, now)
-            if reason is not None:
-                rows.finish(row.id, now, status="suppressed", error=reason, attempted=False)
-                stats.suppressed += 1
-                log.warning("outbox.suppressed", outbox_id=row.id, kind=row.kind, reason=reason)
-                return _DONE
+    def _workers(self) -> list[Sender]:
+        wanted = self._settings.delivery_workers if self._sender_factory is not None else 1
+        while len(self._senders) < wanted:
+            assert self._sender_factory is not None
+            self._senders.append(self._sender_factory())
+        return self._senders[:wanted]
+
+    def _in_parallel(self, senders: list[Sender], budget: _Budget, deadline: float) -> PassStats:
+        """One pass per worker thread (SMTP and database waits overlap); figures merged."""
+        results: list[PassStats] = []
+        failures: list[BaseException] = []
+
+        def work(sender: Sender) -> None:
             try:
-                msg = self._composer.compose(self._with_files(rows, row), now)
-            except Exception as exc:  # a row that cannot be rendered must not block the rest
-                error = f"cannot compose: {type(exc).__name__}: {exc}"[:1000]
-                rows.finish(row.id, now, status="dead", error=error)
-                stats.dead += 1
-                log.error("outbox.compose_failed", outbox_id=row.id, error=error)
-                return _DONE
-            result = self._sender.send(msg, self._composer.envelope_from, row.recipient)
-            done = self._clock.now()
-            return self._record(rows, row, result, done, stats)
+                results.append(self._work(sender, budget, deadline))
+            except BaseException as exc:  # re-raised in the caller's thread below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=work, args=(s,), name="outbox") for s in senders]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if failures:
+            raise failures[0]
+        stats = PassStats()
+        for r in results:
+            stats.add(r)
+        return stats
+
+    def _work(self, sender: Sender, budget: _Budget, deadline: float) -> PassStats:
+        """One worker's share of a pass: batch after batch until nothing is due or a budget,
+        a stop request or an unreachable server ends it."""
+        stats = PassStats()
+        monotonic = self._clock.monotonic
+        with repo.delivery_pass(self._db) as rows:
+            while budget.left() > 0:
+                size = min(self._settings.delivery_batch, budget.left())
+                with rows.claim_batch(self._clock.now(), size) as batch:
+                    for row in batch:
+                        if monotonic() >= deadline or not budget.take():
+                            stats.budget_spent = True
+                            return stats
+                        if self._should_stop():
+                            stats.stop_requested = True
+                            return stats
+                        if self._one(rows, sender, row, stats) is _STOP:
+                            stats.stopped_early = True
+                            return stats
+                if len(batch) < size:
+                    return stats
+        stats.budget_spent = True
+        return stats
+
+    def _one(self, rows: DeliveryPass, sender: Sender, row: OutboxItem, stats: PassStats) -> object:
+        now = self._clock.now()
+        if row.kind == PAGE_KIND:
+            return self._page(rows, row, now, stats)
+        reason = self._refusal(rows, row, now)
+        if reason is not None:
+            rows.finish(row.id, now, status="suppressed", error=reason, attempted=False)
+            stats.suppressed += 1
+            log.warning("outbox.suppressed", outbox_id=row.id, kind=row.kind, reason=reason)
+            return _DONE
+        try:
+            msg = self._composer.compose(self._with_files(rows, row), now)
+        except Exception as exc:  # a row that cannot be rendered must not block the rest
+            error = f"cannot compose: {type(exc).__name__}: {exc}"[:1000]
+            rows.finish(row.id, now, status="dead", error=error)
+            stats.dead += 1
+            log.error("outbox.compose_failed", outbox_id=row.id, error=error)
+            return _DONE
+        result = sender.send(msg, self._composer.envelope_from, row.recipient)
+        if result.outcome is Outcome.SENT:
+            failpoint("delivery_sent")  # kill tests: dies after a 250, before the batch commits
+        return self._record(rows, row, result, self._clock.now(), stats)
 
     def _page(self, rows: DeliveryPass, row: OutboxItem, now: datetime, stats: PassStats) -> object:
         """A page goes to the paging hook, with the same retry and dead-row handling as mail."""
@@ -261,6 +330,24 @@ class OutboxDelivery:
             self._outages[SMTP].failed(result.answer)
             return _STOP
         return _DONE
+
+
+class _Budget:
+    """The pass's row budget, shared by its workers (taken one row at a time)."""
+
+    def __init__(self, rows: int) -> None:
+        self._left = rows
+        self._lock = threading.Lock()
+
+    def left(self) -> int:
+        return self._left
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
 
 
 _DONE = object()

@@ -32,6 +32,7 @@ from propdesk.core.notifications import (
     thread_parent,
 )
 from propdesk.core.policy import SlaTarget
+from propdesk.core.review import plan_review
 from propdesk.core.safety import AdviceTexts, SafetyList, hazards_of, plan_advice
 from propdesk.core.tenants import TenantRecord, greeting_name
 from propdesk.ingest import IngestHook
@@ -110,6 +111,7 @@ class NotificationHooks(IngestHook):
         tenant_status_updates: bool = True,
         timezone: str = "UTC",
         max_photo_bytes: int = 5 * 1024 * 1024,
+        triage_address: str = "",
     ) -> None:
         self._sla = sla
         self._domain = message_id_domain
@@ -124,12 +126,14 @@ class NotificationHooks(IngestHook):
         self._tenant_status_updates = tenant_status_updates
         self._timezone = timezone
         self._max_photo_bytes = max_photo_bytes
+        self._triage_address = triage_address
 
     def tickets_created(
         self, session: Any, message: Any, parsed: InboundMessage, tickets: Sequence[Any]
     ) -> None:
-        """Safety advice first (the outbox sends in id order), then an assignee mail per ticket
-        and ONE acknowledgement per tenant for the whole email."""
+        """Safety advice first (the outbox sends in id order), then an assignee mail per ticket,
+        ONE acknowledgement per tenant for the whole email, and a triage mail per ticket that
+        needs review (``[triage] address``)."""
         if not self._enabled or not tickets:
             return
         made = [t if isinstance(t, Ticket) else ticket_from_row(t) for t in tickets]
@@ -162,6 +166,8 @@ class NotificationHooks(IngestHook):
         )
         created = plan_created(made, source, self._sla, facts, advice_sent=sent)
         planned += self._held(session, tickets, created)
+        # Doubt: the triage address too, never held back by an incident (the doubt is this one's).
+        planned += plan_review(made, self._triage_address, self._sla)
         if self._paging:
             planned += plan_pages(made)
         written = repo.add(session, planned, self._clock.now(), self._domain)

@@ -51,3 +51,9 @@ def xact_locks(session: Session, keys: Iterable[tuple[str, str]]) -> None:
             text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
             {"keys": ordered},
         ).all()
+
+
+def try_xact_lock(session: Session, namespace: str, name: str) -> bool:
+    """Try a transaction-scoped advisory lock; False when another transaction holds it."""
+    key = lock_key(namespace, name)
+    return bool(session.execute(select(func.pg_try_advisory_xact_lock(key))).scalar_one())

@@ -12,9 +12,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from propdesk.store.repository import clean_opt
 from propdesk.store.tables import InboundMessageRow, MailboxStateRow
 
 _CHUNK = 5000
+
+#: Outcomes whose message was moved to the processed folder (quarantined: failed, flood: held).
+PROCESSED_OUTCOMES = ("ticketed", "comment", "ignored", "skipped", "duplicate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +80,63 @@ def advance_mark(session: Session, mailbox: str, uidvalidity: int, mark: int) ->
     row = session.get(MailboxStateRow, mailbox)
     if row is not None and row.uidvalidity == uidvalidity:
         row.high_water_uid = mark
+
+
+def committed_headers(
+    session: Session, mailbox: str, keys: Sequence[tuple[str, int, datetime]]
+) -> set[tuple[str | None, int, datetime]]:
+    """The (Message-ID, size, INTERNALDATE) keys among ``keys`` with a committed row of
+    ``mailbox`` whose message belongs in the processed folder."""
+    wanted = {(clean_opt(mid), size, at): (mid, size, at) for mid, size, at in keys}
+    found: set[tuple[str | None, int, datetime]] = set()
+    ids = sorted({str(k[0]) for k in wanted})
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(
+                InboundMessageRow.message_id, InboundMessageRow.size, InboundMessageRow.received_at
+            ).where(
+                InboundMessageRow.mailbox == mailbox,
+                InboundMessageRow.message_id.in_(ids[start : start + _CHUNK]),
+                InboundMessageRow.outcome.in_(PROCESSED_OUTCOMES),
+            )
+        )
+        for mid, size, at in rows:
+            key = wanted.get((mid, int(size), at))
+            if key is not None:
+                found.add(key)
+    return found
+
+
+def committed_contents(session: Session, mailbox: str, shas: Sequence[str]) -> set[str]:
+    """The content hashes among ``shas`` with a committed row of ``mailbox`` whose message
+    belongs in the processed folder (what housekeeping may remove from there)."""
+    found: set[str] = set()
+    for start in range(0, len(shas), _CHUNK):
+        rows = session.execute(
+            select(InboundMessageRow.sha256).where(
+                InboundMessageRow.mailbox == mailbox,
+                InboundMessageRow.sha256.in_(list(shas[start : start + _CHUNK])),
+                InboundMessageRow.outcome.in_(PROCESSED_OUTCOMES),
+            )
+        )
+        found.update(str(sha) for (sha,) in rows)
+    return found
+
+
+def committed_unread(
+    session: Session, mailbox: str, keys: Sequence[tuple[int, datetime]]
+) -> set[tuple[int, datetime]]:
+    """The (size, INTERNALDATE) keys among ``keys`` of rows recorded without being read
+    (``skipped`` old mail has no content hash: size and receipt time are what it kept)."""
+    if not keys:
+        return set()
+    rows = session.execute(
+        select(InboundMessageRow.size, InboundMessageRow.received_at).where(
+            InboundMessageRow.mailbox == mailbox,
+            InboundMessageRow.sha256.is_(None),
+            InboundMessageRow.outcome == "skipped",
+            InboundMessageRow.received_at.in_(sorted({at for _size, at in keys})),
+        )
+    )
+    recorded = {(int(size), at) for size, at in rows}
+    return {key for key in keys if key in recorded}

@@ -2,7 +2,7 @@
 
 ``add`` and ``mark_bounced`` take the caller's ``Session`` or ``Connection``, so the ingest hooks
 write into the ingest transaction and the escalation and status-change services into theirs.
-Delivery works through a ``DeliveryPass`` (one locked row per short transaction); the CLI lists,
+Delivery works through a ``DeliveryPass`` (locked rows, one transaction per batch); the CLI lists,
 counts and re-queues rows. Every outbox row is mapped here (``OutboxItem``, ``listing``).
 """
 
@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection, Row, Table, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from propdesk.core.notifications import Planned
 from propdesk.mail.compose import Outgoing, make_message_id, make_notice_message_id
@@ -42,7 +43,7 @@ def add(
     delay: timedelta | None = None,
 ) -> list[Written]:
     """Insert the planned notifications as pending rows due now (or after ``delay``), in the
-    caller's transaction."""
+    caller's transaction; a row whose ``dedupe_key`` is already stored is not added again."""
     if not planned:
         return []
     ids = db.execute(
@@ -74,11 +75,12 @@ def add(
                 "attempts": 0,
                 "next_attempt_at": p.not_before or (now if delay is None else now + delay),
                 "coalesce_key": p.coalesce_key,
+                "dedupe_key": p.dedupe_key,
                 "created_at": now,
                 "updated_at": now,
             }
         )
-    db.execute(outbox.insert(), rows)
+    db.execute(pg_insert(outbox).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
     return written
 
 
@@ -139,33 +141,59 @@ def _item(row: Row[Any]) -> OutboxItem:
     )
 
 
+# The sorted subquery feeds the locks in key order (the outer projection follows its rows).
+_LOCK_TENANTS = text(
+    "SELECT pg_advisory_xact_lock(k) FROM"
+    " (SELECT hashtext(r) AS k FROM unnest(CAST(:tenants AS text[])) AS r ORDER BY 1) AS s"
+)
+
+
 class DeliveryPass:
-    """One delivery pass: one connection, one short transaction per claimed row on it (no pool
-    checkout and pre-ping per row: the round trips are most of a row's cost)."""
+    """One delivery pass: one connection; rows are claimed a batch at a time, each batch in one
+    transaction that holds the rows' locks while they are sent (no pool checkout and pre-ping
+    per row: the round trips are most of a row's cost).
+
+    The bound on re-sends after a crash: each outcome is written (``finish``) as soon as the
+    server answered, but it is committed with its batch. A process killed between a ``250`` and
+    its batch's commit leaves the whole batch pending: at most ``limit`` rows of ``claim_batch``
+    are sent twice, each with its one Message-ID, so receivers can drop the copy. Never more:
+    the rows of earlier batches are committed, the rows of later ones not yet sent.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     @contextmanager
-    def claim(self, now: datetime) -> Iterator[OutboxItem | None]:
-        """Lock the next due pending row until the block ends (other daemons skip it); None when
-        nothing is due. ``finish`` and ``sent_since`` inside the block run in its transaction."""
+    def claim_batch(self, now: datetime, limit: int) -> Iterator[list[OutboxItem]]:
+        """Lock up to ``limit`` due pending rows, oldest due first, until the block ends (other
+        daemons skip them; rows left untouched stay pending); an empty list when nothing is due.
+        ``finish``, ``sent_since`` and ``blobs`` inside the block run in its transaction, which
+        commits when the block ends."""
         stmt = (
             select(outbox)
             .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
             .order_by(outbox.c.next_attempt_at, outbox.c.id)
-            .limit(1)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         )
         with self._conn.begin():
-            row = self._conn.execute(stmt).first()
-            yield None if row is None else _item(row)
+            batch = [_item(row) for row in self._conn.execute(stmt)]
+            self._lock_tenants(batch)
+            yield batch
+
+    def _lock_tenants(self, batch: Sequence[OutboxItem]) -> None:
+        """Take the batch's per-tenant cap locks (see ``sent_since``) at once, in one global
+        order: two workers whose batches share tenants then wait for each other instead of
+        deadlocking."""
+        tenants = sorted({r.recipient for r in batch if r.audience == "tenant"})
+        if tenants:
+            self._conn.execute(_LOCK_TENANTS, {"tenants": tenants})
 
     def sent_since(self, recipient: str, since: datetime, kind: str | None = None) -> int:
-        """Tenant-bound mails to ``recipient`` (of ``kind``, or any) sent since ``since``, counted
-        under a per-recipient transaction lock so two daemons cannot both take the last slot of
-        the cap."""
-        self._conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(recipient))))
+        """Tenant-bound mails to ``recipient`` (of ``kind``, or any) sent since ``since``. For a
+        tenant of the claimed batch the count is taken under the per-tenant lock ``claim_batch``
+        holds until the batch commits, so two daemons cannot both take the last slot of the
+        cap."""
         stmt = (
             select(func.count())
             .select_from(outbox)

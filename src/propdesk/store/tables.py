@@ -22,6 +22,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -32,7 +33,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from propdesk.store.base import Base
@@ -53,6 +54,7 @@ EVENT_CREATED = "created"
 EVENT_COMMENT = "comment"
 EVENT_STATUS_CHANGE = "status_change"
 EVENT_ASSIGNED = "assigned"
+EVENT_REVIEWED = "reviewed"  # staff checked a ticket triage was unsure of
 
 #: Ticket statuses that still need work (the partial escalation index covers these).
 OPEN_STATUS_SQL = "status IN ('New', 'In Progress', 'Pending')"
@@ -97,11 +99,20 @@ class TicketRow(Base):
     next_escalation_at: Mapped[datetime | None] = mapped_column(TZ)
     # per-email notes (access, pets, phone, availability), the same on every ticket of an email
     notes: Mapped[list[dict[str, str]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    # how sure triage was (None: the rules alone decided), whether staff must still check it, and
+    # which decisions were unsure (``urgency=2 p=0.62``), revision 0009_triage_review
+    triage_confidence: Mapped[float | None] = mapped_column(Float)
+    needs_review: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    review_reasons: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'::text[]")
+    )
 
     __table_args__ = (
+        # keyset order of the escalation pass (revision 0009_escalation_keyset)
         Index(
             "ix_tickets_next_escalation_open",
             "next_escalation_at",
+            "id",
             postgresql_where=text(OPEN_STATUS_SQL),
         ),
         Index("ix_tickets_created_at", "created_at"),
@@ -110,6 +121,8 @@ class TicketRow(Base):
         Index("ix_tickets_done_at", text("coalesce(resolved_at, closed_at)")),
         Index("ix_tickets_building", text("upper(metadata ->> 'building')"), "received_at"),
         Index("ix_tickets_property_received", "property_id", "received_at"),
+        # ``tickets list --needs-review``: the few tickets still waiting for a person's check.
+        Index("ix_tickets_needs_review", "created_at", postgresql_where=text("needs_review")),
     )
 
 

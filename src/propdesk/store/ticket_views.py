@@ -48,6 +48,11 @@ def ticket_json(t: TicketRow) -> dict[str, Any]:
         "notes": t.notes,
         "response_due_at": iso_utc(t.response_due_at),
         "resolution_due_at": iso_utc(t.resolution_due_at),
+        # triage's doubt: the columns are the truth (staff clear needs_review; the metadata
+        # keeps what triage said at intake)
+        "triage_confidence": t.triage_confidence,
+        "needs_review": t.needs_review,
+        "review_reasons": list(t.review_reasons or ()),
     }
 
 
@@ -61,10 +66,10 @@ def list_tickets(
     needs_review: bool = False,
 ) -> list[dict[str, Any]]:
     """Tickets oldest first, optionally of one status, breached, with a deadline soon, or that
-    triage was unsure of (``metadata.needs_review``)."""
+    triage was unsure of and no one has checked yet (``needs_review``)."""
     where = list(sla_filters(now, breached=breached, due_within=due_within))
     if needs_review:
-        where.append(TicketRow.metadata_["needs_review"].as_boolean().is_(True))
+        where.append(TicketRow.needs_review.is_(True))
     with reading(db) as session:
         return [ticket_json(t) for t in repo.list_tickets(session, status, where)]
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, case, insert, select, update
+from sqlalchemy import ColumnElement, Table, case, insert, literal_column, select, update
 
+from propdesk.core.doubt import review_reasons
 from propdesk.core.lifecycle import EventKind, TicketEvent, apply_status_change
 from propdesk.core.mail_facts import Photo, is_photo
 from propdesk.core.models import (
@@ -33,6 +34,7 @@ from propdesk.store.db import Executor
 from propdesk.store.repository import clean_json, clean_opt, clean_text
 from propdesk.store.tables import (
     EVENT_ASSIGNED,
+    EVENT_REVIEWED,
     EVENT_STATUS_CHANGE,
     AttachmentRow,
     MessageTicketRow,
@@ -108,6 +110,11 @@ def ticket_values(ticket: Ticket, due: tuple[datetime | None, datetime | None]) 
         "notes": clean_json([n.to_dict() for n in ticket.notes]),
         "response_due_at": due[0],
         "resolution_due_at": due[1],
+        "triage_confidence": ticket.metadata.triage_confidence,
+        "needs_review": ticket.metadata.needs_review,
+        "review_reasons": [
+            c(r) for r in review_reasons(ticket.metadata.unsure, ticket.metadata.matched_rules)
+        ],
     }
 
 
@@ -269,3 +276,38 @@ def save_assignee(db: Executor, pk: int, *, before: str, after: Ticket, by: str)
             data={"from": before, "to": after.assigned_to},
         )
     )
+
+
+#: What a review changes in the metadata JSON (merged in with ``||``).
+_REVIEWED: ColumnElement[Any] = literal_column("""'{"needs_review": false, "unsure": []}'::jsonb""")
+
+
+def save_reviewed(
+    db: Executor, pk: int, *, by: str, at: datetime, note: str | None = None
+) -> list[str] | None:
+    """Staff checked triage's doubt: ``needs_review`` off, in the metadata too (so a later
+    assignee's mail no longer says triage was unsure), and a ``reviewed`` event keeping the
+    reasons (so does ``review_reasons``); None when the ticket needed no review (no event)."""
+    row = db.execute(
+        update(TICKETS)
+        .where(TICKETS.c.id == pk, TICKETS.c.needs_review.is_(True))
+        .values(
+            needs_review=False,
+            updated_at=at,
+            metadata=TICKETS.c.metadata.op("||")(_REVIEWED),
+        )
+        .returning(TICKETS.c.review_reasons)
+    ).first()
+    if row is None:
+        return None
+    reasons = list(row.review_reasons or ())
+    db.execute(
+        insert(EVENTS).values(
+            ticket_pk=pk,
+            kind=EVENT_REVIEWED,
+            actor=by,
+            at=at,
+            data={"reasons": reasons, "note": note},
+        )
+    )
+    return reasons
