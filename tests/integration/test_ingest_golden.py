@@ -1,8 +1,9 @@
 """The dev corpus through the real Dovecot + daemon gives the same tickets and outbox rows as
 the commit the batched ingest branched from (issue 16, item 5: the faster path changes no result).
 
-The golden (``golden/ingest_dev_corpus.json``) was recorded on main before the batched ingest
-(4b39ae9) with ``PROPDESK_WRITE_GOLDEN=1`` (``deploy/dev/make-ingest-golden.sh``). Every message
+The golden (``golden/ingest_dev_corpus.json``) was recorded on main without the batched ingest
+(first 4b39ae9, re-recorded at cbdfda4 when main changed triage and review fields) with
+``PROPDESK_WRITE_GOLDEN=1`` (``deploy/dev/make-ingest-golden.sh``). Every message
 gets a fixed INTERNALDATE and the daemon a fixed clock, so times are compared as they are; only
 what is random is normalised: row ids, ticket ids (``T001``... in message order, item order) and
 the Message-IDs we generate (``<kind|recipient|ticket>``).
