@@ -113,8 +113,12 @@ class MailboxConfig(_Model):
     since: date | None = None
     max_age_days: int | None = Field(default=None, ge=1)
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # One batch is fetched, written in ONE transaction and then moved; bounded by count, bytes
+    # and time (the transaction is committed early once ``batch_seconds`` passed, between
+    # messages). A lone new message is a batch of one: nothing waits for a batch to fill.
     batch_count: int = Field(default=50, ge=1, le=1000)
     batch_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    batch_seconds: float = Field(default=1.0, gt=0, le=60)
     # IMAP IDLE where the server offers it (new mail within a second); polling stays the fallback.
     idle: bool = True
     idle_renew_seconds: float = Field(default=25 * 60, gt=0, le=29 * 60)  # RFC 2177: < 29 min

@@ -39,17 +39,19 @@ def test_the_survivor_takes_the_mailbox_and_nothing_is_lost(
     imap_user: ImapUser,
     mailbox_config: MailboxConfig,
 ) -> None:
+    # Batches of five by count (ingest commits a batch at once): the 5th commit is a batch's.
+    batched = mailbox_config.model_copy(update={"batch_count": 5, "batch_seconds": 60.0})
     config = Config(
         database=db_config,
-        mailboxes=[mailbox_config],
+        mailboxes=[batched],
         # No safety poll within the test: the take-over must come from IDLE and the lock retry.
         intervals=IntervalsConfig(poll_seconds=600),
         notifications=NotificationsConfig(enabled=False),
     )
     path = config_file(config, tmp_path / "propdesk.toml")
     sockets = [NotifySocket(), NotifySocket()]
-    # The first daemon hangs holding the mailbox after its 5th commit (before that message's
-    # move): a holder that stops, then dies with SIGKILL.
+    # The first daemon hangs holding the mailbox after the commit of its 5th message, the end of
+    # its first batch (before that batch's move): a holder that stops, then dies with SIGKILL.
     hang = env_for(config_env, sockets[0], 10) | {"PROPDESK_FAILPOINT": "after_commit:5:hang"}
     procs = [spawn(["--config", str(path), "run"], hang)]
     try:

@@ -85,6 +85,20 @@ def test_failpoint_exits_like_sigkill_at_the_nth_hit() -> None:
     assert done.returncode == 0
 
 
+def test_failpoint_counts_the_messages_of_a_batch() -> None:
+    code = (
+        "from propdesk.ingest import failpoint\n"
+        "for batch in (2, 2, 2):\n"
+        "    failpoint('before_commit', batch); print(batch, flush=True)\n"
+    )
+    env = {**os.environ, "PROPDESK_FAILPOINT": "before_commit:3"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 137
+    assert done.stdout.split() == ["2"]  # the 3rd message is in the second batch of two
+
+
 def test_stop_flag_first_signal_warm_second_cold() -> None:
     stop = StopFlag()
     stop.handle(signal.SIGTERM, None)

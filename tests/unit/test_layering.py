@@ -46,3 +46,16 @@ def test_store_imports_nothing_above_it(path: Path) -> None:
         assert name.startswith(STORE_MAY_IMPORT + STORE_MAY_IMPORT_MAIL), (
             f"{_relative(path)} imports {name}"
         )
+
+
+#: Small modules whose names say what they do (the style guide): no source module over this.
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {
+        _relative(p): n
+        for p in ALL
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"split these modules (lines): {long}"

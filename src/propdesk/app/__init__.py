@@ -26,6 +26,7 @@ from propdesk.clock import SYSTEM_CLOCK, Clock
 if TYPE_CHECKING:
     from propdesk.app.adapters import analysis_pool as analysis_pool
     from propdesk.app.adapters import own_addresses as own_addresses
+    from propdesk.app.adapters import prepare_all_in as prepare_all_in
     from propdesk.app.adapters import prepare_in as prepare_in
     from propdesk.app.adapters import smtp_sender as smtp_sender
     from propdesk.app.adapters import templates as templates
@@ -71,7 +72,15 @@ if TYPE_CHECKING:
 #: The module each name of ``app`` is defined in (relative ones are this package's).
 _HOME: dict[str, str] = {
     **dict.fromkeys(
-        ("analysis_pool", "own_addresses", "prepare_in", "smtp_sender", "templates"), ".adapters"
+        (
+            "analysis_pool",
+            "own_addresses",
+            "prepare_all_in",
+            "prepare_in",
+            "smtp_sender",
+            "templates",
+        ),
+        ".adapters",
     ),
     **dict.fromkeys(
         ("auto_close", "conversation_policy", "staff_addresses", "supervisor"), ".conversations"

@@ -4,14 +4,15 @@ The database engine is ``propdesk.app.database`` (the report needs it without al
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import Config
 from propdesk.core.message import InboundMessage
 from propdesk.daemon.analysis import AnalysisPool, AnalysisSetup
-from propdesk.ingest.types import Analysis, Prepare
+from propdesk.errors import AnalysisError
+from propdesk.ingest.types import Ahead, Analysis, Prepare, PrepareAll
 from propdesk.mail.compose import Templates
 from propdesk.mail.smtp import SmtpSender, TokenSource, token_from_command
 
@@ -72,3 +73,20 @@ def prepare_in(pool: AnalysisPool) -> Prepare:
         return done.parsed, analysis
 
     return prepare
+
+
+def prepare_all_in(pool: AnalysisPool) -> PrepareAll:
+    """The pool as batched ingest calls it: a whole batch submitted at once, results in order."""
+
+    def prepare_all(
+        tasks: Sequence[tuple[bytes, datetime]], now: datetime, should_stop: Callable[[], bool]
+    ) -> Iterator[Ahead | AnalysisError]:
+        for done in pool.prepare_all(tasks, now, should_stop):
+            if isinstance(done, AnalysisError):
+                yield done
+                continue
+            result = done.analysis
+            analysis = None if result is None else Analysis(result.tickets, result.ignored_reason)
+            yield done.parsed, analysis
+
+    return prepare_all

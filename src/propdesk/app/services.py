@@ -15,7 +15,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from propdesk.app.adapters import analysis_pool, own_addresses, prepare_in, smtp_sender, templates
+from propdesk.app.adapters import (
+    analysis_pool,
+    own_addresses,
+    prepare_all_in,
+    prepare_in,
+    smtp_sender,
+    templates,
+)
 from propdesk.app.conversations import (
     _auto_close_task,
     conversation_policy,
@@ -53,7 +60,7 @@ from propdesk.errors import ConfigError, StoreError
 from propdesk.incident_service import IncidentService
 from propdesk.ingest import Analyse, IngestHook, IngestLimits, IngestService
 from propdesk.ingest.service import DirectoryFor
-from propdesk.ingest.types import Prepare
+from propdesk.ingest.types import Prepare, PrepareAll
 from propdesk.logging import get_logger
 from propdesk.mail.compose import Composer, message_id_domain
 from propdesk.mail.smtp import SmtpSender
@@ -224,6 +231,7 @@ def ingest_service(
     clock: Clock = SYSTEM_CLOCK,
     directory: DirectoryFor = TenantDirectory,
     prepare: Prepare | None = None,
+    prepare_all: PrepareAll | None = None,
 ) -> IngestService:
     """The per-message ingest service with every hook registered in INGEST_HOOKS."""
     the_rules = the_rules or rules(config)
@@ -252,6 +260,7 @@ def ingest_service(
         directory=directory,
         fill=lambda ticket, tenant: fill_from_directory(ticket, tenant, policy),
         prepare=prepare,
+        prepare_all=prepare_all,
     )
 
 
@@ -301,6 +310,7 @@ def daemon(
         clock=clock,
         directory=directory,
         prepare=None if pool is None else prepare_in(pool),
+        prepare_all=None if pool is None else prepare_all_in(pool),
     )
     made = sessions(pooled)
     shared = Shared(stop if stop is not None else StopFlag(), Outages(clock), metrics)
@@ -340,6 +350,7 @@ def daemon(
         service = ingest_service(
             config, pooled, the_rules=new_rules, analyse=analyse, extra_hooks=extra_hooks,
             clock=clock, prepare=None if pool is None else prepare_in(pool),
+            prepare_all=None if pool is None else prepare_all_in(pool),
         )  # fmt: skip
         fresh = [factory(config, new_rules, made, clock, shared) for factory in PERIODIC_TASKS]
         return service, fresh

@@ -7,15 +7,16 @@ quarantined ``timeout``); one whose worker dies under it three times is ``Analys
 the caller's stop flag is looked at, so SIGTERM during a long analysis ends the wait at once.
 
 ``AnalysisPool.submit(raw, received_at, now) -> Future[Prepared]`` is the building block (the
-throughput work overlaps it with database and IMAP waits); ``prepare`` is the blocking call
-ingest makes: submit, wait (stop-aware), retry after a worker death, map the pool's errors.
+batched ingest overlaps it with database and IMAP waits); ``prepare`` is the blocking call for
+one message (reprocess): submit, wait (stop-aware), retry after a worker death, map the pool's
+errors; ``prepare_all`` submits a whole batch at once and yields the results in order.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,9 +135,42 @@ class AnalysisPool:
     ) -> Prepared:
         """Parse + analyse ``raw`` in a worker; raises an ``AnalysisError`` naming the reason
         to quarantine it, ``AnalysisStopped`` on a stop request, or ``PoolBroken``."""
+        return self._settle(self.submit(raw, received_at, now), raw, received_at, now, should_stop)
+
+    def prepare_all(
+        self,
+        tasks: Sequence[tuple[bytes, datetime]],
+        now: datetime,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Iterator[Prepared | AnalysisError]:
+        """Every (raw, received_at) submitted at once (the workers run while the caller waits
+        on the database and IMAP), the results yielded in order: ``Prepared``, or the
+        ``AnalysisError`` to quarantine that message with. A stop request raises
+        ``AnalysisStopped`` at the next wait; tasks not yet taken are cancelled."""
+        futures = [self.submit(raw, received_at, now) for raw, received_at in tasks]
+        try:
+            for (raw, received_at), future in zip(tasks, futures, strict=True):
+                try:
+                    yield self._settle(future, raw, received_at, now, should_stop)
+                except AnalysisStopped:
+                    raise
+                except AnalysisError as exc:
+                    yield exc
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def _settle(
+        self,
+        future: Future[Prepared],
+        raw: bytes,
+        received_at: datetime,
+        now: datetime,
+        should_stop: Callable[[], bool],
+    ) -> Prepared:
+        """Wait for ``future``; after a worker death submit the task again (up to poison)."""
         deaths = 0
         while True:
-            future = self.submit(raw, received_at, now)
             try:
                 return self._wait(future, should_stop)
             except BudgetExceeded as exc:
@@ -152,6 +186,7 @@ class AnalysisPool:
                     raise AnalysisPoisoned(
                         f"in flight through {deaths} worker deaths (last: {exc})"
                     ) from exc
+                future = self.submit(raw, received_at, now)
 
     @staticmethod
     def _wait(future: Future[Prepared], should_stop: Callable[[], bool]) -> Prepared:

@@ -1,7 +1,8 @@
 """One pass over one mailbox: lock, read new mail, ingest each message, then move it.
 
-The order is what makes it exactly-once: a message is moved (or, without MOVE/UIDPLUS, counted
-under the UID high-water mark) only after its row committed. A message found in the inbox that
+The order is what makes it exactly-once: a batch is fetched (one UID FETCH), written in one
+transaction, and only after that commit moved (one UID MOVE per folder) or, without MOVE/UIDPLUS,
+counted under the UID high-water mark. A message found in the inbox that
 already has a row was committed by a run that died before its move: it is only moved now.
 
 Outages do not block the loop: IMAP gets a few quick retries inside ``connect()``; after that the
@@ -21,8 +22,8 @@ from propdesk.clock import SYSTEM_CLOCK, Clock
 from propdesk.config import MailboxConfig
 from propdesk.daemon.backoff import backoff_delay
 from propdesk.daemon.metrics import Metrics
-from propdesk.errors import AnalysisStopped, MailboxAuthError, MailboxError, StoreError
-from propdesk.ingest import IngestService, Result
+from propdesk.errors import MailboxAuthError, MailboxError, StoreError
+from propdesk.ingest import IngestService, Result, failpoint
 from propdesk.logging import get_logger
 from propdesk.mail.imap import FetchedMessage, ImapMailbox, MessageMeta, batches
 from propdesk.outages import Outage, Outages
@@ -278,40 +279,37 @@ class MailboxPoller:
             if should_stop():
                 report.status = "stopped"
                 break
-            for msg in imap.fetch_bodies(batch):
-                if not self._ingest_one(report, pending, uidvalidity, msg, should_stop):
-                    report.status = "stopped"  # a long analysis was given up: read again later
-                    break
-                if should_stop():  # finish the current message, then stop
-                    report.status = "stopped"
-                    break
+            msgs = imap.fetch_bodies(batch)
+            if not self._ingest_batch(report, pending, uidvalidity, msgs, should_stop):
+                report.status = "stopped"  # the rest of the batch is read again later
             mark = self._flush(imap, pending, metas, uidvalidity, mark)
             if report.status == "stopped":
                 break
         report.backlog = len([m for m in metas if m.uid not in pending.handled])
 
-    def _ingest_one(
+    def _ingest_batch(
         self,
         report: PassReport,
         pending: _Pending,
         uidvalidity: int,
-        msg: FetchedMessage,
+        msgs: Sequence[FetchedMessage],
         should_stop: Callable[[], bool],
     ) -> bool:
-        """One message through ingest, counted, with its receipt -> committed latency; False
-        when a stop request ended its analysis (the message is not recorded, read again)."""
-        try:
-            result = self._ingest.process(self.name, uidvalidity, msg, should_stop)
-        except AnalysisStopped:
-            return False
-        self._count(report, pending, result)
-        if result.already:
-            return True
-        if result.outcome == "ticketed":
-            report.tickets += len(result.ticket_ids)
-        lag = (self._clock.now() - msg.received_at).total_seconds()
-        report.latencies.append(max(0.0, lag))
-        return True
+        """One fetched batch through ingest (one transaction), counted, each with its
+        receipt -> committed latency; False when a stop request ended it early (the messages
+        not recorded are read again)."""
+        results = self._ingest.process_batch(
+            self.name, uidvalidity, msgs, should_stop, max_seconds=self.config.batch_seconds
+        )
+        now = self._clock.now()
+        for msg, result in zip(msgs, results, strict=False):
+            self._count(report, pending, result)
+            if result.already:
+                continue
+            if result.outcome == "ticketed":
+                report.tickets += len(result.ticket_ids)
+            report.latencies.append(max(0.0, (now - msg.received_at).total_seconds()))
+        return len(results) == len(msgs) and not should_stop()
 
     def _unread(self, uidvalidity: int, meta: MessageMeta, outcome: str, reason: str) -> Result:
         return self._ingest.record_unread(self.name, uidvalidity, meta, outcome, reason)
@@ -359,6 +357,8 @@ class MailboxPoller:
         cfg = self.config
         if pending.processed:
             imap.remove_to(pending.processed, cfg.processed_folder)
+            if pending.failed or pending.held:
+                failpoint("mid_move")
         if pending.failed:
             imap.remove_to(pending.failed, cfg.failed_folder)
         if pending.held:

@@ -2,8 +2,9 @@
 
 Each decided message becomes its final row plus what the outcome causes (a comment event, or
 tickets with their links and events), then the in-transaction hooks run (outbox rows, escalation
-clocks). All SQL is in ``propdesk.store.ingest_repo``. The batch is of one message today; the
-shape lets a later throughput change write many in one round of statements.
+clocks). All SQL is in ``propdesk.store.ingest_repo``. The service calls it per message inside
+its batch's ONE transaction (the next message's look-ups must see this one's rows); the list shape
+leaves room for writing a batch's rows in one round of statements.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ it answers (``Result``). Named once here, so callers and stages agree on one spe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +12,7 @@ from propdesk.core.conversation import ReplyPlan
 from propdesk.core.message import InboundMessage
 from propdesk.core.models import Ticket
 from propdesk.core.tenants import TenantRecord
+from propdesk.errors import AnalysisError
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,15 @@ Analyse = Callable[[InboundMessage, datetime, datetime], Analysis]
 #: Raises ``AnalysisError`` (quarantine with its ``reason``) or ``AnalysisStopped``.
 Prepare = Callable[
     [bytes, datetime, datetime, Callable[[], bool]], tuple[InboundMessage, Analysis | None]
+]
+#: One prepared message: (parsed, analysis or None when no ticket at all).
+Ahead = tuple[InboundMessage, "Analysis | None"]
+#: ([(raw, received_at)], now, should_stop) -> each message's ``Ahead`` or the ``AnalysisError``
+#: to quarantine it with, yielded in order; all submitted at once, so the workers overlap the
+#: database and IMAP waits. Raises ``AnalysisStopped`` on a stop request.
+PrepareAll = Callable[
+    [Sequence[tuple[bytes, datetime]], datetime, Callable[[], bool]],
+    Iterator["Ahead | AnalysisError"],
 ]
 #: ticket -> (response_due_at, resolution_due_at), from the core's SLA module.
 DueDates = Callable[[Ticket], tuple[datetime | None, datetime | None]]

@@ -43,7 +43,7 @@ from propdesk.mail.compose import parse_message_id
 from propdesk.store import incidents
 from propdesk.store import outbox as repo
 from propdesk.store import tenants as directory
-from propdesk.store.ingest_repo import flood_key
+from propdesk.store.ingest_lookups import flood_key
 from propdesk.store.tickets import ticket_from_row
 
 log = get_logger(__name__)

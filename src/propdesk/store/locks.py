@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 
@@ -40,6 +40,17 @@ def mailbox_lock(unpooled: Engine, mailbox: str) -> Iterator[bool]:
 def xact_lock(session: Session, namespace: str, name: str) -> None:
     """A transaction-scoped advisory lock (released at commit/rollback)."""
     session.execute(select(func.pg_advisory_xact_lock(lock_key(namespace, name))))
+
+
+def xact_locks(session: Session, keys: Iterable[tuple[str, str]]) -> None:
+    """Several transaction-scoped advisory locks in ONE statement (a batch's), taken in key
+    order, so two batches that share keys wait for each other instead of deadlocking."""
+    ordered = sorted({lock_key(namespace, name) for namespace, name in keys})
+    if ordered:
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+            {"keys": ordered},
+        ).all()
 
 
 def try_xact_lock(session: Session, namespace: str, name: str) -> bool:
