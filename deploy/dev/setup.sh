@@ -42,6 +42,10 @@ command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd dovecot-core)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # The HTML report's screenshot test renders it in a headless browser (Debian's chromium).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# faketime and stress: the by-hand checks that the suite passes at any hour and under load
+# (issue 11; not used by the tests themselves).
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
+command -v stress >/dev/null 2>&1 || need+=(stress)
 # python3-venv is a separate Debian package; without it `python3 -m venv` fails.
 "$PYTHON" -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
